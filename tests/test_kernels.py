@@ -1,0 +1,120 @@
+"""The numba kernels against the float64 reference: same hidden vector, same
+loss, and an SGD step equal to −lr times the reference gradient."""
+import numpy as np
+import pytest
+
+from wordvec import kernels, reference
+from wordvec.backend import kernel_tables, make_scratch
+from wordvec.vocab import Vocabulary, alias_table, huffman_tree
+
+V, D, WINDOW = 9, 6, 3
+COUNTS = np.array([50, 40, 22, 15, 9, 7, 4, 2, 1])
+LR = 0.05  # each row is touched once per step, so the step is exactly −LR·gradient
+
+
+def _setup(objective, arch=kernels.CBOW, mean=True, seed=0):
+    rng = np.random.default_rng(seed)
+    W_in = rng.normal(0, 0.3, (V, D)).astype(np.float32)
+    W_out = rng.normal(0, 0.3, (V, D)).astype(np.float32)
+    noise = COUNTS ** 0.75 / (COUNTS ** 0.75).sum()
+    tables = {"keep_prob": np.ones(V, np.float32)}
+    tables["noise_prob"], tables["noise_alias"] = alias_table(noise)
+    tables["hs_points"], tables["hs_codes"], tables["hs_lengths"] = huffman_tree(COUNTS)
+    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), 8)
+    scratch = make_scratch(np.random.SeedSequence(seed), D, WINDOW, V, 8)
+    return W_in, W_out, kernel_tables(tables), settings, scratch
+
+
+def _replay_negatives(tables, settings, scratch):
+    """The noise words the kernel will draw, from a copy of its random state."""
+    rng = scratch.rng.copy()
+    return [kernels.draw_noise(rng, tables.noise_prob, tables.noise_alias) for _ in range(settings.negative)]
+
+
+OBJECTIVES = {"ns": kernels.NEGATIVE_SAMPLING, "hs": kernels.HIERARCHICAL_SOFTMAX}
+
+
+@pytest.mark.parametrize("name", ["ns", "hs"])
+@pytest.mark.parametrize("window,mean", [([0, 2, 2, 5], True), ([0, 2, 2, 5], False), ([4], True)])
+def test_one_example_matches_the_reference(name, window, mean):
+    target = 3
+    for seed in range(100):
+        W_in, W_out, tables, settings, scratch = _setup(OBJECTIVES[name], mean=mean, seed=seed)
+        negatives = _replay_negatives(tables, settings, scratch) if name == "ns" else []
+        others = [n for n in negatives if n != target]
+        if len(set(others)) == len(others):
+            break  # a row drawn twice sees its own first update: exact only to first order
+    bag = reference.context_vector(window, V)
+    tree = (tables.hs_points, tables.hs_codes, tables.hs_lengths)
+    loss, grad_in, grad_out = reference.loss_and_gradients(name, W_in, W_out, bag, target, mean, negatives, tree)
+
+    before_in, before_out = W_in.copy(), W_out.copy()
+    inputs = np.array(window, dtype=np.int32)
+    kernel_loss = kernels.train_example(W_in, W_out, tables, settings, scratch, inputs, len(inputs), target, np.float32(LR))
+
+    np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag, mean), rtol=1e-5, atol=1e-7)
+    assert kernel_loss == pytest.approx(loss, rel=1e-5)
+    np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)
+    input_scale = len(window) if mean else 1.0  # word2vec's step for the input rows, see kernels' docstring
+    np.testing.assert_allclose((W_in - before_in) / -LR, input_scale * grad_in, rtol=1e-4, atol=2e-6)
+
+
+@pytest.mark.parametrize("window,mean", [([0, 2, 2, 5], True), ([4], False)])
+def test_softmax_batch_matches_the_reference(window, mean):
+    W_in, W_out, tables, settings, scratch = _setup(kernels.FULL_SOFTMAX, mean=mean)
+    targets = [3, 7]
+    before_in, before_out = W_in.copy(), W_out.copy()
+    bag = reference.context_vector(window, V)
+    expected_loss, expected_in, expected_out = 0.0, 0.0, 0.0
+    for b, target in enumerate(targets):
+        loss, grad_in, grad_out = reference.loss_and_gradients("softmax", before_in, before_out, bag, target, mean)
+        expected_loss, expected_in, expected_out = expected_loss + loss, expected_in + grad_in, expected_out + grad_out
+        scratch.batch_inputs[b, : len(window)] = window
+        scratch.batch_counts[b] = len(window)
+        scratch.batch_targets[b] = target
+        kernels.input_hidden(W_in, scratch.batch_inputs[b], len(window), settings.cbow_mean, scratch.batch_hidden[b])
+        np.testing.assert_allclose(scratch.batch_hidden[b], reference.hidden_layer(before_in, bag, mean), rtol=1e-5)
+
+    loss = kernels.softmax_batch_update(W_in, W_out, scratch, len(targets), settings.cbow_mean, np.float32(LR))
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    np.testing.assert_allclose((W_out - before_out) / -LR, expected_out, rtol=1e-4, atol=2e-6)
+    input_scale = len(window) if mean else 1.0
+    np.testing.assert_allclose((W_in - before_in) / -LR, input_scale * expected_in, rtol=1e-4, atol=2e-6)
+
+
+def test_log_sigmoid_is_accurate_everywhere():
+    for x in np.concatenate([np.linspace(-30, 30, 2001), [-1e4, 1e4, 0.0]]).astype(np.float32):
+        sigmoid, log = kernels.log_sigmoid(x)
+        assert sigmoid == pytest.approx(np.exp(-np.logaddexp(0, -np.float64(x))), abs=1e-6)
+        assert log == pytest.approx(-np.logaddexp(0, -np.float64(x)), abs=2e-6, rel=1e-6)
+
+
+def test_noise_sampler_frequencies_match_count_to_the_three_quarters():
+    vocab = Vocabulary([f"w{i}" for i in range(len(COUNTS))], COUNTS)
+    expected = vocab.noise_distribution()
+    keep, alias = alias_table(expected)
+    rng = np.random.SeedSequence(3).generate_state(1, np.uint64)
+    draws = 200_000
+    samples = [kernels.draw_noise(rng, keep, alias) for _ in range(draws)]
+    observed = np.bincount(samples, minlength=len(COUNTS)) / draws
+    # Tolerance: 5 binomial standard deviations per word.
+    np.testing.assert_array_less(np.abs(observed - expected), 5 * np.sqrt(expected * (1 - expected) / draws))
+
+
+def test_subsampler_keeps_each_word_with_its_probability():
+    vocab = Vocabulary([f"w{i}" for i in range(len(COUNTS))], COUNTS * 1000)
+    keep = vocab.keep_probabilities(1e-2)
+    assert keep.min() < 0.5 and keep.max() == 1.0  # the test covers both cases
+    rng = np.random.SeedSequence(4).generate_state(1, np.uint64)
+    ids = np.tile(np.arange(V, dtype=np.int32), 1000)  # 9,000 words, one sentence
+    sentence = np.zeros(10_000, dtype=np.int32)
+    kept = np.zeros(V)
+    rounds = 40
+    for _ in range(rounds):
+        _, length, read = kernels._read_sentence(ids, 0, len(ids), keep, rng, sentence)
+        assert read == len(ids)
+        kept += np.bincount(sentence[:length], minlength=V)
+    observed = kept / (rounds * 1000)
+    trials = rounds * 1000
+    # Tolerance: 5 binomial standard deviations per word.
+    np.testing.assert_array_less(np.abs(observed - keep), 5 * np.sqrt(keep * (1 - keep) / trials) + 1e-9)

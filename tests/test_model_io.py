@@ -1,0 +1,88 @@
+"""The native model format: round trip, memory mapping, damaged files, queries."""
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import wordvec
+from wordvec import Model, Vocabulary, WordvecError, UnknownWordError
+
+
+@pytest.fixture
+def small_model():
+    rng = np.random.default_rng(0)
+    words = ["king", "queen", "man", "woman", "apple"]
+    vectors = np.array([[1, 1, 0], [1, -1, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1]], dtype=np.float32)
+    return Model(Vocabulary(words, [50, 40, 30, 20, 10]), vectors,
+                 rng.normal(size=(5, 3)).astype(np.float32), {"dim": 3, "loss": "ns"}, {"loss_history": [2.0, 1.5]})
+
+
+def test_save_and_load_round_trip_with_memory_mapped_arrays(small_model, tmp_path):
+    path = tmp_path / "m.wordvec"
+    small_model.save(path)
+    loaded = wordvec.load(path)
+    assert loaded.words == small_model.words
+    assert loaded.vocab.counts.tolist() == [50, 40, 30, 20, 10]
+    assert isinstance(loaded.vectors, np.memmap)
+    np.testing.assert_array_equal(loaded.vectors, small_model.vectors)
+    np.testing.assert_array_equal(loaded.output_weights, small_model.output_weights)
+    assert loaded.config == {"dim": 3, "loss": "ns"} and loaded.record["loss_history"] == [2.0, 1.5]
+    assert not isinstance(wordvec.load(path, mmap=False).vectors, np.memmap)
+
+
+def test_the_file_is_a_plain_zip_of_npy_text_and_json(small_model, tmp_path):
+    path = tmp_path / "m.wordvec"
+    small_model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == ["config.json", "output_weights.npy", "vectors.npy", "vocab.tsv"]
+        assert archive.read("vocab.tsv").decode().splitlines()[0] == "king\t50"
+        assert json.loads(archive.read("config.json"))["format"] == "wordvec-model"
+    np.testing.assert_array_equal(np.load(path)["vectors"], small_model.vectors)
+
+
+def test_saving_over_a_model_replaces_it_whole(small_model, tmp_path):
+    path = tmp_path / "m.wordvec"
+    small_model.save(path)
+    small_model.vectors = small_model.vectors * 2
+    small_model.save(path)
+    np.testing.assert_array_equal(wordvec.load(path).vectors, small_model.vectors)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.wordvec"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "not-a-model", "missing"])
+def test_damaged_or_foreign_files_raise_the_projects_error(small_model, tmp_path, damage):
+    path = tmp_path / "m.wordvec"
+    small_model.save(path)
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8)))
+    elif damage == "not-a-model":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("config.json", "{}")
+    else:
+        path.unlink()
+    with pytest.raises(WordvecError):
+        wordvec.load(path)
+
+
+def test_queries_on_hand_computed_vectors(small_model):
+    wv = small_model.wv
+    assert wv.similarity("king", "queen") == pytest.approx(0.0, abs=1e-6)
+    assert wv.similarity("king", "man") == pytest.approx(1 / np.sqrt(2))
+    top = wv.most_similar("king", topn=2)
+    assert [w for w, _ in top] == ["man", "queen"] and top[0][1] == pytest.approx(1 / np.sqrt(2))
+    # man : king :: woman : ?  ->  king - man + woman = (1, -1, 0) = queen
+    assert wv.analogy("man", "king", "woman", topn=1)[0][0] == "queen"
+    assert wv.analogy("man", "king", "woman", topn=1, method="3cosmul")[0][0] == "queen"
+    with pytest.raises(UnknownWordError, match="did you mean king"):
+        wv.most_similar("kingg")
+
+
+def test_importing_wordvec_and_its_cli_does_not_import_numba():
+    code = "import sys, wordvec, wordvec.cli; print('numba' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

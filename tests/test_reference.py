@@ -1,0 +1,79 @@
+"""The float64 reference network: its gradients against finite differences, and
+its probabilities summing to one."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wordvec import reference
+from wordvec.vocab import huffman_tree
+
+V, D = 7, 4
+COUNTS = np.array([30, 20, 12, 9, 5, 3, 1])
+
+
+def _weights(seed):
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, 0.5, (V, D)), rng.normal(0, 0.5, (V, D))
+
+
+def test_context_vector_counts_each_word_of_the_window():
+    indices, counts = reference.context_vector([3, 1, 3, 6], V)
+    assert indices.tolist() == [1, 3, 6]
+    assert counts.tolist() == [1.0, 2.0, 1.0]
+    with pytest.raises(ValueError):
+        reference.context_vector([7], V)
+
+
+def test_hidden_layer_is_the_mean_of_the_context_rows():
+    W_in, _ = _weights(0)
+    bag = reference.context_vector([3, 1, 3, 6], V)
+    expected = (W_in[3] + W_in[1] + W_in[3] + W_in[6]) / 4
+    np.testing.assert_allclose(reference.hidden_layer(W_in, bag), expected)
+    np.testing.assert_allclose(reference.hidden_layer(W_in, bag, mean=False), expected * 4)
+
+
+def _numeric_gradient(function, matrix, eps=1e-6):
+    grad = np.zeros_like(matrix)
+    for index in np.ndindex(*matrix.shape):
+        saved = matrix[index]
+        matrix[index] = saved + eps
+        up = function()
+        matrix[index] = saved - eps
+        down = function()
+        matrix[index] = saved
+        grad[index] = (up - down) / (2 * eps)
+    return grad
+
+
+CASES = [  # (objective, context window, target, mean) -- skip-gram is a one-word bag
+    (objective, window, target, mean)
+    for objective in ("softmax", "hs", "ns")
+    for window, target, mean in (([0, 2, 2, 5], 3, True), ([0, 2, 2, 5], 3, False), ([4], 1, True))
+]
+
+
+@pytest.mark.parametrize("objective,window,target,mean", CASES)
+def test_backward_pass_matches_finite_differences(objective, window, target, mean):
+    W_in, W_out = _weights(1)
+    bag = reference.context_vector(window, V)
+    tree = huffman_tree(COUNTS)
+    negatives = [6, 2, 3, 6, 0]  # a repeat and the target itself are both handled
+
+    def loss():
+        return reference.loss_and_gradients(objective, W_in, W_out, bag, target, mean, negatives, tree)[0]
+
+    _, grad_in, grad_out = reference.loss_and_gradients(objective, W_in, W_out, bag, target, mean, negatives, tree)
+    np.testing.assert_allclose(grad_in, _numeric_gradient(loss, W_in), atol=1e-7, rtol=1e-5)
+    np.testing.assert_allclose(grad_out, _numeric_gradient(loss, W_out), atol=1e-7, rtol=1e-5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-20, 20), min_size=D, max_size=D), st.integers(0, 2**31))
+def test_softmax_and_hierarchical_softmax_probabilities_sum_to_one(h, seed):
+    h = np.array(h)
+    _, W_out = _weights(seed)
+    assert reference.softmax_probabilities(W_out, h).sum() == pytest.approx(1.0, abs=1e-12)
+    leaves = reference.hs_leaf_probabilities(W_out, h, *huffman_tree(COUNTS))
+    assert leaves.sum() == pytest.approx(1.0, abs=1e-9)
+    assert (leaves >= 0).all()

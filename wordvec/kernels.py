@@ -1,0 +1,375 @@
+"""Training kernels: forward pass, loss, hand-written backward pass, SGD update.
+
+Symbols follow DESIGN.md.  ``W_in`` (|V| x d) holds the input vectors (the word
+vectors), ``W_out`` the output weights, ``h`` (d) the hidden layer and σ the
+logistic function.  One *example* is a bag of input words ``C`` and a target
+word ``w``:
+
+* CBOW: ``C`` is the context window around a centre word, ``w`` the centre word;
+* skip-gram: ``C`` is the centre word alone, ``w`` one word of its window.
+
+For every example the forward pass is ``h = (1/|C|) Σ_{c∈C} W_in[c]`` (``h = Σ``
+when ``cbow_mean`` is off), then one of three output layers gives the loss
+``−log p(w | C)`` and its gradients.  The update of the input vectors follows
+word2vec: every ``c ∈ C`` moves by ``−lr · ∂L/∂h``, which for the mean is
+``−lr · |C| · ∂L/∂W_in[c]`` (a per-layer learning rate of ``lr·|C|``), and for
+the sum is exactly ``−lr · ∂L/∂W_in[c]``.
+
+Everything here is numpy and numba only: no files, no printing, no Python
+objects in the loops.  Random state is an explicit ``uint64[1]`` array per
+thread (splitmix64), so one thread with one seed is bit-for-bit reproducible.
+"""
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+JIT = dict(cache=True, nogil=True, fastmath=True)
+
+CBOW, SKIPGRAM = 0, 1
+NEGATIVE_SAMPLING, HIERARCHICAL_SOFTMAX, FULL_SOFTMAX = 0, 1, 2
+SENTENCE_END = -1
+
+#: Read-only tables the kernels sample from (see ``wordvec.vocab``).
+Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_codes hs_lengths")
+#: Per-thread scratch space, allocated once before training.
+Scratch = namedtuple(
+    "Scratch",
+    "rng sentence inputs hidden grad_hidden batch_inputs batch_counts batch_targets "
+    "batch_hidden batch_scores batch_grad_hidden grad_output",
+)
+#: Integer and float settings of one run.
+Settings = namedtuple("Settings", "arch objective window negative cbow_mean softmax_batch")
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(**JIT)
+def next_random(rng):
+    """splitmix64: advance ``rng[0]`` and return 64 well-mixed bits."""
+    z = rng[0] + _GOLDEN
+    rng[0] = z
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(**JIT)
+def random_below(rng, n):
+    """A uniform integer in ``[0, n)`` (multiply-shift, no modulo)."""
+    return np.int64(((next_random(rng) & _LOW32) * np.uint64(n)) >> np.uint64(32))
+
+
+@njit(**JIT)
+def random_uniform(rng):
+    """A uniform float32 in ``[0, 1)`` with 24 random bits."""
+    return np.float32((next_random(rng) >> np.uint64(40)) * (1.0 / 16777216.0))
+
+
+@njit(**JIT)
+def draw_noise(rng, noise_prob, noise_alias):
+    """One draw from the noise distribution by Walker's alias method, O(1).
+
+    Picks a column ``i`` uniformly, keeps it with probability ``noise_prob[i]``
+    and otherwise returns its alias.  The low 32 random bits choose the column,
+    the high 24 bits the coin, so one draw costs one random number.
+    """
+    r = next_random(rng)
+    column = np.int64(((r & _LOW32) * np.uint64(noise_prob.shape[0])) >> np.uint64(32))
+    coin = np.float32((r >> np.uint64(40)) * (1.0 / 16777216.0))
+    if coin < noise_prob[column]:
+        return column
+    return np.int64(noise_alias[column])
+
+
+# σ and log σ on [−8, 8], tabulated at 4097 points for linear interpolation
+# (error below 1e-6, so losses and gradients stay exact to float32 precision).
+_TABLE_REACH = np.float32(8.0)
+_TABLE_STEPS = 4096
+_TABLE_SCALE = np.float32(_TABLE_STEPS / 16.0)
+_TABLE_X = np.linspace(-8.0, 8.0, _TABLE_STEPS + 1)
+_SIGMOID_TABLE = (1.0 / (1.0 + np.exp(-_TABLE_X))).astype(np.float32)
+_LOG_SIGMOID_TABLE = (-np.logaddexp(0.0, -_TABLE_X)).astype(np.float32)
+
+
+@njit(**JIT)
+def log_sigmoid(x):
+    """Return ``(σ(x), log σ(x))`` for any float32 ``x`` without overflow: by
+    table interpolation on [−8, 8], exactly outside it."""
+    if -_TABLE_REACH < x < _TABLE_REACH:
+        position = (x + _TABLE_REACH) * _TABLE_SCALE
+        i = np.int64(position)
+        fraction = position - np.float32(i)
+        sigmoid = _SIGMOID_TABLE[i] + fraction * (_SIGMOID_TABLE[i + 1] - _SIGMOID_TABLE[i])
+        log = _LOG_SIGMOID_TABLE[i] + fraction * (_LOG_SIGMOID_TABLE[i + 1] - _LOG_SIGMOID_TABLE[i])
+        return sigmoid, log
+    if x >= 0:
+        e = np.exp(-x)
+        return np.float32(1.0) / (np.float32(1.0) + e), -np.log1p(e)
+    e = np.exp(x)
+    return e / (np.float32(1.0) + e), x - np.log1p(e)
+
+
+@njit(**JIT)
+def _dot(a, b):
+    total = np.float32(0.0)
+    for i in range(a.shape[0]):
+        total += a[i] * b[i]
+    return total
+
+
+@njit(**JIT)
+def _axpy(scale, x, y):
+    """``y += scale · x``"""
+    for i in range(x.shape[0]):
+        y[i] += scale * x[i]
+
+
+@njit(**JIT)
+def _backward_row(step, hidden, row, grad_hidden):
+    """For one output row with ``step = −lr ∂L/∂s``: ``grad_hidden += step · row``
+    (with the row as it was) and ``row += step · hidden``, in one pass."""
+    for i in range(hidden.shape[0]):
+        old = row[i]
+        row[i] = old + step * hidden[i]
+        grad_hidden[i] += step * old
+
+
+@njit(**JIT)
+def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_alias, rng, lr, grad_hidden):
+    """Sampled softmax by negative sampling for one example; returns its loss.
+
+    Forward: targets ``t_0 = w`` (label ``y_0 = 1``) and ``K = negative`` noise
+    words ``t_k ~ P_noise`` (label 0; a draw equal to ``w`` is skipped, as in
+    word2vec); scores ``s_k = W_out[t_k]·h``.
+    Loss: ``L = −log σ(s_0) − Σ_k log σ(−s_k)``.
+    Gradient: ``∂L/∂s_k = σ(s_k) − y_k``, so ``∂L/∂W_out[t_k] = (σ(s_k) − y_k) h``
+    and ``∂L/∂h = Σ_k (σ(s_k) − y_k) W_out[t_k]``.
+    Update: ``W_out[t_k] −= lr ∂L/∂W_out[t_k]``; ``grad_hidden += −lr ∂L/∂h``
+    (accumulated with the output rows as they were before their own update).
+    """
+    loss = 0.0
+    for k in range(negative + 1):
+        if k == 0:
+            word = target
+            label = np.float32(1.0)
+        else:
+            word = draw_noise(rng, noise_prob, noise_alias)
+            if word == target:
+                continue
+            label = np.float32(0.0)
+        row = W_out[word]
+        score = _dot(hidden, row)
+        prob, log_prob = log_sigmoid(score)
+        loss -= log_prob if k == 0 else log_prob - score  # log σ(−s) = log σ(s) − s
+        _backward_row(lr * (label - prob), hidden, row, grad_hidden)
+    return loss
+
+
+@njit(**JIT)
+def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden):
+    """Hierarchical softmax over the Huffman tree for one example; returns its loss.
+
+    Forward: the path from the root to leaf ``w`` passes inner nodes ``n_j`` with
+    branch bits ``b_j``; ``s_j = W_out[n_j]·h`` and
+    ``p(w|C) = Π_j σ((1 − 2 b_j) s_j)`` (bit 0 takes σ(s), bit 1 takes σ(−s)).
+    Loss: ``L = −Σ_j log σ((1 − 2 b_j) s_j)``.
+    Gradient: ``∂L/∂s_j = σ(s_j) − (1 − b_j)``; ``∂L/∂W_out[n_j] = ∂L/∂s_j · h``;
+    ``∂L/∂h = Σ_j ∂L/∂s_j · W_out[n_j]``.
+    Update as in :func:`negative_sampling_layer`.
+    """
+    loss = 0.0
+    for j in range(hs_lengths[target]):
+        row = W_out[hs_points[target, j]]
+        score = _dot(hidden, row)
+        label = np.float32(1.0) - np.float32(hs_codes[target, j])
+        prob, log_prob = log_sigmoid(score)
+        loss -= log_prob if label > 0 else log_prob - score  # log σ(−s) = log σ(s) − s
+        _backward_row(lr * (label - prob), hidden, row, grad_hidden)
+    return loss
+
+
+@njit(**JIT)
+def input_hidden(W_in, inputs, n_inputs, cbow_mean, hidden):
+    """Forward of the dense layer: ``hidden = W_inᵀ x / |C|`` for the bag ``x`` of
+    ``inputs[:n_inputs]`` (the division only when ``cbow_mean``)."""
+    hidden[:] = 0.0
+    for i in range(n_inputs):
+        _axpy(np.float32(1.0), W_in[inputs[i]], hidden)
+    if cbow_mean and n_inputs > 1:
+        scale = np.float32(1.0) / np.float32(n_inputs)
+        for i in range(hidden.shape[0]):
+            hidden[i] *= scale
+
+
+@njit(**JIT)
+def train_example(W_in, W_out, tables, settings, scratch, inputs, n_inputs, target, lr):
+    """Forward, loss, backward and SGD update for one example with negative
+    sampling or hierarchical softmax; returns the loss ``−log p(target | inputs)``.
+
+    ``scratch.hidden`` holds ``h`` afterwards and ``scratch.grad_hidden`` the step
+    ``−lr ∂L/∂h`` that was added to every input row.
+    """
+    hidden, grad_hidden = scratch.hidden, scratch.grad_hidden
+    input_hidden(W_in, inputs, n_inputs, settings.cbow_mean, hidden)
+    grad_hidden[:] = 0.0
+    if settings.objective == NEGATIVE_SAMPLING:
+        loss = negative_sampling_layer(
+            hidden, target, W_out, settings.negative, tables.noise_prob, tables.noise_alias,
+            scratch.rng, lr, grad_hidden,
+        )
+    else:
+        loss = hierarchical_softmax_layer(
+            hidden, target, W_out, tables.hs_points, tables.hs_codes, tables.hs_lengths, lr, grad_hidden
+        )
+    for i in range(n_inputs):
+        _axpy(np.float32(1.0), grad_hidden, W_in[inputs[i]])
+    return loss
+
+
+@njit(**JIT)
+def softmax_batch_update(W_in, W_out, scratch, n_examples, cbow_mean, lr):
+    """Full softmax for a mini-batch of examples, with matrix products; returns
+    the summed loss.
+
+    Forward: ``H`` (B x d) stacks the hidden vectors, ``S = H W_outᵀ`` (B x |V|),
+    ``P = softmax(S)`` row by row.  Loss: ``L = Σ_b −log P[b, w_b]``.
+    Gradient: ``G = ∂L/∂S = P − Y`` (``Y`` one-hot targets), ``∂L/∂W_out = Gᵀ H``,
+    ``∂L/∂H = G W_out``.  Update: ``W_out −= lr Gᵀ H`` and every input row of
+    example ``b`` moves by ``−lr ∂L/∂H[b]`` (word2vec's convention, see module doc).
+    Each example contributes its full gradient, as in per-example SGD.
+    """
+    hidden = scratch.batch_hidden[:n_examples]
+    scores = scratch.batch_scores[:n_examples]
+    grad_hidden = scratch.batch_grad_hidden[:n_examples]
+    np.dot(hidden, W_out.T, scores)
+    loss = 0.0
+    for b in range(n_examples):
+        row = scores[b]
+        top = row.max()
+        total = np.float32(0.0)
+        for j in range(row.shape[0]):
+            row[j] = np.exp(row[j] - top)
+            total += row[j]
+        target = scratch.batch_targets[b]
+        loss -= np.log(row[target] / total)
+        inverse = np.float32(1.0) / total
+        for j in range(row.shape[0]):
+            row[j] *= inverse
+        row[target] -= np.float32(1.0)
+    np.dot(scores, W_out, grad_hidden)
+    np.dot(scores.T, hidden, scratch.grad_output)
+    W_out -= lr * scratch.grad_output
+    for b in range(n_examples):
+        for i in range(scratch.batch_counts[b]):
+            _axpy(-lr, grad_hidden[b], W_in[scratch.batch_inputs[b, i]])
+    return loss
+
+
+@njit(**JIT)
+def _add_example(W_in, W_out, tables, settings, scratch, inputs, n_inputs, target, lr, pending):
+    """Train one example now (NS, HS) or queue it for the next softmax batch.
+
+    Returns ``(loss, pending)``: the loss trained by this call and the number of
+    queued examples.
+    """
+    if settings.objective != FULL_SOFTMAX:
+        return train_example(W_in, W_out, tables, settings, scratch, inputs, n_inputs, target, lr), pending
+    scratch.batch_inputs[pending, :n_inputs] = inputs[:n_inputs]
+    scratch.batch_counts[pending] = n_inputs
+    scratch.batch_targets[pending] = target
+    input_hidden(W_in, inputs, n_inputs, settings.cbow_mean, scratch.batch_hidden[pending])
+    pending += 1
+    if pending < settings.softmax_batch:
+        return 0.0, pending
+    return softmax_batch_update(W_in, W_out, scratch, pending, settings.cbow_mean, lr), 0
+
+
+@njit(**JIT)
+def _read_sentence(ids, position, stop, keep_prob, rng, sentence):
+    """Copy the next sentence of ``ids[position:stop]`` into ``sentence``, keeping
+    word ``i`` with probability ``keep_prob[i]`` (word2vec's subsampling).
+
+    Returns ``(next position, words kept, words read)``.
+    """
+    kept = 0
+    read = 0
+    while position < stop and kept < sentence.shape[0]:
+        word = ids[position]
+        position += 1
+        if word == SENTENCE_END:
+            break
+        read += 1
+        probability = keep_prob[word]
+        if probability < 1.0 and probability < random_uniform(rng):
+            continue
+        sentence[kept] = word
+        kept += 1
+    return position, kept, read
+
+
+@njit(**JIT)
+def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_start, alpha_stop):
+    """Train on the sentences of ``ids[start:stop]`` (word ids, ``-1`` ends a
+    sentence).
+
+    Each sentence is subsampled, then every kept word is a centre whose window is
+    shrunk to ``b ~ U{1..window}`` words on each side (word2vec's dynamic
+    window).  The learning rate falls linearly from ``alpha_start`` to
+    ``alpha_stop`` across the chunk's words.
+
+    Returns ``(loss sum, examples, words read, words kept)``; the loss is
+    accumulated in float64.
+    """
+    sentence, inputs = scratch.sentence, scratch.inputs
+    window = settings.window
+    total_words = 0
+    for position in range(start, stop):
+        if ids[position] != SENTENCE_END:
+            total_words += 1
+    alpha_step = (alpha_stop - alpha_start) / max(total_words, 1)
+    loss = 0.0
+    examples = 0
+    words_read = 0
+    words_kept = 0
+    pending = 0
+    lr = np.float32(alpha_start)
+    position = start
+    while position < stop:
+        lr = np.float32(alpha_start + alpha_step * words_read)
+        position, length, read = _read_sentence(ids, position, stop, tables.keep_prob, scratch.rng, sentence)
+        words_read += read
+        words_kept += length
+        for centre in range(length):
+            reach = window - random_below(scratch.rng, window)
+            first = max(centre - reach, 0)
+            last = min(centre + reach + 1, length)
+            if settings.arch == CBOW:
+                n_inputs = 0
+                for j in range(first, last):
+                    if j != centre:
+                        inputs[n_inputs] = sentence[j]
+                        n_inputs += 1
+                if n_inputs == 0:
+                    continue
+                example_loss, pending = _add_example(
+                    W_in, W_out, tables, settings, scratch, inputs, n_inputs, sentence[centre], lr, pending
+                )
+                loss += example_loss
+                examples += 1
+            else:
+                inputs[0] = sentence[centre]
+                for j in range(first, last):
+                    if j == centre:
+                        continue
+                    example_loss, pending = _add_example(
+                        W_in, W_out, tables, settings, scratch, inputs, 1, sentence[j], lr, pending
+                    )
+                    loss += example_loss
+                    examples += 1
+    if pending > 0:
+        loss += softmax_batch_update(W_in, W_out, scratch, pending, settings.cbow_mean, lr)
+    return loss, examples, words_read, words_kept

@@ -1,0 +1,69 @@
+"""A trained model: vocabulary, input vectors, output weights, settings, record."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import io
+from .keyedvectors import KeyedVectors
+from .vocab import Vocabulary
+
+
+class Model:
+    """The trained network.
+
+    ``words`` (id order, most frequent first) and ``vectors`` (float32, one row
+    per word: the rows of ``W_in``) are the stable public face.
+    ``output_weights`` is ``W_out``, ``config`` the settings it was trained with
+    and ``record`` what happened during training (loss per epoch, speed).
+    """
+
+    def __init__(self, vocab: Vocabulary, vectors: np.ndarray, output_weights: np.ndarray,
+                 config: dict, record: dict | None = None):
+        self.vocab = vocab
+        self.vectors = vectors
+        self.output_weights = output_weights
+        self.config = dict(config)
+        self.record = dict(record or {})
+        self._keyed = None
+
+    @property
+    def words(self) -> list[str]:
+        return self.vocab.words
+
+    @property
+    def wv(self) -> KeyedVectors:
+        """The word vectors as a query object."""
+        if self._keyed is None:
+            self._keyed = KeyedVectors(self.vocab.words, self.vectors)
+        return self._keyed
+
+    def most_similar(self, *args, **kwargs):
+        """See :meth:`KeyedVectors.most_similar`."""
+        return self.wv.most_similar(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<wordvec.Model: {len(self.words)} words x {self.vectors.shape[1]} dims, {self.config.get('arch')}/{self.config.get('loss')}>"
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model atomically in the native format (see :mod:`wordvec.io`)."""
+        io.save_native(
+            path, self.vocab.words, self.vocab.counts,
+            {"vectors": self.vectors, "output_weights": self.output_weights},
+            {"settings": self.config, "record": self.record},
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, mmap: bool = True) -> "Model":
+        """Read a native model file; arrays are memory-mapped unless ``mmap`` is false."""
+        words, counts, arrays, header = io.load_native(path, mmap=mmap)
+        if "vectors" not in arrays or "output_weights" not in arrays:
+            raise io.WordvecError(f"{path} lacks its vectors or output weights")
+        return cls(Vocabulary(words, counts), arrays["vectors"], arrays["output_weights"],
+                   header.get("settings", {}), header.get("record", {}))
+
+
+def load(path: str | os.PathLike, mmap: bool = True) -> Model:
+    """Load a model saved by :meth:`Model.save`."""
+    return Model.load(path, mmap=mmap)

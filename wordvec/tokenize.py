@@ -1,0 +1,159 @@
+"""Streaming tokenizer: files, folders, .gz/.bz2/.xz and stdin to sentences.
+
+A *sentence* is a list of at most :data:`MAX_SENTENCE_TOKENS` tokens.  Each
+line of text is one sentence; a longer line is cut into several pieces and no
+token is dropped.  Files are read in blocks of :data:`BLOCK_BYTES`, so a corpus
+that is one 100 MB line (text8's layout) never sits in memory whole.
+
+Words are runs of Unicode letters and digits, joined by inner apostrophes
+(``don't``, ``rock'n'roll``); every other character separates words.  With
+``whitespace=True`` the text is taken as already tokenised and split on white
+space only.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .errors import WordvecError
+
+MAX_SENTENCE_TOKENS = 10_000
+BLOCK_BYTES = 1 << 18
+WORD_PATTERN = re.compile(r"[^\W_]+(?:'+[^\W_]+)*")
+
+_LINE_BREAKS = b"\n\r"
+_SPACES = b" \t\n\r\x0b\x0c"
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def _ascii_table(lowercase: bool) -> bytes:
+    """A bytes.translate table that keeps ASCII letters and digits (lowered when
+    asked) and turns every other byte into a space."""
+    table = bytearray(b" " * 256)
+    for byte in b"abcdefghijklmnopqrstuvwxyz0123456789":
+        table[byte] = byte
+    for byte in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        table[byte] = byte + 32 if lowercase else byte
+    return bytes(table)
+
+
+_ASCII_TABLES = {True: _ascii_table(True), False: _ascii_table(False)}
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """Turns text into tokens.  ``lowercase`` folds case; ``whitespace`` splits
+    on white space only (for corpora that are already tokenised)."""
+
+    lowercase: bool = True
+    whitespace: bool = False
+
+    def tokens(self, text: str | bytes) -> list[str]:
+        """The tokens of one piece of text, in order."""
+        if isinstance(text, bytes):
+            if not self.whitespace and text.isascii() and b"'" not in text:
+                # Fast path, same result as the pattern: ASCII letters and digits only.
+                return text.translate(_ASCII_TABLES[self.lowercase]).decode("ascii").split()
+            text = text.decode("utf-8", errors="replace")
+        if self.lowercase:
+            text = text.lower()
+        if self.whitespace:
+            return text.split()
+        return WORD_PATTERN.findall(text)
+
+    def sentences(self, source: str | os.PathLike | list) -> Iterator[list[str]]:
+        """Every sentence of ``source`` (a file, a folder, ``-`` for stdin, or a
+        list of these), each at most :data:`MAX_SENTENCE_TOKENS` tokens long."""
+        pending: list[str] = []
+        for piece, ends_line in read_pieces(source):
+            pending.extend(self.tokens(piece))
+            while len(pending) > MAX_SENTENCE_TOKENS:
+                yield pending[:MAX_SENTENCE_TOKENS]
+                pending = pending[MAX_SENTENCE_TOKENS:]
+            if ends_line and pending:
+                yield pending
+                pending = []
+        if pending:
+            yield pending
+
+
+def corpus_files(source: str | os.PathLike | list) -> list[str | Path]:
+    """The files a source names: itself, the files below a folder (sorted, hidden
+    ones skipped), or ``-`` for standard input."""
+    if isinstance(source, (list, tuple)):
+        return [f for s in source for f in corpus_files(s)]
+    if str(source) == "-":
+        return ["-"]
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(
+            p for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not files:
+            raise WordvecError(f"folder {path} holds no files to read")
+        return files
+    if not path.exists():
+        raise WordvecError(f"no such file or folder: {path}")
+    if not path.is_file():
+        raise WordvecError(f"not a readable file: {path}")
+    return [path]
+
+
+def _open_binary(file: str | Path):
+    if file == "-":
+        return sys.stdin.buffer
+    opener = _OPENERS.get(Path(file).suffix.lower(), open)
+    try:
+        return opener(file, "rb")
+    except OSError as error:
+        raise WordvecError(f"cannot open {file}: {error.strerror or error}") from None
+
+
+def read_pieces(source) -> Iterator[tuple[bytes, bool]]:
+    """Stream ``source`` as ``(piece, ends_line)`` pairs of raw bytes.
+
+    A piece is one line (``ends_line`` true) or, for a line longer than a
+    block, a run of it cut at white space (``ends_line`` false) so no word is
+    split unless a single word is longer than a block.
+    """
+    for file in corpus_files(source):
+        stream = _open_binary(file)
+        try:
+            yield from _pieces_of_stream(stream, file)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+
+def _pieces_of_stream(stream, name) -> Iterator[tuple[bytes, bool]]:
+    carry = b""
+    while True:
+        try:
+            block = stream.read(BLOCK_BYTES)
+        except (OSError, EOFError, lzma.LZMAError) as error:
+            raise WordvecError(f"cannot read {name}: {error}") from None
+        if not block:
+            break
+        buffer = carry + block
+        cut = max(buffer.rfind(b"\n"), buffer.rfind(b"\r"))
+        if cut >= 0:
+            for line in buffer[: cut + 1].splitlines():
+                yield line, True
+            carry = buffer[cut + 1:]
+        else:
+            carry = buffer
+        if len(carry) >= BLOCK_BYTES:
+            cut = max(carry.rfind(space) for space in (b" ", b"\t", b"\x0b", b"\x0c"))
+            cut = cut if cut > 0 else len(carry)
+            yield carry[:cut], False
+            carry = carry[cut:]
+    if carry:
+        yield carry, True

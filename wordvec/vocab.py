@@ -1,0 +1,148 @@
+"""The vocabulary: word counts and every table derived from them.
+
+Words are kept in frequency order (most frequent first, ties broken by the
+word itself so that every machine agrees on the ids).  From the counts come the
+subsampling keep-probabilities, the noise distribution ``count^0.75`` with an
+O(1) alias sampler, and the Huffman tree for hierarchical softmax.  Nothing here
+knows about training.
+"""
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import WordvecError
+
+
+@dataclass
+class Vocabulary:
+    """Words in id order with their corpus counts."""
+
+    words: list[str]
+    counts: np.ndarray  # int64, one per word, non-increasing
+    index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.counts = np.asarray(self.counts, dtype=np.int64)
+        if len(self.words) != len(self.counts):
+            raise WordvecError(f"vocabulary has {len(self.words)} words but {len(self.counts)} counts")
+        self.index = {word: i for i, word in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            raise WordvecError("vocabulary lists a word twice")
+
+    @classmethod
+    def from_counts(cls, counts: Counter | dict, min_count: int = 5, max_size: int | None = None) -> "Vocabulary":
+        """Keep words seen at least ``min_count`` times, the ``max_size`` most
+        frequent of them, ordered by count then by word."""
+        kept = sorted(((-n, w) for w, n in counts.items() if n >= min_count))
+        if max_size is not None:
+            kept = kept[:max_size]
+        return cls([w for _, w in kept], np.array([-n for n, _ in kept], dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    @property
+    def total(self) -> int:
+        """Number of corpus tokens that are in the vocabulary."""
+        return int(self.counts.sum())
+
+    def keep_probabilities(self, sample: float) -> np.ndarray:
+        """word2vec's subsampling: word ``i`` with frequency ``f_i = count_i / total``
+        is kept with probability ``min(1, (sqrt(f_i / sample) + 1) · sample / f_i)``.
+        ``sample = 0`` keeps every word."""
+        if sample <= 0:
+            return np.ones(len(self), dtype=np.float32)
+        frequency = self.counts / self.total
+        keep = (np.sqrt(frequency / sample) + 1.0) * sample / frequency
+        return np.minimum(keep, 1.0).astype(np.float32)
+
+    def noise_distribution(self, power: float = 0.75) -> np.ndarray:
+        """The negative-sampling distribution ``P(i) ∝ count_i^power`` (float64)."""
+        weights = self.counts.astype(np.float64) ** power
+        return weights / weights.sum()
+
+    def huffman_tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The Huffman tree over the counts, for hierarchical softmax.
+
+        Returns ``(points, codes, lengths)``: row ``i`` of ``points`` (int32)
+        lists the inner nodes ``0 .. |V|−2`` on the path from the root to word
+        ``i``, row ``i`` of ``codes`` (int8) the branch taken at each, and
+        ``lengths[i]`` how many of the row are used.  Frequent words get short
+        paths.
+        """
+        return huffman_tree(self.counts)
+
+    def training_memory(self, dim: int, objective: str = "ns", arch: str = "cbow",
+                        corpus_tokens: int | None = None) -> int:
+        """Bytes that training will need for weights, tables and encoded ids."""
+        n = len(self)
+        weights = 2 * n * dim * 4
+        tables = n * (4 + 4 + 4)
+        if objective == "hs":
+            depth = max(1, int(np.ceil(np.log2(max(n, 2)))) + 8)
+            tables += n * depth * 5
+        if objective == "softmax":
+            weights += n * dim * 4 * 2 + 64 * n * 4  # gradient and score scratch per thread
+        ids = 4 * (corpus_tokens if corpus_tokens is not None else self.total)
+        return weights + tables + ids
+
+
+def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table for drawing from ``probabilities`` in O(1).
+
+    Returns ``(keep, alias)``: draw a column ``i`` uniformly, return ``i`` with
+    probability ``keep[i]``, else ``alias[i]``.  Built in O(n) (Vose's method).
+    """
+    n = len(probabilities)
+    scaled = np.asarray(probabilities, dtype=np.float64) * n
+    keep = np.ones(n, dtype=np.float64)
+    alias = np.arange(n, dtype=np.int32)
+    small = [i for i in range(n) if scaled[i] < 1.0]
+    large = [i for i in range(n) if scaled[i] >= 1.0]
+    while small and large:
+        s, big = small.pop(), large.pop()
+        keep[s] = scaled[s]
+        alias[s] = big
+        scaled[big] -= 1.0 - scaled[s]
+        (small if scaled[big] < 1.0 else large).append(big)
+    return keep.astype(np.float32), alias
+
+
+def huffman_tree(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """See :meth:`Vocabulary.huffman_tree`."""
+    n = len(counts)
+    if n < 2:
+        return np.zeros((n, 1), np.int32), np.zeros((n, 1), np.int8), np.zeros(n, np.int32)
+    # Nodes 0..n-1 are leaves, n..2n-2 inner nodes; ties broken by node id.
+    heap = [(int(c), i) for i, c in enumerate(counts)]
+    heapq.heapify(heap)
+    parent = np.zeros(2 * n - 1, dtype=np.int64)
+    branch = np.zeros(2 * n - 1, dtype=np.int8)
+    for inner in range(n, 2 * n - 1):
+        count_a, a = heapq.heappop(heap)
+        count_b, b = heapq.heappop(heap)
+        parent[a] = parent[b] = inner
+        branch[b] = 1
+        heapq.heappush(heap, (count_a + count_b, inner))
+    root = 2 * n - 2
+    depth = np.zeros(2 * n - 1, dtype=np.int32)
+    for node in range(root - 1, -1, -1):  # parents have larger ids than children
+        depth[node] = depth[parent[node]] + 1
+    lengths = depth[:n].copy()
+    width = int(lengths.max())
+    points = np.zeros((n, width), dtype=np.int32)
+    codes = np.zeros((n, width), dtype=np.int8)
+    for word in range(n):
+        node = word
+        for level in range(lengths[word] - 1, -1, -1):
+            codes[word, level] = branch[node]
+            node = parent[node]
+            points[word, level] = node - n
+    return points, codes, lengths
