@@ -21,7 +21,7 @@ def _setup(objective, arch=kernels.CBOW, mean=True, seed=0):
     tables["noise_prob"], tables["noise_alias"] = alias_table(noise)
     tables["hs_points"], tables["hs_codes"], tables["hs_lengths"] = huffman_tree(COUNTS)
     settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), 8)
-    scratch = make_scratch(np.random.SeedSequence(seed), D, WINDOW, V, 8)
+    scratch = make_scratch(np.random.SeedSequence(seed), D, WINDOW, 4, V, 8)
     return W_in, W_out, kernel_tables(tables), settings, scratch
 
 

@@ -29,7 +29,7 @@ def kernel_tables(tables: dict) -> kernels.Tables:
     )
 
 
-def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, vocab_size: int,
+def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, negative: int, vocab_size: int,
                  softmax_batch: int) -> kernels.Scratch:
     """One thread's scratch space; the softmax buffers are full size only when
     ``softmax_batch`` is above 0."""
@@ -38,6 +38,7 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, vocab_size
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
         inputs=np.zeros(2 * window, dtype=np.int32),
+        noise=np.zeros(negative + 1, dtype=np.int64),
         hidden=np.zeros(dim, dtype=np.float32),
         grad_hidden=np.zeros(dim, dtype=np.float32),
         batch_inputs=np.zeros((batch, 2 * window), dtype=np.int32),
@@ -65,7 +66,7 @@ class CpuBackend:
         self.settings = kernels.Settings(_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative),
                                          int(bool(cbow_mean)), softmax_batch)
         seeds = np.random.SeedSequence(seed).spawn(threads)
-        self.scratch = [make_scratch(s, vectors.shape[1], window, len(vectors), softmax_batch) for s in seeds]
+        self.scratch = [make_scratch(s, vectors.shape[1], window, negative, len(vectors), softmax_batch) for s in seeds]
 
     def train_chunk(self, slot: int, ids: np.ndarray, start: int, stop: int,
                     alpha_start: float, alpha_stop: float) -> tuple[float, int, int, int]:

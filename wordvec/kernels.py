@@ -22,7 +22,9 @@ thread (splitmix64), so one thread with one seed is bit-for-bit reproducible.
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 JIT = dict(cache=True, nogil=True, fastmath=True)
 
@@ -35,11 +37,36 @@ Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_cod
 #: Per-thread scratch space, allocated once before training.
 Scratch = namedtuple(
     "Scratch",
-    "rng sentence inputs hidden grad_hidden batch_inputs batch_counts batch_targets "
+    "rng sentence inputs noise hidden grad_hidden batch_inputs batch_counts batch_targets "
     "batch_hidden batch_scores batch_grad_hidden grad_output",
 )
 #: Integer and float settings of one run.
 Settings = namedtuple("Settings", "arch objective window negative cbow_mean softmax_batch")
+
+@intrinsic
+def _prefetch_address(typingctx, array, index):
+    """Ask the CPU to start loading ``array[index]`` into cache (llvm.prefetch)."""
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        address = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(8).as_pointer())
+        int32 = ir.IntType(32)
+        function = builder.module.declare_intrinsic(
+            "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), [address.type, int32, int32, int32]))
+        builder.call(function, [address, ir.Constant(int32, 1), ir.Constant(int32, 3), ir.Constant(int32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
+
+
+@njit(**JIT)
+def _prefetch_row(matrix, row):
+    """Start loading every cache line of ``matrix[row]`` (a C-contiguous 2-D array)."""
+    flat = matrix.reshape(-1)
+    start = row * matrix.shape[1]
+    for offset in range(0, matrix.shape[1], 16):
+        _prefetch_address(flat, start + offset)
+
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -139,7 +166,7 @@ def _backward_row(step, hidden, row, grad_hidden):
 
 
 @njit(**JIT)
-def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_alias, rng, lr, grad_hidden):
+def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_alias, rng, lr, grad_hidden, noise):
     """Sampled softmax by negative sampling for one example; returns its loss.
 
     Forward: targets ``t_0 = w`` (label ``y_0 = 1``) and ``K = negative`` noise
@@ -150,16 +177,20 @@ def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_a
     and ``∂L/∂h = Σ_k (σ(s_k) − y_k) W_out[t_k]``.
     Update: ``W_out[t_k] −= lr ∂L/∂W_out[t_k]``; ``grad_hidden += −lr ∂L/∂h``
     (accumulated with the output rows as they were before their own update).
+    The noise words are drawn first into ``noise`` so their rows load in parallel.
     """
+    noise[0] = target
+    for k in range(1, negative + 1):
+        noise[k] = draw_noise(rng, noise_prob, noise_alias)
+        _prefetch_row(W_out, noise[k])
     loss = 0.0
     for k in range(negative + 1):
+        word = noise[k]
         if k == 0:
-            word = target
             label = np.float32(1.0)
+        elif word == target:
+            continue
         else:
-            word = draw_noise(rng, noise_prob, noise_alias)
-            if word == target:
-                continue
             label = np.float32(0.0)
         row = W_out[word]
         score = _dot(hidden, row)
@@ -181,6 +212,8 @@ def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_le
     ``∂L/∂h = Σ_j ∂L/∂s_j · W_out[n_j]``.
     Update as in :func:`negative_sampling_layer`.
     """
+    for j in range(hs_lengths[target]):
+        _prefetch_row(W_out, hs_points[target, j])
     loss = 0.0
     for j in range(hs_lengths[target]):
         row = W_out[hs_points[target, j]]
@@ -219,7 +252,7 @@ def train_example(W_in, W_out, tables, settings, scratch, inputs, n_inputs, targ
     if settings.objective == NEGATIVE_SAMPLING:
         loss = negative_sampling_layer(
             hidden, target, W_out, settings.negative, tables.noise_prob, tables.noise_alias,
-            scratch.rng, lr, grad_hidden,
+            scratch.rng, lr, grad_hidden, scratch.noise,
         )
     else:
         loss = hierarchical_softmax_layer(
@@ -344,6 +377,9 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
         words_read += read
         words_kept += length
         for centre in range(length):
+            if centre + window < length:  # the word about to enter the window
+                _prefetch_row(W_in, sentence[centre + window])
+                _prefetch_row(W_out, sentence[centre + window])
             reach = window - random_below(scratch.rng, window)
             first = max(centre - reach, 0)
             last = min(centre + reach + 1, length)
