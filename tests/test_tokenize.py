@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from wordvec import tokenize
-from wordvec.corpus import Corpus, count_words, encode
+from wordvec import corpus, tokenize
+from wordvec.corpus import encode, scan, sentences_of
 from wordvec.errors import WordvecError
 from wordvec.tokenize import Tokenizer
 from wordvec.vocab import Vocabulary
@@ -61,10 +61,7 @@ def test_compressed_files_folders_and_stdin(tmp_path, monkeypatch):
     (tmp_path / "folder" / ".hidden").write_text("never read")
     assert list(Tokenizer().sentences(tmp_path / "folder")) == [["alpha", "beta"], ["gamma"]]
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"from stdin\n")))
-    corpus = Corpus("-")
-    assert list(corpus.sentences()) == [["from", "stdin"]]
-    assert list(corpus.sentences()) == [["from", "stdin"]]  # read twice: spooled
-    corpus.close()
+    assert list(sentences_of("-")) == [["from", "stdin"]]
 
 
 def test_missing_and_empty_sources_give_clear_errors(tmp_path):
@@ -73,26 +70,24 @@ def test_missing_and_empty_sources_give_clear_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(WordvecError, match="holds no files"):
         list(Tokenizer().sentences(tmp_path / "empty"))
-    with pytest.raises(WordvecError, match="re-iterable"):
-        Corpus(iter([["a"]]))
 
 
-def test_encoding_drops_unknown_words_and_marks_sentence_ends():
+def test_one_pass_counts_words_and_encoding_drops_unknown_ones(monkeypatch):
+    monkeypatch.setattr(corpus, "_ENCODE_BATCH", 3)  # several batches
     sentences = [["a", "b", "rare", "a"], ["rare"], ["b", "c"]]
-    counted = count_words(sentences)
-    assert counted.tokens == 7 and counted.sentences == 3
-    vocab = Vocabulary.from_counts(counted.counts, min_count=1, max_size=3)
+    scanned = scan(iter(sentences))  # a generator is enough: one pass
+    assert scanned.tokens == 7 and scanned.sentences == 3
+    assert scanned.word_counts() == {"a": 2, "b": 2, "rare": 2, "c": 1}
+    vocab = Vocabulary.from_counts(scanned.word_counts(), min_count=1, max_size=3)
     assert vocab.words == ["a", "b", "rare"]
-    vocab = Vocabulary(["a", "b"], [2, 2])
-    encoded = encode(sentences, vocab, counted)
-    assert encoded.ids.tolist() == [0, 1, 0, -1, -1, 1, -1]
+    encoded = encode(scanned, Vocabulary(["b", "a"], [2, 2]))
+    assert encoded.ids.tolist() == [1, 0, 1, -1, -1, 0, -1]
     assert encoded.words == 4 and encoded.tokens == 7
 
 
 def test_chunks_cover_the_corpus_at_sentence_ends():
-    sentences = [["a"] * 7, ["b"] * 3, ["a"] * 12, ["b"] * 1]
-    counted = count_words(sentences)
-    encoded = encode(sentences, Vocabulary.from_counts(counted.counts, min_count=1), counted)
+    scanned = scan([["a"] * 7, ["b"] * 3, ["a"] * 12, ["b"] * 1])
+    encoded = encode(scanned, Vocabulary.from_counts(scanned.word_counts(), min_count=1))
     chunks = encoded.chunks(min_words=8)
     assert chunks[0][0] == 0 and chunks[-1][1] == len(encoded.ids)
     for (_, stop, _), (start, _, _) in zip(chunks, chunks[1:]):
@@ -102,8 +97,7 @@ def test_chunks_cover_the_corpus_at_sentence_ends():
 
 
 def test_encoded_ids_can_live_in_a_memory_mapped_file(tmp_path):
-    sentences = [["a", "b"], ["b"]]
-    counted = count_words(sentences)
-    encoded = encode(sentences, Vocabulary.from_counts(counted.counts, min_count=1), counted, path=tmp_path / "ids.npy")
+    scanned = scan([["a", "b"], ["b"]])
+    encoded = encode(scanned, Vocabulary.from_counts(scanned.word_counts(), min_count=1), path=tmp_path / "ids.npy")
     assert isinstance(encoded.ids, np.memmap)
     assert np.load(tmp_path / "ids.npy").tolist() == [1, 0, -1, 0, -1]

@@ -2,24 +2,22 @@
 
 The encoded corpus is ``ids``: word ids in corpus order with ``-1`` after every
 sentence; words outside the vocabulary are dropped (as word2vec does).  It is
-built in two streaming passes over the text, one to count and one to encode, in
-batches of about a million tokens; its size is known after the first pass, so
-the array is allocated once (in memory, or as a memory-mapped ``.npy`` file).
+built from one streaming pass over the text (:func:`scan`), which numbers the
+words as it first sees them and counts them, in batches of 65,536 tokens; once
+the vocabulary is chosen, :func:`encode` renumbers those ids into one array (in
+memory, or a memory-mapped ``.npy`` file).  Reading once means standard input
+and generators of sentences need no second pass.
 """
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from .errors import WordvecError
-from .tokenize import Tokenizer, corpus_files
+from .tokenize import Tokenizer
 from .vocab import Vocabulary
 
 SENTENCE_END = -1
@@ -28,70 +26,72 @@ _END_TOKEN = "\n"  # never a token: tokens hold no white space
 _ENCODE_BATCH = 1 << 16
 
 
-class Corpus:
-    """Something that can be read more than once as sentences (lists of str)."""
-
-    def __init__(self, source, tokenizer: Tokenizer | None = None):
-        self.tokenizer = tokenizer or Tokenizer()
-        self._spool = None
-        if isinstance(source, (str, os.PathLike)) or (
-            isinstance(source, (list, tuple)) and source and isinstance(source[0], (str, os.PathLike))
-        ):
-            files = corpus_files(source)
-            if "-" in files:
-                source = self._spool_stdin()
-            self._source = source
-            self._sentences = None
-        else:
-            if iter(source) is source:
-                raise WordvecError("sentences must be re-iterable (a list, not a generator): wordvec reads them twice")
-            self._source = None
-            self._sentences = source
-
-    def _spool_stdin(self) -> str:
-        """Standard input can be read once only: keep a copy for the second pass."""
-        handle = tempfile.NamedTemporaryFile(prefix="wordvec-stdin-", suffix=".txt", delete=False)
-        with handle:
-            shutil.copyfileobj(sys.stdin.buffer, handle, 1 << 20)
-        self._spool = handle.name
-        return handle.name
-
-    def sentences(self) -> Iterator[list[str]]:
-        if self._sentences is not None:
-            return iter(self._sentences)
-        return self.tokenizer.sentences(self._source)
-
-    def close(self):
-        if self._spool is not None:
-            os.unlink(self._spool)
-            self._spool = None
+def sentences_of(source, tokenizer: Tokenizer | None = None) -> Iterator[list[str]]:
+    """The sentences of ``source``: a path (file, folder, ``-`` for stdin) or a
+    list of paths, read by ``tokenizer``; or an iterable of token lists, as is."""
+    if isinstance(source, (str, os.PathLike)) or (
+        isinstance(source, (list, tuple)) and source and isinstance(source[0], (str, os.PathLike))
+    ):
+        return (tokenizer or Tokenizer()).sentences(source)
+    return iter(source)
 
 
 @dataclass
-class CorpusCounts:
-    """What the counting pass learns: word counts, tokens and sentences read."""
+class ScannedCorpus:
+    """What one pass over the text gives: every distinct word (numbered in
+    first-seen order, 0 being the sentence end) with its count, and the whole
+    text as chunks of those numbers, ready to be renumbered."""
 
-    counts: Counter
-    tokens: int
-    sentences: int
+    index: dict[str, int]
+    counts: np.ndarray
+    chunks: list[np.ndarray]
+
+    @property
+    def sentences(self) -> int:
+        return int(self.counts[0])
+
+    @property
+    def tokens(self) -> int:
+        return int(self.counts[1:].sum())
+
+    def word_counts(self) -> dict[str, int]:
+        words = iter(self.index)
+        next(words)  # the sentence end
+        return dict(zip(words, self.counts[1:].tolist()))
 
 
-def count_words(sentences: Iterable[list[str]]) -> CorpusCounts:
-    """One streaming pass: count every word; memory grows with the vocabulary."""
-    counts: Counter = Counter()
-    tokens = n_sentences = 0
+def scan(sentences: Iterable[list[str]]) -> ScannedCorpus:
+    """One streaming pass: number every distinct word in first-seen order, count
+    it, and keep the text as those numbers (4 bytes a token, never the text).
+
+    Python handles batches of :data:`_ENCODE_BATCH` tokens, not words: the new
+    words of a batch are found by a set difference and the numbers looked up by
+    ``map``, both loops in C.
+    """
+    id_of = {_END_TOKEN: 0}
+    counts = np.zeros(1, dtype=np.int64)
+    chunks: list[np.ndarray] = []
+    batch: list[str] = []
+
+    def flush():
+        nonlocal counts
+        new = set(batch).difference(id_of)
+        id_of.update(zip(sorted(new), range(len(id_of), len(id_of) + len(new))))
+        ids = np.fromiter(map(id_of.__getitem__, batch), dtype=np.int32, count=len(batch))
+        grown = np.bincount(ids, minlength=len(id_of))
+        grown[: len(counts)] += counts
+        counts = grown
+        chunks.append(ids)
+        batch.clear()
+
     for sentence in sentences:
-        counts.update(sentence)
-        tokens += len(sentence)
-        n_sentences += 1
-    return CorpusCounts(counts, tokens, n_sentences)
-
-
-class _Lookup(dict):
-    """word → id; any word not in the vocabulary maps to ``_OUT_OF_VOCABULARY``."""
-
-    def __missing__(self, word):
-        return _OUT_OF_VOCABULARY
+        batch.extend(sentence)
+        batch.append(_END_TOKEN)
+        if len(batch) >= _ENCODE_BATCH:
+            flush()
+    if batch:
+        flush()
+    return ScannedCorpus(id_of, counts, chunks)
 
 
 @dataclass
@@ -125,38 +125,30 @@ class EncodedCorpus:
         return [p for p in pieces if p[1] > p[0]]
 
 
-def encode(sentences: Iterable[list[str]], vocab: Vocabulary, counts: CorpusCounts,
-           path: str | os.PathLike | None = None) -> EncodedCorpus:
-    """Second pass: map words to ids in batches, dropping unknown words.
+def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | None = None) -> EncodedCorpus:
+    """Renumber the scanned text to vocabulary ids, dropping words outside the
+    vocabulary; each scanned chunk is freed once copied.
 
     With ``path`` the ids go to a memory-mapped ``.npy`` file instead of memory.
     """
-    size = vocab.total + counts.sentences
+    size = vocab.total + scanned.sentences
     if path is None:
         ids = np.empty(size, dtype=np.int32)
     else:
         ids = np.lib.format.open_memmap(os.fspath(path), mode="w+", dtype=np.int32, shape=(size,))
-    lookup = _Lookup(vocab.index)
-    lookup[_END_TOKEN] = SENTENCE_END
+    renumber = np.full(len(scanned.index), _OUT_OF_VOCABULARY, dtype=np.int32)
+    renumber[0] = SENTENCE_END
+    try:
+        renumber[[scanned.index[word] for word in vocab.words]] = np.arange(len(vocab), dtype=np.int32)
+    except KeyError as missing:
+        raise WordvecError(f"the vocabulary has the word {missing} that the corpus lacks") from None
     filled = 0
-    batch: list[str] = []
-
-    def flush():
-        nonlocal filled
-        encoded = np.fromiter(map(lookup.__getitem__, batch), dtype=np.int32, count=len(batch))
+    for number, chunk in enumerate(scanned.chunks):
+        encoded = renumber[chunk]
         encoded = encoded[encoded != _OUT_OF_VOCABULARY]
-        if filled + len(encoded) > size:
-            raise WordvecError("the corpus changed while it was being read")
         ids[filled: filled + len(encoded)] = encoded
         filled += len(encoded)
-        batch.clear()
-
-    for sentence in sentences:
-        batch.extend(sentence)
-        batch.append(_END_TOKEN)
-        if len(batch) >= _ENCODE_BATCH:
-            flush()
-    flush()
+        scanned.chunks[number] = None  # free it
     if filled != size:
-        raise WordvecError("the corpus changed while it was being read")
-    return EncodedCorpus(ids, counts.tokens)
+        raise WordvecError(f"the vocabulary does not fit this corpus ({filled} ids for {size})")
+    return EncodedCorpus(ids, scanned.tokens)

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from .corpus import Corpus, EncodedCorpus, count_words, encode
+from .corpus import EncodedCorpus, encode, scan, sentences_of
 from .errors import WordvecError
 from .model import Model
 from .tokenize import Tokenizer
@@ -173,21 +173,20 @@ class Trainer:
 
     def prepare(self, corpus) -> tuple[Vocabulary, EncodedCorpus]:
         """Count the words, build the vocabulary and encode the corpus to ids."""
-        source = Corpus(corpus, Tokenizer(lowercase=self.lowercase, whitespace=self.whitespace))
-        try:
-            counted = count_words(source.sentences())
-            if counted.tokens == 0:
-                raise WordvecError("the corpus holds no words")
-            vocab = Vocabulary.from_counts(counted.counts, self.min_count, self.max_vocab)
-            if len(vocab) == 0:
-                most = max(counted.counts.values())
-                raise WordvecError(
-                    f"no word occurs min_count={self.min_count} times ({counted.tokens} tokens, "
-                    f"{len(counted.counts)} distinct words, the most frequent seen {most} times); lower --min-count"
-                )
-            return vocab, encode(source.sentences(), vocab, counted)
-        finally:
-            source.close()
+        tokenizer = Tokenizer(lowercase=self.lowercase, whitespace=self.whitespace)
+        scanned = scan(sentences_of(corpus, tokenizer))
+        if scanned.tokens == 0:
+            raise WordvecError("the corpus holds no words")
+        word_counts = scanned.word_counts()
+        vocab = Vocabulary.from_counts(word_counts, self.min_count, self.max_vocab)
+        if len(vocab) == 0:
+            raise WordvecError(
+                f"no word occurs min_count={self.min_count} times ({scanned.tokens} tokens, "
+                f"{len(word_counts)} distinct words, the most frequent seen {max(word_counts.values())} times); "
+                "lower --min-count"
+            )
+        del word_counts
+        return vocab, encode(scanned, vocab)
 
     def _train(self, vocab: Vocabulary, encoded: EncodedCorpus) -> tuple[np.ndarray, np.ndarray]:
         from .backend import CpuBackend  # imports numba
