@@ -3,16 +3,19 @@
 The encoded corpus is ``ids``: word ids in corpus order with ``-1`` after every
 sentence; words outside the vocabulary are dropped (as word2vec does).  It is
 built from one streaming pass over the text (:func:`scan`), which numbers the
-words as it first sees them and counts them, in batches of 65,536 tokens; once
-the vocabulary is chosen, :func:`encode` renumbers those ids into one array (in
-memory, or a memory-mapped ``.npy`` file).  Reading once means standard input
-and generators of sentences need no second pass.
+words as it first sees them, counts them, and spills those numbers to a
+temporary file in batches of 65,536 tokens, so that reading holds the word
+table and one batch, never the corpus.  Once the vocabulary is chosen,
+:func:`encode` renumbers the spilled numbers into one array (in memory, or a
+memory-mapped ``.npy`` file).  Reading once means standard input and generators
+of sentences need no second pass.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 import numpy as np
 
@@ -40,11 +43,11 @@ def sentences_of(source, tokenizer: Tokenizer | None = None) -> Iterator[list[st
 class ScannedCorpus:
     """What one pass over the text gives: every distinct word (numbered in
     first-seen order, 0 being the sentence end) with its count, and the whole
-    text as chunks of those numbers, ready to be renumbered."""
+    text as those numbers (int32) in a temporary file, ready to be renumbered."""
 
     index: dict[str, int]
     counts: np.ndarray
-    chunks: list[np.ndarray]
+    spill: BinaryIO
 
     @property
     def sentences(self) -> int:
@@ -70,7 +73,7 @@ def scan(sentences: Iterable[list[str]]) -> ScannedCorpus:
     """
     id_of = {_END_TOKEN: 0}
     counts = np.zeros(1, dtype=np.int64)
-    chunks: list[np.ndarray] = []
+    spill = tempfile.TemporaryFile(prefix="wordvec-ids-")
     batch: list[str] = []
 
     def flush():
@@ -81,7 +84,10 @@ def scan(sentences: Iterable[list[str]]) -> ScannedCorpus:
         grown = np.bincount(ids, minlength=len(id_of))
         grown[: len(counts)] += counts
         counts = grown
-        chunks.append(ids)
+        try:
+            spill.write(ids.tobytes())
+        except OSError as error:
+            raise WordvecError(f"cannot spill the encoded corpus to a temporary file: {error.strerror}") from None
         batch.clear()
 
     for sentence in sentences:
@@ -91,7 +97,7 @@ def scan(sentences: Iterable[list[str]]) -> ScannedCorpus:
             flush()
     if batch:
         flush()
-    return ScannedCorpus(id_of, counts, chunks)
+    return ScannedCorpus(id_of, counts, spill)
 
 
 @dataclass
@@ -127,7 +133,7 @@ class EncodedCorpus:
 
 def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | None = None) -> EncodedCorpus:
     """Renumber the scanned text to vocabulary ids, dropping words outside the
-    vocabulary; each scanned chunk is freed once copied.
+    vocabulary, and close the spill file.
 
     With ``path`` the ids go to a memory-mapped ``.npy`` file instead of memory.
     """
@@ -143,12 +149,13 @@ def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | 
     except KeyError as missing:
         raise WordvecError(f"the vocabulary has the word {missing} that the corpus lacks") from None
     filled = 0
-    for number, chunk in enumerate(scanned.chunks):
-        encoded = renumber[chunk]
-        encoded = encoded[encoded != _OUT_OF_VOCABULARY]
-        ids[filled: filled + len(encoded)] = encoded
-        filled += len(encoded)
-        scanned.chunks[number] = None  # free it
+    scanned.spill.seek(0)
+    with scanned.spill:
+        while len(chunk := np.frombuffer(scanned.spill.read(4 * _ENCODE_BATCH), dtype=np.int32)):
+            encoded = renumber[chunk]
+            encoded = encoded[encoded != _OUT_OF_VOCABULARY]
+            ids[filled: filled + len(encoded)] = encoded
+            filled += len(encoded)
     if filled != size:
         raise WordvecError(f"the vocabulary does not fit this corpus ({filled} ids for {size})")
     return EncodedCorpus(ids, scanned.tokens)
