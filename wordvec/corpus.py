@@ -6,12 +6,14 @@ built from one streaming pass over the text (:func:`scan`), which numbers the
 words as it first sees them, counts them, and spills those numbers to a
 temporary file in batches of 65,536 tokens, so that reading holds the word
 table and one batch, never the corpus.  Once the vocabulary is chosen,
-:func:`encode` renumbers the spilled numbers into one array (in memory, or a
-memory-mapped ``.npy`` file).  Reading once means standard input and generators
+:func:`encode` renumbers the spilled numbers into one array (in RAM, or a
+memory-mapped ``.npy`` file whose pages the trainer releases as it goes, so
+that the process holds only the ids being read).  Reading once means standard input and generators
 of sentences need no second pass.
 """
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
 from dataclasses import dataclass
@@ -112,6 +114,17 @@ class EncodedCorpus:
         """Number of in-vocabulary words (ids that are not sentence ends)."""
         return int(len(self.ids) - np.count_nonzero(self.ids == SENTENCE_END))
 
+    def release(self, start: int, stop: int) -> None:
+        """Let the operating system drop ``ids[start:stop]`` from this process's
+        memory when the ids are memory-mapped (they stay in the file and come
+        back on the next read); nothing to do for ids held in RAM."""
+        mapping = getattr(self.ids, "_mmap", None)
+        if mapping is None or stop <= start:
+            return
+        base = self.ids.offset % mmap.ALLOCATIONGRANULARITY  # where ids[0] sits in the mapping
+        first = (base + 4 * start) // mmap.PAGESIZE * mmap.PAGESIZE
+        mapping.madvise(mmap.MADV_DONTNEED, first, base + 4 * stop - first)
+
     def chunks(self, min_words: int) -> list[tuple[int, int, int]]:
         """Cut the ids at sentence ends into ``(start, stop, words)`` pieces of at
         least ``min_words`` words each (the last may be smaller)."""
@@ -135,7 +148,8 @@ def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | 
     """Renumber the scanned text to vocabulary ids, dropping words outside the
     vocabulary, and close the spill file.
 
-    With ``path`` the ids go to a memory-mapped ``.npy`` file instead of memory.
+    With ``path`` the ids go to a memory-mapped ``.npy`` file instead of RAM,
+    and each written piece is released from the process's memory at once.
     """
     size = vocab.total + scanned.sentences
     if path is None:
@@ -148,14 +162,18 @@ def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | 
         renumber[[scanned.index[word] for word in vocab.words]] = np.arange(len(vocab), dtype=np.int32)
     except KeyError as missing:
         raise WordvecError(f"the vocabulary has the word {missing} that the corpus lacks") from None
+    result = EncodedCorpus(ids, scanned.tokens)
     filled = 0
     scanned.spill.seek(0)
     with scanned.spill:
         while len(chunk := np.frombuffer(scanned.spill.read(4 * _ENCODE_BATCH), dtype=np.int32)):
             encoded = renumber[chunk]
             encoded = encoded[encoded != _OUT_OF_VOCABULARY]
+            if filled + len(encoded) > size:
+                break
             ids[filled: filled + len(encoded)] = encoded
+            result.release(filled, filled + len(encoded))
             filled += len(encoded)
     if filled != size:
         raise WordvecError(f"the vocabulary does not fit this corpus ({filled} ids for {size})")
-    return EncodedCorpus(ids, scanned.tokens)
+    return result

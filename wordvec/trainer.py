@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import queue
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -186,26 +187,32 @@ class Trainer:
                 "lower --min-count"
             )
         del word_counts
-        return vocab, encode(scanned, vocab)
+        with tempfile.TemporaryDirectory(prefix="wordvec-") as folder:
+            # The mapping outlives the file's name: the ids are deleted with the process.
+            return vocab, encode(scanned, vocab, path=os.path.join(folder, "ids.npy"))
 
     def _train(self, vocab: Vocabulary, encoded: EncodedCorpus) -> tuple[np.ndarray, np.ndarray]:
         from .backend import CpuBackend  # imports numba
 
         init = np.random.default_rng(self.seed)
-        vectors = ((init.random((len(vocab), self.dim), dtype=np.float32) - 0.5) / self.dim).astype(np.float32)
+        vectors = init.random((len(vocab), self.dim), dtype=np.float32)  # U(−0.5, 0.5) / d, as word2vec,
+        vectors -= 0.5  # in place: no temporary copies of a |V| x d matrix
+        vectors /= self.dim
         output_weights = np.zeros((len(vocab), self.dim), dtype=np.float32)
         backend = CpuBackend(vectors, output_weights, training_tables(vocab, self.sample, self.loss),
                              self.arch, self.loss, self.window, self.negative, self.cbow_mean,
                              self._threads(), self.seed)
         chunks = encoded.chunks(CHUNK_WORDS)
-        schedule = _Schedule(self._alpha(), self.min_alpha, encoded.words * self.epochs)
+        encoded.release(0, len(encoded.ids))
+        words_per_epoch = sum(words for _, _, words in chunks)
+        schedule = _Schedule(self._alpha(), self.min_alpha, words_per_epoch * self.epochs)
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=encoded.words * self.epochs, unit="word", unit_scale=True,
+        bar = tqdm(total=words_per_epoch * self.epochs, unit="word", unit_scale=True,
                    disable=not self.progress, smoothing=0.1, dynamic_ncols=True)
         try:
             for epoch in range(1, self.epochs + 1):
-                record = self._run_epoch(epoch, backend, encoded.ids, chunks, schedule, bar)
+                record = self._run_epoch(epoch, backend, encoded, chunks, schedule, bar)
                 self.record_.epochs.append(record)
                 if not np.isfinite(record.loss):
                     raise WordvecError(
@@ -218,7 +225,7 @@ class Trainer:
             bar.close()
         return vectors, output_weights
 
-    def _run_epoch(self, epoch, backend, ids, chunks, schedule, bar) -> EpochRecord:
+    def _run_epoch(self, epoch, backend, encoded, chunks, schedule, bar) -> EpochRecord:
         started = time.perf_counter()
         jobs = []
         for start, stop, words in chunks:
@@ -226,7 +233,8 @@ class Trainer:
         loss = 0.0
         examples = words = kept = 0
         last_shown = 0.0
-        for job, result in run_jobs(backend, ids, jobs, backend.threads):
+        for job, result in run_jobs(backend, encoded.ids, jobs, backend.threads):
+            encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
             loss += result[0]
             examples += result[1]
             words += result[2]
