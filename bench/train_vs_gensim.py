@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whatever is installed
 EVAL = HERE.parent.parent / "shared" / "eval"
 CONFIGS = {  # name: (arch, loss, tools)
     "cbow-ns": ("cbow", "ns", ("wordvec", "gensim-iter", "gensim-file")),

@@ -14,6 +14,7 @@ bit-for-bit reproducible.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import tempfile
@@ -206,23 +207,31 @@ class Trainer:
         encoded.release(0, len(encoded.ids))
         words_per_epoch = sum(words for _, _, words in chunks)
         schedule = _Schedule(self._alpha(), self.min_alpha, words_per_epoch * self.epochs)
+        from threadpoolctl import threadpool_limits
         from tqdm.auto import tqdm
 
+        if self.progress:
+            memory = vocab.training_memory(self.dim, self.loss, self._threads())
+            tqdm.write(f"{encoded.tokens:,} tokens, {len(vocab):,} words in the vocabulary; "
+                       f"training needs about {memory / 2**20:,.0f} MB")
+        # The full softmax calls BLAS from every worker: one BLAS thread each.
+        blas = threadpool_limits(1, "blas") if self.loss == "softmax" else contextlib.nullcontext()
         bar = tqdm(total=words_per_epoch * self.epochs, unit="word", unit_scale=True,
                    disable=not self.progress, smoothing=0.1, dynamic_ncols=True)
-        try:
-            for epoch in range(1, self.epochs + 1):
-                record = self._run_epoch(epoch, backend, encoded, chunks, schedule, bar)
-                self.record_.epochs.append(record)
-                if not np.isfinite(record.loss):
-                    raise WordvecError(
-                        f"training diverged in epoch {epoch} (loss is {record.loss}); "
-                        f"the learning rate alpha={self._alpha()} is probably too high"
-                    )
-                for callback in self.callbacks:
-                    callback(self, record)
-        finally:
-            bar.close()
+        with blas:
+            try:
+                for epoch in range(1, self.epochs + 1):
+                    record = self._run_epoch(epoch, backend, encoded, chunks, schedule, bar)
+                    self.record_.epochs.append(record)
+                    if not np.isfinite(record.loss):
+                        raise WordvecError(
+                            f"training diverged in epoch {epoch} (loss is {record.loss}); "
+                            f"the learning rate alpha={self._alpha()} is probably too high"
+                        )
+                    for callback in self.callbacks:
+                        callback(self, record)
+            finally:
+                bar.close()
         return vectors, output_weights
 
     def _run_epoch(self, epoch, backend, encoded, chunks, schedule, bar) -> EpochRecord:

@@ -79,19 +79,19 @@ class Vocabulary:
         """
         return huffman_tree(self.counts)
 
-    def training_memory(self, dim: int, objective: str = "ns", arch: str = "cbow",
-                        corpus_tokens: int | None = None) -> int:
-        """Bytes that training will need for weights, tables and encoded ids."""
+    def training_memory(self, dim: int, loss: str = "ns", threads: int = 1) -> int:
+        """Bytes that training will need, before it starts: the two weight
+        matrices (|V| x d float32 each), the sampling tables, the encoded ids
+        (4 bytes a token) and each thread's scratch space, which for the full
+        softmax holds a |V| x d gradient and 64 x |V| scores."""
         n = len(self)
-        weights = 2 * n * dim * 4
-        tables = n * (4 + 4 + 4)
-        if objective == "hs":
-            depth = max(1, int(np.ceil(np.log2(max(n, 2)))) + 8)
-            tables += n * depth * 5
-        if objective == "softmax":
-            weights += n * dim * 4 * 2 + 64 * n * 4  # gradient and score scratch per thread
-        ids = 4 * (corpus_tokens if corpus_tokens is not None else self.total)
-        return weights + tables + ids
+        tables = n * 4  # keep-probabilities
+        if loss == "ns":
+            tables += n * 8  # alias table
+        elif loss == "hs":
+            tables += n * (4 + 5 * (int(np.log2(max(n, 2))) + 8))  # paths and codes, an estimate of their depth
+        scratch = 4 * 10_000 + (4 * n * (dim + 64) if loss == "softmax" else 0)
+        return 2 * n * dim * 4 + tables + 4 * self.total + threads * scratch
 
 
 def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
