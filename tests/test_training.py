@@ -120,3 +120,12 @@ def test_empty_corpus_and_too_rare_words_are_explained(tmp_path):
     rare.write_text("one two two three\n")
     with pytest.raises(WordvecError, match="most frequent seen 2 times"):
         wordvec.train(rare, min_count=5)
+
+
+def test_threads_work_through_their_own_parts_of_the_corpus():
+    from wordvec.trainer import interleave
+
+    chunks = list(range(7))
+    assert interleave(chunks, 1) == chunks
+    assert interleave(chunks, 2) == [0, 4, 1, 5, 2, 6, 3]
+    assert sorted(interleave(chunks, 3)) == chunks
