@@ -283,12 +283,13 @@ def softmax_batch_update(W_in, W_out, scratch, n_examples, cbow_mean, lr):
     for b in range(n_examples):
         row = scores[b]
         top = row.max()
+        target = scratch.batch_targets[b]
+        target_score = row[target] - top
         total = np.float32(0.0)
         for j in range(row.shape[0]):
             row[j] = np.exp(row[j] - top)
             total += row[j]
-        target = scratch.batch_targets[b]
-        loss -= np.log(row[target] / total)
+        loss += np.log(total) - target_score  # −log p_w = log Σ_j exp(s_j − top) − (s_w − top), never inf
         inverse = np.float32(1.0) / total
         for j in range(row.shape[0]):
             row[j] *= inverse
