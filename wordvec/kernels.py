@@ -40,8 +40,9 @@ Scratch = namedtuple(
     "rng sentence inputs noise hidden grad_hidden batch_inputs batch_counts batch_targets "
     "batch_hidden batch_scores batch_grad_hidden grad_output",
 )
-#: Integer and float settings of one run.
+#: The integer settings of one run.
 Settings = namedtuple("Settings", "arch objective window negative cbow_mean softmax_batch")
+
 
 @intrinsic
 def _prefetch_address(typingctx, array, index):
@@ -296,7 +297,8 @@ def softmax_batch_update(W_in, W_out, scratch, n_examples, cbow_mean, lr):
         row[target] -= np.float32(1.0)
     np.dot(scores, W_out, grad_hidden)
     np.dot(scores.T, hidden, scratch.grad_output)
-    W_out -= lr * scratch.grad_output
+    for j in range(W_out.shape[0]):
+        _axpy(-lr, scratch.grad_output[j], W_out[j])
     for b in range(n_examples):
         for i in range(scratch.batch_counts[b]):
             _axpy(-lr, grad_hidden[b], W_in[scratch.batch_inputs[b, i]])
