@@ -8,8 +8,8 @@ temporary file in batches of 65,536 tokens, so that reading holds the word
 table and one batch, never the corpus.  Once the vocabulary is chosen,
 :func:`encode` renumbers the spilled numbers into one array (in RAM, or a
 memory-mapped ``.npy`` file whose pages the trainer releases as it goes, so
-that the process holds only the ids being read).  Reading once means standard input and generators
-of sentences need no second pass.
+that the process holds only the ids being read).  Reading once means standard
+input and generators of sentences need no second pass.
 """
 from __future__ import annotations
 

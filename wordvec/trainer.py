@@ -33,7 +33,6 @@ from .tokenize import Tokenizer
 from .vocab import Vocabulary, alias_table
 
 CHUNK_WORDS = 16_384
-SOFTMAX_BATCH = 64
 ARCHS = ("cbow", "skipgram")
 LOSSES = ("ns", "hs", "softmax")
 
@@ -212,7 +211,7 @@ class Trainer:
         from tqdm.auto import tqdm
 
         if self.progress:
-            memory = vocab.training_memory(self.dim, self.loss, self._threads())
+            memory = vocab.training_memory(self.dim, self.loss, self._threads(), CpuBackend.SOFTMAX_BATCH)
             tqdm.write(f"{encoded.tokens:,} tokens, {len(vocab):,} words in the vocabulary; "
                        f"training needs about {memory / 2**20:,.0f} MB")
         # The full softmax calls BLAS from every worker: one BLAS thread each.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import WordvecError
+from .tokenize import MAX_SENTENCE_TOKENS
 
 
 @dataclass
@@ -79,18 +80,18 @@ class Vocabulary:
         """
         return huffman_tree(self.counts)
 
-    def training_memory(self, dim: int, loss: str = "ns", threads: int = 1) -> int:
+    def training_memory(self, dim: int, loss: str = "ns", threads: int = 1, softmax_batch: int = 64) -> int:
         """Bytes that training will need, before it starts: the two weight
         matrices (|V| x d float32 each), the sampling tables, the encoded ids
         (4 bytes a token) and each thread's scratch space, which for the full
-        softmax holds a |V| x d gradient and 64 x |V| scores."""
+        softmax holds a |V| x d gradient and ``softmax_batch`` x |V| scores."""
         n = len(self)
         tables = n * 4  # keep-probabilities
         if loss == "ns":
             tables += n * 8  # alias table
         elif loss == "hs":
             tables += n * (4 + 5 * (int(np.log2(max(n, 2))) + 8))  # paths and codes, an estimate of their depth
-        scratch = 4 * 10_000 + (4 * n * (dim + 64) if loss == "softmax" else 0)
+        scratch = 4 * MAX_SENTENCE_TOKENS + (4 * n * (dim + softmax_batch) if loss == "softmax" else 0)
         return 2 * n * dim * 4 + tables + 4 * self.total + threads * scratch
 
 
