@@ -6,7 +6,9 @@ logistic function.  One *example* is a bag of input words ``C`` and a target
 word ``w``:
 
 * CBOW: ``C`` is the context window around a centre word, ``w`` the centre word;
-* skip-gram: ``C`` is the centre word alone, ``w`` one word of its window.
+* skip-gram: ``C`` is one word of the window alone and ``w`` the centre word.
+  The pairs are those of "the centre predicts each context word" (the window is
+  symmetric); the order is word2vec's, so one output row serves a whole window.
 
 For every example the forward pass is ``h = (1/|C|) Σ_{c∈C} W_in[c]`` (``h = Σ``
 when ``cbow_mean`` is off), then one of three output layers gives the loss
@@ -123,6 +125,10 @@ _SIGMOID_TABLE = (1.0 / (1.0 + np.exp(-_TABLE_X))).astype(np.float32)
 _LOG_SIGMOID_TABLE = (-np.logaddexp(0.0, -_TABLE_X)).astype(np.float32)
 
 
+#: A score this far on the right side of zero has ``σ`` within 0.0025 of its label.
+_SATURATED = np.float32(6.0)
+
+
 @njit(**JIT)
 def log_sigmoid(x):
     """Return ``(σ(x), log σ(x))`` for any float32 ``x`` without overflow: by
@@ -211,7 +217,9 @@ def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_le
     Loss: ``L = −Σ_j log σ((1 − 2 b_j) s_j)``.
     Gradient: ``∂L/∂s_j = σ(s_j) − (1 − b_j)``; ``∂L/∂W_out[n_j] = ∂L/∂s_j · h``;
     ``∂L/∂h = Σ_j ∂L/∂s_j · W_out[n_j]``.
-    Update as in :func:`negative_sampling_layer`.
+    Update as in :func:`negative_sampling_layer`, except that a node already
+    predicted right with ``|s_j| ≥ 6`` (``|∂L/∂s_j| < 0.0025``) is not updated;
+    word2vec and gensim skip every node with ``|s_j| ≥ 6``, right or wrong.
     """
     for j in range(hs_lengths[target]):
         _prefetch_row(W_out, hs_points[target, j])
@@ -222,6 +230,8 @@ def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_le
         label = np.float32(1.0) - np.float32(hs_codes[target, j])
         prob, log_prob = log_sigmoid(score)
         loss -= log_prob if label > 0 else log_prob - score  # log σ(−s) = log σ(s) − s
+        if (score >= _SATURATED) if label > 0 else (score <= -_SATURATED):
+            continue  # already right with |∂L/∂s| < 0.0025: skip a step that would change nothing
         _backward_row(lr * (label - prob), hidden, row, grad_hidden)
     return loss
 
@@ -400,12 +410,12 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
                 loss += example_loss
                 examples += 1
             else:
-                inputs[0] = sentence[centre]
                 for j in range(first, last):
                     if j == centre:
                         continue
+                    inputs[0] = sentence[j]
                     example_loss, pending = _add_example(
-                        W_in, W_out, tables, settings, scratch, inputs, 1, sentence[j], lr, pending
+                        W_in, W_out, tables, settings, scratch, inputs, 1, sentence[centre], lr, pending
                     )
                     loss += example_loss
                     examples += 1

@@ -135,6 +135,11 @@ class Trainer:
     def _threads(self) -> int:
         return self.threads if self.threads is not None else (os.cpu_count() or 1)
 
+    def _workers(self) -> int:
+        """Training threads.  The full softmax rewrites every output row on each
+        batch, so lock-free threads would only fight over W_out: it uses one."""
+        return 1 if self.loss == "softmax" else self._threads()
+
     def check_settings(self) -> None:
         """Reject bad values before any work starts."""
         positive_ints = {"dim": self.dim, "window": self.window, "min_count": self.min_count,
@@ -202,7 +207,7 @@ class Trainer:
         output_weights = np.zeros((len(vocab), self.dim), dtype=np.float32)
         backend = CpuBackend(vectors, output_weights, training_tables(vocab, self.sample, self.loss),
                              self.arch, self.loss, self.window, self.negative, self.cbow_mean,
-                             self._threads(), self.seed)
+                             self._workers(), self.seed)
         chunks = encoded.chunks(CHUNK_WORDS)
         encoded.release(0, len(encoded.ids))
         words_per_epoch = sum(words for _, _, words in chunks)
@@ -211,10 +216,12 @@ class Trainer:
         from tqdm.auto import tqdm
 
         if self.progress:
-            memory = vocab.training_memory(self.dim, self.loss, self._threads(), CpuBackend.SOFTMAX_BATCH)
+            memory = vocab.training_memory(self.dim, self.loss, self._workers(), CpuBackend.SOFTMAX_BATCH)
             tqdm.write(f"{encoded.tokens:,} tokens, {len(vocab):,} words in the vocabulary; "
                        f"training needs about {memory / 2**20:,.0f} MB")
-        # The full softmax calls BLAS from every worker: one BLAS thread each.
+            if self._workers() < self._threads():
+                tqdm.write("the full softmax updates all of W_out on every batch: training on one thread")
+        # At these matrix sizes one BLAS thread is faster than several.
         blas = threadpool_limits(1, "blas") if self.loss == "softmax" else contextlib.nullcontext()
         bar = tqdm(total=words_per_epoch * self.epochs, unit="word", unit_scale=True,
                    disable=not self.progress, smoothing=0.1, dynamic_ncols=True)
