@@ -7,11 +7,11 @@
 Importing wordvec does not import numba; training does.
 """
 from .errors import WordvecError
-from .keyedvectors import KeyedVectors, UnknownWordError
+from .keyedvectors import KeyedVectors, UnknownWordError, load_vectors
 from .model import Model, load
 from .trainer import Trainer, TrainingRecord, train
 from .vocab import Vocabulary
 
 __version__ = "0.1.0"
-__all__ = ["train", "load", "Trainer", "Model", "KeyedVectors", "Vocabulary", "TrainingRecord",
+__all__ = ["train", "load", "load_vectors", "Trainer", "Model", "KeyedVectors", "Vocabulary", "TrainingRecord",
            "WordvecError", "UnknownWordError"]

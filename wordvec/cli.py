@@ -5,6 +5,7 @@ code, never a traceback.  Query commands do not import numba.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -49,14 +50,19 @@ def default_output(corpus: str) -> Path:
     return Path(f"{stem}.wordvec")
 
 
-def _resolve_model(model: str | None):
-    from .model import load
-
+def _resolve_path(model: str | None) -> Path:
     path = Path(model) if model else default_model()
-    loaded = load(path)
     if not model:
         click.echo(f"model: {path}", err=True)
-    return loaded
+    return path
+
+
+def _load(model: str | None, format: str | None = None, limit: int | None = None,
+          unicode_errors: str = "strict"):
+    """The vectors of ``-m MODEL`` (any format), or of the default model."""
+    from .keyedvectors import load_vectors
+
+    return load_vectors(_resolve_path(model), format, limit, unicode_errors=unicode_errors)
 
 
 class _Group(click.Group):
@@ -119,32 +125,259 @@ def train(corpus, output, quiet, keep_case, **settings):
     click.echo(f"saved to {output}")
 
 
-def _print_table(rows: list[tuple[str, float]]) -> None:
-    width = max((len(word) for word, _ in rows), default=4)
+# -- asking the vectors ------------------------------------------------------------
+def _read_options(command):
+    """``--format``, ``--limit`` and ``--unicode-errors``: how to read a vector file."""
+    from .io import FORMATS
+
+    options = [
+        click.option("--format", "format", type=click.Choice(FORMATS), help="Read the file as this format [default: detect]."),
+        click.option("--limit", type=click.IntRange(min=1), help="Read only the first N (most frequent) words."),
+        click.option("--unicode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict",
+                     show_default=True, help="What to do with words that are not valid UTF-8."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _vector_options(command):
+    """``-m MODEL`` and the read options."""
+    command = _read_options(command)
+    return click.option("-m", "--model", help="Model or vector file, any format [default: the last one trained].")(command)
+
+
+def _output_options(command):
+    command = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(command)
+    return click.option("-n", "--topn", default=10, show_default=True, type=click.IntRange(min=1),
+                        help="How many words to show.")(command)
+
+
+def _print_neighbours(rows: list[tuple[str, float]], as_json: bool, query: dict) -> None:
+    if as_json:
+        click.echo(json.dumps({**query, "results": [{"word": w, "cosine": round(s, 6)} for w, s in rows]},
+                              ensure_ascii=False))
+        return
+    width = max([len(word) for word, _ in rows] + [4])
+    click.echo(f"{'word':<{width}}  {'cosine':>7}")
     for word, score in rows:
-        click.echo(f"{word:<{width}}  {score:.4f}")
+        click.echo(f"{word:<{width}}  {score:>7.4f}")
+
+
+def _answer_lines(prompt: str, answer) -> None:
+    """The interactive loop of the C tool's ``distance``: one query a line until
+    EOF; a bad query prints its error and the loop goes on."""
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            click.echo(prompt, nl=False, err=True)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        words = line.split()
+        if not words:
+            continue
+        try:
+            answer(words)
+        except WordvecError as error:
+            click.echo(f"error: {error}", err=True)
+
+
+class _WordsCommand(click.Command):
+    """Reads ``-WORD`` (a word to subtract) as a word, not as a bundle of flags."""
+
+    def parse_args(self, ctx, args):
+        words = []
+        for arg in args:
+            if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and not (
+                    arg[:2] == "-n" and arg[2:].isdigit()):
+                words += ["--negative", arg[1:]]
+            else:
+                words.append(arg)
+        return super().parse_args(ctx, words)
+
+
+def _split_signed(words) -> tuple[list[str], list[str]]:
+    positive = [w for w in words if not w.startswith("-") or len(w) == 1]
+    negative = [w[1:] for w in words if w.startswith("-") and len(w) > 1]
+    return positive, negative
+
+
+@main.command(cls=_WordsCommand)
+@click.argument("words", nargs=-1)
+@click.option("--negative", "negative", multiple=True, help="A word to subtract (repeatable; or write -WORD).")
+@click.option("--restrict", type=click.IntRange(min=1), help="Only the N most frequent words are candidates.")
+@_output_options
+@_vector_options
+def similar(words, negative, restrict, topn, as_json, **source):
+    """Words closest to the sum of WORDS, minus any -WORD.
+
+    With no WORDS, reads one query a line from stdin until EOF, as word2vec's
+    distance tool does.
+    """
+    vectors = _load(**source)
+
+    def answer(query_words, extra_negative=()):
+        positive, negative_words = _split_signed(query_words)
+        negative_words += list(extra_negative)
+        rows = vectors.most_similar(positive, negative_words, topn=topn, restrict_vocab=restrict)
+        _print_neighbours(rows, as_json, {"positive": positive, "negative": negative_words})
+
+    if words or negative:
+        answer(list(words), negative)
+    else:
+        _answer_lines("words (-word to subtract; Ctrl-D to end)> ", answer)
 
 
 @main.command()
-@click.argument("words", nargs=-1, required=True)
-@click.option("-m", "--model", help="Model file [default: the last one trained].")
-@click.option("-n", "--topn", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--negative", "negative", multiple=True, help="A word to subtract (repeatable).")
-def similar(words, model, topn, negative):
-    """Words closest to the sum of WORDS (minus any --negative words)."""
-    _print_table(_resolve_model(model).wv.most_similar(list(words), list(negative), topn=topn))
-
-
-@main.command()
-@click.argument("a")
-@click.argument("b")
-@click.argument("c")
-@click.option("-m", "--model", help="Model file [default: the last one trained].")
-@click.option("-n", "--topn", default=10, show_default=True, type=click.IntRange(min=1))
+@click.argument("words", nargs=-1)
 @click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd", show_default=True)
-def analogy(a, b, c, model, topn, method):
-    """A is to B as C is to ?  (wordvec analogy man king woman)"""
-    _print_table(_resolve_model(model).wv.analogy(a, b, c, topn=topn, method=method))
+@click.option("--restrict", type=click.IntRange(min=1), help="Only the N most frequent words are candidates.")
+@_output_options
+@_vector_options
+def analogy(words, method, restrict, topn, as_json, **source):
+    """A is to B as C is to ?   (wordvec analogy man king woman)
+
+    With no words, reads one "A B C" a line from stdin until EOF.
+    """
+    if words and len(words) != 3:
+        raise click.UsageError(f"give three words, A B C (got {len(words)})")
+    vectors = _load(**source)
+
+    def answer(query_words):
+        if len(query_words) != 3:
+            raise WordvecError(f"give three words, A B C (got {len(query_words)})")
+        a, b, c = query_words
+        rows = vectors.analogy(a, b, c, topn=topn, method=method, restrict_vocab=restrict)
+        _print_neighbours(rows, as_json, {"analogy": [a, b, c], "method": method})
+
+    if words:
+        answer(list(words))
+    else:
+        _answer_lines("A B C> ", answer)
+
+
+@main.command()
+@click.argument("model", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def info(model, as_json):
+    """What MODEL holds: words, dimension, training settings, loss per epoch."""
+    from .io import native, sniff
+
+    path = _resolve_path(model)
+    format = sniff(path)
+    facts = {"file": str(path), "format": format, "bytes": path.stat().st_size}
+    if format == "native":
+        words, _, arrays, header = native.load_native(path)
+        facts.update(words=len(words), dim=int(arrays["vectors"].shape[1]) if "vectors" in arrays else None,
+                     output_weights="output_weights" in arrays,
+                     settings=header.get("settings", {}), record=header.get("record", {}))
+    else:
+        vectors = _load(str(path), format)
+        facts.update(words=len(vectors), dim=vectors.dim)
+    if as_json:
+        click.echo(json.dumps(facts, indent=2, ensure_ascii=False))
+        return
+    for line in _describe(facts):
+        click.echo(line)
+
+
+def _describe(facts: dict) -> list[str]:
+    lines = [f"file      {facts['file']} ({facts['bytes'] / 2**20:,.1f} MB, {facts['format']})",
+             f"words     {facts['words']:,}", f"dim       {facts['dim']}"]
+    settings, record = facts.get("settings"), facts.get("record")
+    if settings:
+        lines.append("settings  " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())))
+    if record and record.get("loss_history"):
+        lines.append(f"corpus    {record.get('corpus_tokens', 0):,} tokens")
+        lines.append("loss      " + " ".join(f"{loss:.4f}" for loss in record["loss_history"]) + "  (per epoch)")
+        if record.get("train_seconds"):
+            lines.append(f"trained   {record['train_seconds']:.1f} s, {record.get('words_per_second', 0):,.0f} words/s")
+    return lines
+
+
+@main.command()
+@click.argument("model")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--format", "out_format", type=click.Choice(["word2vec-bin", "word2vec-txt", "native"]),
+              help="Format to write [default: from OUT's suffix: .bin, .txt/.vec, else native].")
+def export(model, out, out_format):
+    """Write MODEL's vectors to OUT in word2vec binary or text (or native) format."""
+    from .keyedvectors import load_vectors
+
+    vectors = load_vectors(model)
+    vectors.save(out, out_format)
+    click.echo(f"wrote {len(vectors):,} vectors of {vectors.dim} dims to {out}")
+
+
+@main.command(name="import")
+@click.argument("vectors_file", metavar="VECTORS")
+@click.argument("out", type=click.Path(dir_okay=False))
+@_read_options
+def import_(vectors_file, out, **source):
+    """Read VECTORS (word2vec text/binary or GloVe) and save them as a native model OUT."""
+    from .keyedvectors import load_vectors
+
+    vectors = load_vectors(vectors_file, source["format"], source["limit"], unicode_errors=source["unicode_errors"])
+    vectors.save(out, "native")
+    click.echo(f"wrote {len(vectors):,} vectors of {vectors.dim} dims to {out}")
+
+
+
+# -- benchmarks -----------------------------------------------------------------
+@main.group()
+def evaluate():
+    """Score vectors on the standard benchmarks."""
+
+
+@evaluate.command(name="analogies")
+@click.argument("model")
+@click.argument("questions", type=click.Path(dir_okay=False))
+@click.option("--restrict", default=30_000, show_default=True, type=click.IntRange(min=1),
+              help="Only the N most frequent words answer; questions with rarer words are skipped.")
+@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd", show_default=True)
+@click.option("--case-sensitive", is_flag=True, help="Match words with their case [default: ignore case].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_read_options
+def evaluate_analogies(model, questions, restrict, method, case_sensitive, as_json, **source):
+    """Accuracy on QUESTIONS, analogies in the Google questions-words.txt format."""
+    from .evaluate import evaluate_analogies as run
+
+    scores = run(_load(model, **source), questions, restrict, method, not case_sensitive)
+    if as_json:
+        click.echo(json.dumps(scores.as_dict(), indent=2, ensure_ascii=False))
+        return
+    rows = scores.sections + [None, scores.semantic, scores.syntactic, scores.total]
+    width = max(len(s.name) for s in scores.sections + [scores.syntactic])
+    click.echo(f"{'section':<{width}}  {'correct':>7}  {'answered':>8}  {'skipped':>7}  {'accuracy':>8}")
+    for score in rows:
+        if score is None:
+            click.echo("-" * (width + 40))
+            continue
+        click.echo(f"{score.name:<{width}}  {score.correct:>7,}  {score.answered:>8,}  {score.skipped:>7,}  "
+                   f"{100 * score.accuracy:>7.2f}%")
+
+
+@evaluate.command(name="similarity")
+@click.argument("model")
+@click.argument("pairs", type=click.Path(dir_okay=False))
+@click.option("--restrict", default=300_000, show_default=True, type=click.IntRange(min=1),
+              help="Only the N most frequent words count; pairs with rarer words are skipped.")
+@click.option("--case-sensitive", is_flag=True, help="Match words with their case [default: ignore case].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@_read_options
+def evaluate_similarity(model, pairs, restrict, case_sensitive, as_json, **source):
+    """Correlation with human scores on PAIRS (WordSim-353 or SimLex-999 layout)."""
+    from .evaluate import evaluate_similarity as run
+
+    scores = run(_load(model, **source), pairs, restrict, not case_sensitive)
+    if as_json:
+        click.echo(json.dumps(scores.as_dict(), indent=2))
+        return
+    click.echo(f"spearman  {scores.spearman:.4f}  (p = {scores.spearman_p:.2g})")
+    click.echo(f"pearson   {scores.pearson:.4f}  (p = {scores.pearson_p:.2g})")
+    click.echo(f"pairs     {scores.pairs:,} scored, {scores.skipped:,} skipped (out of vocabulary, "
+               f"{100 * scores.oov_ratio:.1f} %)")
 
 
 if __name__ == "__main__":

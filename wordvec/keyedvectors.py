@@ -1,16 +1,23 @@
 """Words and their vectors, and the questions people ask of them.
 
-Queries are numpy only (one matrix product over the unit-normalised vectors);
-nothing here imports numba or the trainer.
+Every query is cosine similarity: ``cos(x, q) = W[x]·q / (‖W[x]‖ ‖q‖)``, computed
+as one matrix product of the vectors with the (batched) queries, divided by the
+row norms, which are computed once.  Queries are numpy only: nothing here
+imports numba or the trainer.
 """
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from .errors import WordvecError
+
+#: Scores of one query block stay under this many floats (64 MB).
+_BLOCK_SCORES = 16_000_000
+ANALOGY_METHODS = ("3cosadd", "3cosmul")
 
 
 class UnknownWordError(WordvecError, KeyError):
@@ -27,25 +34,66 @@ class UnknownWordError(WordvecError, KeyError):
         return self.args[0]
 
 
-class KeyedVectors:
-    """``words[i]`` has vector ``vectors[i]``; words are in frequency order."""
+def _as_list(words: Iterable[str] | str) -> list[str]:
+    return [words] if isinstance(words, str) else list(words)
 
-    def __init__(self, words: list[str], vectors: np.ndarray):
+
+class KeyedVectors:
+    """``words[i]`` has vector ``vectors[i]``; words are in frequency order.
+
+    ``counts`` (corpus counts) is known for models wordvec trained, ``None`` for
+    vectors read from other tools' files.
+    """
+
+    def __init__(self, words: list[str], vectors: np.ndarray, counts: np.ndarray | None = None):
         if len(words) != len(vectors):
             raise WordvecError(f"{len(words)} words but {len(vectors)} vectors")
+        if np.ndim(vectors) != 2:
+            raise WordvecError(f"vectors must be a matrix, not an array of shape {np.shape(vectors)}")
         self.words = list(words)
         self.vectors = vectors
+        self.counts = counts
         self.index = {w: i for i, w in enumerate(self.words)}
-        self._unit = None
+        if len(self.index) != len(self.words):
+            seen = set()
+            duplicate = next(w for w in self.words if w in seen or seen.add(w))
+            raise WordvecError(f"the word {duplicate!r} appears more than once")
+        self._norms = None
 
+    # -- files --------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike, format: str | None = None, limit: int | None = None,
+             encoding: str = "utf-8", unicode_errors: str = "strict") -> "KeyedVectors":
+        """Read vectors from a native model or a word2vec text/binary or GloVe file
+        (the format is found from the file unless given); see :func:`wordvec.io.read_vectors`."""
+        from .io import read_vectors
+
+        words, vectors, counts = read_vectors(path, format, limit, encoding, unicode_errors)
+        return cls(words, vectors, counts)
+
+    def save(self, path: str | os.PathLike, format: str | None = None) -> None:
+        """Write the vectors atomically: ``native``, ``word2vec-bin`` or ``word2vec-txt``
+        (by default, the one the file name's suffix asks for)."""
+        from .io import write_vectors
+
+        write_vectors(path, self.words, self.vectors, self.counts, format)
+
+    # -- lookup -------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.words)
 
     def __contains__(self, word: str) -> bool:
         return word in self.index
 
-    def __getitem__(self, word: str) -> np.ndarray:
-        return self.vectors[self.id(word)]
+    def __getitem__(self, words: str | Sequence[str]) -> np.ndarray:
+        """The vector of a word, or the matrix of vectors of a list of words."""
+        if isinstance(words, str):
+            return self.vectors[self.id(words)]
+        return np.asarray(self.vectors)[[self.id(w) for w in words]]
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
 
     def id(self, word: str) -> int:
         """The row of ``word``; raises :class:`UnknownWordError` with suggestions."""
@@ -55,58 +103,133 @@ class KeyedVectors:
             raise UnknownWordError(word, self.words) from None
 
     @property
-    def unit_vectors(self) -> np.ndarray:
-        """The vectors scaled to length 1 (zero vectors stay zero)."""
-        if self._unit is None:
+    def norms(self) -> np.ndarray:
+        """Length of every vector (float32), computed once."""
+        if self._norms is None:
             vectors = np.asarray(self.vectors, dtype=np.float32)
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            self._unit = vectors / np.maximum(norms, 1e-12)
-        return self._unit
+            self._norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+        return self._norms
 
+    def unit(self, word: str) -> np.ndarray:
+        """The vector of ``word`` scaled to length 1."""
+        return _normalise(np.asarray(self.vectors[self.id(word)], dtype=np.float32))
+
+    # -- similarity ---------------------------------------------------------------
     def similarity(self, first: str, second: str) -> float:
         """Cosine similarity of two words."""
-        unit = self.unit_vectors
-        return float(unit[self.id(first)] @ unit[self.id(second)])
+        return float(self.unit(first) @ self.unit(second))
+
+    def cosines(self, queries: np.ndarray, restrict_vocab: int | None = None) -> np.ndarray:
+        """``cos(W[x], q)`` for every word ``x`` (the first ``restrict_vocab``
+        only, if given) and every row ``q`` of ``queries``: shape (len(queries), words)."""
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        stop = len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
+        vectors = np.asarray(self.vectors[:stop], dtype=np.float32)
+        scores = queries @ vectors.T
+        scores /= np.maximum(self.norms[:stop], 1e-12)
+        scores /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        return scores
+
+    def nearest(self, queries: np.ndarray, topn: int = 10, exclude: Sequence[Iterable[int]] | None = None,
+                restrict_vocab: int | None = None) -> list[list[tuple[str, float]]]:
+        """The ``topn`` words closest by cosine to each row of ``queries``, best
+        first, leaving out the ids in ``exclude[i]`` for query ``i``.
+
+        All queries go through one matrix product per block of queries (blocks
+        keep the score matrix under 64 MB).
+        """
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if queries.shape[1] != self.dim:
+            raise WordvecError(f"a query vector has {queries.shape[1]} dimensions; these vectors have {self.dim}")
+        block = max(1, _BLOCK_SCORES // max(len(self), 1))
+        results = []
+        for start in range(0, len(queries), block):
+            scores = self.cosines(queries[start:start + block], restrict_vocab)
+            for row, ids in enumerate(exclude[start:start + block] if exclude is not None else ()):
+                ids = [i for i in ids if i < scores.shape[1]]
+                scores[row, ids] = -np.inf
+            results.extend(self._best(scores, topn))
+        return results
+
+    def _best(self, scores: np.ndarray, topn: int) -> list[list[tuple[str, float]]]:
+        """Per row of ``scores``, the ``topn`` best ``(word, score)`` in order."""
+        topn = min(topn, scores.shape[1])
+        if topn < scores.shape[1]:
+            best = np.argpartition(-scores, topn - 1, axis=1)[:, :topn]
+        else:
+            best = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+        chosen = np.take_along_axis(scores, best, axis=1)
+        order = np.argsort(-chosen, axis=1, kind="stable")
+        best, chosen = np.take_along_axis(best, order, axis=1), np.take_along_axis(chosen, order, axis=1)
+        return [[(self.words[i], float(s)) for i, s in zip(ids, row) if np.isfinite(s)]
+                for ids, row in zip(best.tolist(), chosen.tolist())]
 
     def most_similar(self, positive: Iterable[str] | str = (), negative: Iterable[str] | str = (),
-                     topn: int = 10) -> list[tuple[str, float]]:
-        """Words closest by cosine to the mean of the unit vectors of ``positive``
-        minus those of ``negative`` (3CosAdd), the query words left out."""
-        positive = [positive] if isinstance(positive, str) else list(positive)
-        negative = [negative] if isinstance(negative, str) else list(negative)
+                     topn: int = 10, restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+        """Words closest by cosine to the sum of the unit vectors of ``positive``
+        minus those of ``negative`` (as gensim and the C tool's ``distance``),
+        the query words left out; only the ``restrict_vocab`` most frequent
+        words are candidates, if given."""
+        positive, negative = _as_list(positive), _as_list(negative)
         if not positive and not negative:
             raise WordvecError("give at least one word")
-        unit = self.unit_vectors
-        ids = [self.id(w) for w in positive + negative]
-        weights = np.array([1.0] * len(positive) + [-1.0] * len(negative), dtype=np.float32)
-        query = weights @ unit[ids]
-        return self.similar_by_vector(query, topn, exclude=ids)
+        query = sum(self.unit(w) for w in positive) - sum(self.unit(w) for w in negative)
+        exclude = [self.id(w) for w in positive + negative]
+        return self.nearest(query, topn, [exclude], restrict_vocab)[0]
 
-    def similar_by_vector(self, vector: np.ndarray, topn: int = 10, exclude: Iterable[int] = ()) -> list[tuple[str, float]]:
+    def most_similar_batch(self, words: Sequence[str], topn: int = 10,
+                           restrict_vocab: int | None = None) -> list[list[tuple[str, float]]]:
+        """``most_similar(word)`` for every word in ``words``, in one matrix product."""
+        ids = [self.id(w) for w in words]
+        queries = np.asarray(self.vectors, dtype=np.float32)[ids] if ids else np.zeros((0, self.dim), np.float32)
+        return self.nearest(queries, topn, [[i] for i in ids], restrict_vocab)
+
+    def similar_by_vector(self, vector: np.ndarray, topn: int = 10,
+                          restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         """Words closest by cosine to ``vector``."""
-        vector = np.asarray(vector, dtype=np.float32)
-        scores = self.unit_vectors @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
-        return self._top(scores, topn, exclude)
+        return self.nearest(vector, topn, None, restrict_vocab)[0]
 
-    def analogy(self, a: str, b: str, c: str, topn: int = 1, method: str = "3cosadd") -> list[tuple[str, float]]:
-        """"``a`` is to ``b`` as ``c`` is to ?": 3CosAdd ranks by
-        ``cos(x, b) − cos(x, a) + cos(x, c)``; 3CosMul (Levy & Goldberg 2014) by
-        ``cos'(x, b) · cos'(x, c) / (cos'(x, a) + 0.001)`` with ``cos' = (cos + 1) / 2``."""
+    def analogy(self, a: str, b: str, c: str, topn: int = 1, method: str = "3cosadd",
+                restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+        """"``a`` is to ``b`` as ``c`` is to ?", the three words left out.
+
+        3CosAdd ranks ``x`` by ``cos(x, b) − cos(x, a) + cos(x, c)`` (the
+        direction of ``b̂ − â + ĉ``; the reported score is the cosine with it);
+        3CosMul (Levy & Goldberg 2014) by ``cos'(x, b) · cos'(x, c) / (cos'(x, a) + 0.001)``
+        with ``cos' = (cos + 1) / 2``.
+        """
         ids = [self.id(w) for w in (a, b, c)]
-        unit = self.unit_vectors
         if method == "3cosadd":
-            scores = unit @ (unit[ids[1]] - unit[ids[0]] + unit[ids[2]])
-        elif method == "3cosmul":
-            cosines = (unit @ unit[ids].T + 1.0) / 2.0
-            scores = cosines[:, 1] * cosines[:, 2] / (cosines[:, 0] + 1e-3)
-        else:
-            raise WordvecError(f"unknown analogy method '{method}' (use 3cosadd or 3cosmul)")
-        return self._top(scores, topn, exclude=ids)
+            return self.most_similar([b, c], [a], topn, restrict_vocab)
+        if method != "3cosmul":
+            raise WordvecError(f"unknown analogy method '{method}' (use {' or '.join(ANALOGY_METHODS)})")
+        units = np.stack([self.unit(w) for w in (a, b, c)])
+        cosines = (self.cosines(units, restrict_vocab) + 1.0) / 2.0
+        scores = cosines[1] * cosines[2] / (cosines[0] + 1e-3)
+        scores[[i for i in ids if i < len(scores)]] = -np.inf
+        return self._best(scores[None, :], topn)[0]
 
-    def _top(self, scores: np.ndarray, topn: int, exclude: Iterable[int]) -> list[tuple[str, float]]:
-        scores = np.array(scores, dtype=np.float32)
-        scores[list(exclude)] = -np.inf
-        topn = min(topn, len(scores))
-        best = np.argpartition(-scores, topn - 1)[:topn] if topn < len(scores) else np.arange(len(scores))
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [(self.words[i], float(scores[i])) for i in best if np.isfinite(scores[i])]
+    def doesnt_match(self, words: Iterable[str]) -> str:
+        """The word of ``words`` least similar to the mean of their unit vectors."""
+        words = _as_list(words)
+        if not words:
+            raise WordvecError("give at least one word")
+        units = np.stack([self.unit(w) for w in words])
+        return words[int(np.argmin(units @ _normalise(units.mean(axis=0))))]
+
+    def rank(self, first: str, second: str) -> int:
+        """The place of ``second`` among the neighbours of ``first``: 1 if no
+        other word is closer to ``first``."""
+        scores = self.cosines(self.unit(first))[0]
+        scores[self.id(first)] = -np.inf
+        return int(np.count_nonzero(scores > scores[self.id(second)])) + 1
+
+
+def _normalise(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+def load_vectors(path: str | os.PathLike, format: str | None = None, limit: int | None = None,
+                 encoding: str = "utf-8", unicode_errors: str = "strict") -> KeyedVectors:
+    """Vectors from any supported file; see :meth:`KeyedVectors.load`."""
+    return KeyedVectors.load(path, format, limit, encoding, unicode_errors)

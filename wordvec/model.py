@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from . import io
+from .errors import WordvecError
 from .keyedvectors import KeyedVectors
 from .vocab import Vocabulary
 
@@ -36,7 +37,7 @@ class Model:
     def wv(self) -> KeyedVectors:
         """The word vectors as a query object."""
         if self._keyed is None:
-            self._keyed = KeyedVectors(self.vocab.words, self.vectors)
+            self._keyed = KeyedVectors(self.vocab.words, self.vectors, self.vocab.counts)
         return self._keyed
 
     def most_similar(self, *args, **kwargs):
@@ -58,8 +59,11 @@ class Model:
     def load(cls, path: str | os.PathLike, mmap: bool = True) -> "Model":
         """Read a native model file; arrays are memory-mapped unless ``mmap`` is false."""
         words, counts, arrays, header = io.load_native(path, mmap=mmap)
-        if "vectors" not in arrays or "output_weights" not in arrays:
-            raise io.WordvecError(f"{path} lacks its vectors or output weights")
+        if "vectors" not in arrays:
+            raise WordvecError(f"{path} holds no vectors")
+        if "output_weights" not in arrays:
+            raise WordvecError(f"{path} holds word vectors only, not a trained network: "
+                               "read it with wordvec.load_vectors")
         return cls(Vocabulary(words, counts), arrays["vectors"], arrays["output_weights"],
                    header.get("settings", {}), header.get("record", {}))
 

@@ -14,41 +14,18 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import struct
-import tempfile
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from .errors import WordvecError
+from ..errors import WordvecError
+from .files import atomic_write
 
 FORMAT_NAME = "wordvec-model"
 FORMAT_VERSION = 1
 _ZIP_LOCAL_HEADER = struct.Struct("<4s22xHH")
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike):
-    """Yield a temporary path beside ``path``; on success fsync it and rename it
-    over ``path``, so readers see the old file or the new one, never a torn one."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise WordvecError(f"folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(handle)
-    try:
-        yield temporary
-        with open(temporary, "rb+") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

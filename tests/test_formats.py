@@ -1,0 +1,135 @@
+"""Vector files: every format round-trips, gensim reads what we write and we read
+what gensim writes, and damaged files raise the project's error."""
+import gzip
+
+import numpy as np
+import pytest
+
+import wordvec
+from wordvec import KeyedVectors, WordvecError
+from wordvec.io import read_vectors, sniff
+
+WORDS = ["the", "king", "königin", "naïve", "東京", "don't", "x"]
+
+
+@pytest.fixture
+def vectors():
+    rng = np.random.default_rng(7)
+    matrix = (rng.standard_normal((len(WORDS), 5)) * np.array([1e-8, 1, 100, 3e4, 1e-3])).astype(np.float32)
+    matrix[1, 2] = -0.0
+    return KeyedVectors(WORDS, matrix)
+
+
+SUFFIXES = {"native": ".wordvec", "word2vec-bin": ".bin", "word2vec-txt": ".txt"}
+
+
+@pytest.mark.parametrize("format", SUFFIXES)
+def test_every_format_round_trips_exactly(vectors, tmp_path, format):
+    path = tmp_path / f"v{SUFFIXES[format]}"
+    vectors.save(path)
+    assert sniff(path) == format
+    loaded = wordvec.load_vectors(path)
+    assert loaded.words == WORDS
+    assert loaded.vectors.dtype == np.float32
+    np.testing.assert_array_equal(loaded.vectors, vectors.vectors)
+    limited = wordvec.load_vectors(path, limit=3)
+    assert limited.words == WORDS[:3]
+    np.testing.assert_array_equal(limited.vectors, vectors.vectors[:3])
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_gensim_reads_what_we_write(vectors, tmp_path, binary):
+    from gensim.models import KeyedVectors as GensimVectors
+
+    path = tmp_path / ("v.bin" if binary else "v.txt")
+    vectors.save(path)
+    theirs = GensimVectors.load_word2vec_format(str(path), binary=binary)
+    assert theirs.index_to_key == WORDS
+    np.testing.assert_array_equal(theirs.vectors, vectors.vectors)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_we_read_what_gensim_writes(vectors, tmp_path, binary):
+    from gensim.models import KeyedVectors as GensimVectors
+
+    theirs = GensimVectors(vector_size=5)
+    theirs.add_vectors(WORDS, vectors.vectors)
+    path = tmp_path / "gensim.out"
+    theirs.save_word2vec_format(str(path), binary=binary)
+    assert sniff(path) == ("word2vec-bin" if binary else "word2vec-txt")
+    loaded = wordvec.load_vectors(path)
+    assert loaded.words == WORDS
+    np.testing.assert_array_equal(loaded.vectors, vectors.vectors)
+
+
+def test_binary_records_with_and_without_the_c_tools_newline(tmp_path):
+    rows = np.arange(6, dtype=np.float32).reshape(3, 2)
+    body = [b"a " + rows[0].tobytes(), b"bb " + rows[1].tobytes() + b"\n", b"c " + rows[2].tobytes() + b"\n"]
+    path = tmp_path / "mixed.bin"
+    path.write_bytes(b"3 2\n" + b"".join(body))
+    words, loaded, _ = read_vectors(path)
+    assert words == ["a", "bb", "c"]
+    np.testing.assert_array_equal(loaded, rows)
+
+
+def test_glove_text_without_a_header_and_compressed_text(tmp_path):
+    glove = tmp_path / "glove.6B.3d.txt"
+    glove.write_text("the 0.1 -0.2 0.3\nof 1e-3 2 -3.5\n", encoding="utf-8")
+    assert sniff(glove) == "glove"
+    kv = wordvec.load_vectors(glove)
+    assert kv.words == ["the", "of"]
+    np.testing.assert_array_equal(kv.vectors, np.array([[0.1, -0.2, 0.3], [1e-3, 2, -3.5]], np.float32))
+    packed = tmp_path / "w2v.txt.gz"
+    packed.write_bytes(gzip.compress(b"2 3\nthe 0.1 -0.2 0.3 \nof 0.001 2 -3.5 \n"))  # the C tool's trailing spaces
+    np.testing.assert_array_equal(wordvec.load_vectors(packed).vectors, kv.vectors)
+
+
+def test_words_that_are_not_utf8(tmp_path):
+    path = tmp_path / "latin1.bin"
+    path.write_bytes(b"2 1\ncaf\xe9 " + np.float32(1).tobytes() + b"\nok " + np.float32(2).tobytes() + b"\n")
+    with pytest.raises(WordvecError, match="unicode_errors='replace'"):
+        wordvec.load_vectors(path)
+    assert wordvec.load_vectors(path, unicode_errors="replace").words == ["caf\ufffd", "ok"]
+    assert wordvec.load_vectors(path, encoding="latin-1").words == ["café", "ok"]
+
+
+def _damaged(tmp_path, damage: str):
+    good = np.ones((3, 4), np.float32)
+    record = b"".join(w + b" " + good[0].tobytes() + b"\n" for w in (b"a", b"b", b"c"))
+    files = {
+        "truncated binary": b"3 4\n" + record[:-10],
+        "header claims 10^12 words": b"1000000000000 4\n" + record,
+        "dimension 0": b"3 0\n" + record,
+        "duplicate word": b"2 4\n" + record[:2 * 18],
+        "random bytes": bytes(np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8)),
+        "text with a short vector": b"2 3\na 1 2 3\nb 1 2\n",
+        "text with a word for a number": b"2 3\na 1 2 3\nb 1 two 3\n",
+        "empty": b"",
+        "header only": b"5 3\n",
+    }
+    path = tmp_path / "damaged.vec"
+    path.write_bytes(files[damage])
+    return path
+
+
+@pytest.mark.parametrize("damage", ["truncated binary", "header claims 10^12 words", "dimension 0", "duplicate word",
+                                    "random bytes", "text with a short vector", "text with a word for a number",
+                                    "empty", "header only"])
+def test_damaged_vector_files_raise_the_projects_error(tmp_path, damage):
+    path = _damaged(tmp_path, damage)
+    with pytest.raises(WordvecError) as error:
+        wordvec.load_vectors(path)
+    assert str(path) in str(error.value) or "appears more than once" in str(error.value)
+
+
+def test_a_missing_file_and_an_unknown_format(tmp_path):
+    with pytest.raises(WordvecError, match="no such file"):
+        wordvec.load_vectors(tmp_path / "nope.bin")
+    with pytest.raises(WordvecError, match="unknown format"):
+        read_vectors(_damaged(tmp_path, "empty").with_name("x"), format="fasttext")
+
+
+def test_words_with_spaces_cannot_be_written_to_word2vec_files(tmp_path):
+    with pytest.raises(WordvecError, match="white space"):
+        KeyedVectors(["new york"], np.ones((1, 2), np.float32)).save(tmp_path / "v.bin")
+    assert not list(tmp_path.iterdir())  # nothing half-written left behind

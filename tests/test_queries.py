@@ -1,0 +1,104 @@
+"""Queries against hand-computed answers, and against gensim on the same vectors."""
+import numpy as np
+import pytest
+
+from wordvec import KeyedVectors, UnknownWordError, WordvecError
+
+#         x    y    z
+HAND = {"king": [1, 1, 0], "queen": [1, -1, 0], "man": [0, 1, 0], "woman": [0, -1, 0],
+        "apple": [0, 0, 1], "pear": [0, 0.1, 2]}
+
+
+@pytest.fixture
+def hand():
+    return KeyedVectors(list(HAND), np.array(list(HAND.values()), dtype=np.float32))
+
+
+def test_similarity_and_neighbours_by_hand(hand):
+    assert hand.similarity("king", "queen") == pytest.approx(0.0, abs=1e-7)
+    assert hand.similarity("king", "man") == pytest.approx(1 / np.sqrt(2))
+    top = hand.most_similar("king", topn=2)
+    assert top == [("man", pytest.approx(1 / np.sqrt(2))), ("pear", pytest.approx(0.1 / np.sqrt(2 * 4.01)))]
+    assert "king" not in [w for w, _ in hand.most_similar("king", topn=10)]  # the query is left out
+    assert len(hand.most_similar("king", topn=10)) == 5
+    # man + apple = (0, 1, 1)/√2 direction: pear (0, .1, 2) has cosine 2.1 / (√2 · √4.01)
+    assert hand.most_similar(["man", "apple"], topn=1)[0] == ("pear", pytest.approx(2.1 / np.sqrt(2 * 4.01)))
+    # restrict_vocab: only king, queen, man are candidates; pear·man = 0.1, pear·king = 0.1, pear·queen = −0.1
+    assert [w for w, _ in hand.most_similar("pear", topn=5, restrict_vocab=3)] == ["man", "king", "queen"]
+    assert hand.similar_by_vector(np.array([0, -2, 0]), topn=1)[0] == ("woman", pytest.approx(1.0))
+
+
+def test_analogies_by_hand(hand):
+    # man : king :: woman : ?  ->  unit vectors: (1/√2, 1/√2, 0) − (0, 1, 0) + (0, −1, 0), closest to queen
+    query = np.array([1 / np.sqrt(2), 1 / np.sqrt(2) - 2, 0])
+    assert hand.analogy("man", "king", "woman")[0] == ("queen", pytest.approx(2 / np.sqrt(2) / np.linalg.norm(query)))
+    assert hand.most_similar(["king", "woman"], ["man"], topn=1)[0][0] == "queen"
+    best = hand.analogy("man", "king", "woman", method="3cosmul")[0]
+    # cos'(queen, king) = (0+1)/2, cos'(queen, woman) = (1/√2+1)/2, cos'(queen, man) = (−1/√2+1)/2
+    expected = 0.5 * (1 / np.sqrt(2) + 1) / 2 / ((1 - 1 / np.sqrt(2)) / 2 + 1e-3)
+    assert best == ("queen", pytest.approx(expected, rel=1e-5))
+    with pytest.raises(WordvecError, match="unknown analogy method"):
+        hand.analogy("man", "king", "woman", method="3cosmax")
+
+
+def test_doesnt_match_rank_and_lookup(hand):
+    assert hand.doesnt_match(["king", "man", "apple"]) == "apple"
+    assert hand.rank("king", "man") == 1
+    assert hand.rank("king", "apple") == 3  # man and pear are closer; queen ties with apple at 0
+    np.testing.assert_array_equal(hand["queen"], [1, -1, 0])
+    np.testing.assert_array_equal(hand[["man", "apple"]], [[0, 1, 0], [0, 0, 1]])
+    assert "king" in hand and "kong" not in hand and len(hand) == 6 and hand.words[0] == "king"
+
+
+def test_unknown_words_name_close_spellings(hand):
+    with pytest.raises(UnknownWordError, match="'kingg' is not in the vocabulary; did you mean king") as error:
+        hand.most_similar("kingg")
+    assert error.value.suggestions == ["king"]
+    with pytest.raises(UnknownWordError, match="'zzz' is not in the vocabulary$"):
+        hand.similarity("zzz", "king")
+    with pytest.raises(KeyError):  # it is also a KeyError, as dict users expect
+        hand["zzz"]
+
+
+def test_zero_vectors_and_duplicates():
+    kv = KeyedVectors(["a", "b", "c"], np.array([[1, 0], [0, 0], [1, 1]], np.float32))
+    assert [w for w, _ in kv.most_similar("a", topn=2)] == ["c", "b"]  # zero vector: cosine 0, no NaN
+    with pytest.raises(WordvecError, match="'a' appears more than once"):
+        KeyedVectors(["a", "b", "a"], np.zeros((3, 2), np.float32))
+
+
+@pytest.fixture
+def random_pair():
+    from gensim.models import KeyedVectors as GensimVectors
+
+    rng = np.random.default_rng(11)
+    words = [f"w{i}" for i in range(3000)]
+    matrix = rng.standard_normal((3000, 32)).astype(np.float32)
+    theirs = GensimVectors(vector_size=32)
+    theirs.add_vectors(words, matrix)
+    return KeyedVectors(words, matrix), theirs
+
+
+def test_neighbours_and_analogies_equal_gensims(random_pair):
+    ours, theirs = random_pair
+    for positive, negative in [(["w5"], []), (["w1", "w2"], ["w3"]), (["w10", "w20", "w30"], ["w40", "w50"])]:
+        expected = theirs.most_similar(positive=positive, negative=negative, topn=10)
+        got = ours.most_similar(positive, negative, topn=10)
+        assert [w for w, _ in got] == [w for w, _ in expected]
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in expected], rtol=1e-5)
+    restricted = theirs.most_similar(positive=["w7"], topn=5, restrict_vocab=500)
+    assert [w for w, _ in ours.most_similar("w7", topn=5, restrict_vocab=500)] == [w for w, _ in restricted]
+    assert ours.doesnt_match(["w1", "w2", "w3", "w4"]) == theirs.doesnt_match(["w1", "w2", "w3", "w4"])
+    assert ours.rank("w1", "w2") == theirs.rank("w1", "w2")
+    cosmul = theirs.most_similar_cosmul(positive=["w2", "w3"], negative=["w1"], topn=5)
+    assert [w for w, _ in ours.analogy("w1", "w2", "w3", topn=5, method="3cosmul")] == [w for w, _ in cosmul]
+
+
+def test_a_batch_of_queries_equals_the_queries_one_by_one(random_pair):
+    ours, _ = random_pair
+    words = [f"w{i}" for i in range(0, 3000, 37)]
+    batch = ours.most_similar_batch(words, topn=7)
+    for word, result in zip(words, batch):
+        single = ours.most_similar(word, topn=7)
+        assert [w for w, _ in result] == [w for w, _ in single]
+        np.testing.assert_allclose([s for _, s in result], [s for _, s in single], rtol=1e-5)

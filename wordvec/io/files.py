@@ -1,0 +1,58 @@
+"""Opening vector files for reading and replacing files atomically."""
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import mmap
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import WordvecError
+
+_DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; on success fsync it and rename it
+    over ``path``, so readers see the old file or the new one, never a torn one."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise WordvecError(f"folder {folder} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(handle)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+@contextmanager
+def file_bytes(path: str | os.PathLike):
+    """The bytes of ``path`` as a buffer: memory-mapped for a plain file (read at
+    disk speed, never copied whole), decompressed into memory for .gz/.bz2/.xz."""
+    path = Path(path)
+    if not path.is_file():
+        raise WordvecError(f"no such file: {path}" if not path.exists() else f"{path} is not a file")
+    try:
+        opener = _DECOMPRESSORS.get(path.suffix.lower())
+        if opener is not None:
+            with opener(path, "rb") as compressed:
+                yield compressed.read()
+            return
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size == 0:
+                raise WordvecError(f"{path} is empty")
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                yield mapped
+    except (OSError, EOFError, lzma.LZMAError) as error:
+        raise WordvecError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None

@@ -1,0 +1,205 @@
+"""word2vec's text and binary vector files, and GloVe's text files.
+
+* word2vec text (``.txt``, ``.vec``): a header line ``COUNT DIM``, then one line
+  per word: the word and its ``DIM`` numbers, separated by spaces.
+* word2vec binary (``.bin``): the same header, then per word the word's UTF-8
+  bytes, one space and ``DIM`` little-endian float32 values (4·DIM bytes); the
+  C tool puts a newline after each vector, gensim does not; both are read.
+* GloVe text: word2vec text without the header line.
+
+Readers trust nothing in the file: the header's claims are checked against the
+file's size before anything is allocated, and every malformed record is
+reported with its position.  Binary files are memory-mapped and copied row by
+row; text numbers are parsed by numpy in one call.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import WordvecError
+from .files import atomic_write, file_bytes
+
+#: Longest word a binary file may hold (the C tool's limit is 100 bytes).
+MAX_WORD_BYTES = 10_000
+_HEADER_BYTES = 100
+
+
+def _decode_words(raw: list[bytes], encoding: str, unicode_errors: str, path) -> list[str]:
+    """Decode the word bytes in one call when they hold no newline, else one by one."""
+    try:
+        joined = b"\n".join(raw).decode(encoding, unicode_errors)
+        words = joined.split("\n")
+        if len(words) != len(raw):
+            words = [word.decode(encoding, unicode_errors) for word in raw]
+    except UnicodeDecodeError as error:
+        raise WordvecError(f"{path}: a word is not valid {encoding} ({error.reason} at byte {error.start} of "
+                           "the words); pass unicode_errors='replace' (--unicode-errors replace) to read it anyway") from None
+    except LookupError:
+        raise WordvecError(f"unknown encoding '{encoding}'") from None
+    return words
+
+
+def _read_header(data, path) -> tuple[int, int, int]:
+    """``(count, dim, offset of the first record)`` from a ``COUNT DIM`` line."""
+    end = data.find(b"\n", 0, _HEADER_BYTES)
+    fields = bytes(data[: end if end >= 0 else 0]).split()
+    if len(fields) != 2 or not all(field.isdigit() for field in fields):
+        raise WordvecError(f"{path} does not start with a word2vec header line 'COUNT DIM'")
+    count, dim = int(fields[0]), int(fields[1])
+    if dim < 1:
+        raise WordvecError(f"{path}: the header claims a dimension of {dim}")
+    return count, dim, end + 1
+
+
+def _check_claim(count: int, least_record_bytes: int, available: int, path) -> None:
+    if count * least_record_bytes > available:
+        raise WordvecError(f"{path}: the header claims {count:,} words, but the file is too small to hold them "
+                           f"({available:,} bytes after the header); it is truncated or the header is wrong")
+
+
+def read_binary(path, limit: int | None = None, encoding: str = "utf-8",
+                unicode_errors: str = "strict") -> tuple[list[str], np.ndarray]:
+    """Read a word2vec binary file: ``(words, vectors)``, at most ``limit`` words."""
+    with file_bytes(path) as data:
+        count, dim, position = _read_header(data, path)
+        record = 4 * dim
+        _check_claim(count, record + 2, len(data) - position, path)
+        count = count if limit is None else min(count, limit)
+        vectors = np.empty((count, dim), dtype=np.float32)
+        target = memoryview(vectors.reshape(-1).view(np.uint8))
+        source = memoryview(data)
+        raw = []
+        find = data.find
+        try:
+            for row in range(count):
+                while data[position] in b"\n ":  # the C tool's newline after a vector
+                    position += 1
+                space = find(b" ", position, position + MAX_WORD_BYTES)
+                stop = space + 1 + record
+                if space < 0 or stop > len(data):
+                    raise WordvecError(f"{path}: word {row + 1} of {count:,} is cut off or malformed "
+                                       f"(at byte {position:,}); the file is truncated or not word2vec binary")
+                raw.append(data[position:space])
+                target[row * record:(row + 1) * record] = source[space + 1:stop]
+                position = stop
+        except IndexError:
+            raise WordvecError(f"{path}: the file ends after {len(raw):,} of {count:,} words") from None
+        finally:
+            source.release()
+            target.release()
+    return _decode_words(raw, encoding, unicode_errors, path), vectors
+
+
+def read_text(path, limit: int | None = None, encoding: str = "utf-8", unicode_errors: str = "strict",
+              header: bool = True) -> tuple[list[str], np.ndarray]:
+    """Read a word2vec text file (``header=True``) or a GloVe file: ``(words, vectors)``."""
+    with file_bytes(path) as data:
+        if header:
+            count, dim, position = _read_header(data, path)
+            _check_claim(count, 2 * dim + 1, len(data) - position, path)
+            count = count if limit is None else min(count, limit)
+            lines = bytes(data[position:]).split(b"\n", count)[:count]
+        else:
+            lines = bytes(data).split(b"\n", limit)[:limit] if limit else bytes(data).split(b"\n")
+    lines = [line for line in lines if line.strip()]
+    if header and len(lines) < count:
+        raise WordvecError(f"{path}: the header claims {count:,} words but the file holds {len(lines):,} lines")
+    if not lines:
+        raise WordvecError(f"{path} holds no vectors")
+    raw, numbers = [], []
+    for line in lines:
+        word, _, rest = line.strip().partition(b" ")
+        raw.append(word)
+        numbers.append(rest)
+    if not header:
+        dim = len(numbers[0].split())
+        if dim < 1:
+            raise WordvecError(f"{path}: the first line holds a word but no numbers")
+    values = _parse_numbers(b" ".join(numbers))
+    if values is None or values.size != len(lines) * dim:
+        _report_bad_line(numbers, dim, path)
+    return _decode_words(raw, encoding, unicode_errors, path), values.reshape(len(lines), dim)
+
+
+def _parse_numbers(text: bytes) -> np.ndarray | None:
+    """All the whitespace-separated numbers in ``text`` as float32, parsed by numpy
+    in one call; ``None`` if something in it is not a number."""
+    try:
+        return np.fromstring(text.decode("ascii", "replace"), dtype=np.float32, sep=" ")
+    except ValueError:
+        return None
+
+
+def _report_bad_line(numbers: list[bytes], dim: int, path):
+    for number, line in enumerate(numbers, 1):
+        fields = line.split()
+        try:
+            [float(field) for field in fields]
+        except ValueError:
+            raise WordvecError(f"{path}: vector {number} holds something that is not a number") from None
+        if len(fields) != dim:
+            raise WordvecError(f"{path}: vector {number} has {len(fields)} numbers, not {dim}")
+    raise WordvecError(f"{path}: the vectors could not be parsed")
+
+
+def write_binary(path, words: list[str], vectors: np.ndarray) -> None:
+    """Write a word2vec binary file atomically (the C tool's layout, newline after each vector)."""
+    _write(path, words, vectors, binary=True)
+
+
+def write_text(path, words: list[str], vectors: np.ndarray) -> None:
+    """Write a word2vec text file atomically; 9 significant digits keep float32 exact."""
+    _write(path, words, vectors, binary=False)
+
+
+def _write(path, words, vectors, binary: bool) -> None:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    for word in words:
+        if not word or any(ch.isspace() for ch in word):
+            raise WordvecError(f"cannot write the word {word!r} to a word2vec file: words may not be empty "
+                               "or hold white space")
+    try:
+        with atomic_write(path) as temporary, open(temporary, "wb") as out:
+            out.write(f"{len(words)} {vectors.shape[1]}\n".encode())
+            for start in range(0, len(words), 10_000):
+                block = vectors[start:start + 10_000]
+                if binary:
+                    out.write(b"".join(word.encode("utf-8") + b" " + row.tobytes() + b"\n"
+                                       for word, row in zip(words[start:start + 10_000], block)))
+                else:
+                    out.write("".join(word + " " + " ".join(["%.9g" % x for x in row]) + "\n"
+                                      for word, row in zip(words[start:start + 10_000], block.tolist()))
+                              .encode("utf-8"))
+    except OSError as error:
+        raise WordvecError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def sniff(path: str | os.PathLike) -> str:
+    """Guess a vector file's format from its first bytes: ``native``,
+    ``word2vec-bin``, ``word2vec-txt`` or ``glove``."""
+    with file_bytes(path) as data:
+        start = bytes(data[:4096])
+    if start.startswith(b"PK\x03\x04"):
+        return "native"
+    first, _, rest = start.partition(b"\n")
+    fields = first.split()
+    if len(fields) == 2 and all(field.isdigit() for field in fields):
+        dim = int(fields[1])
+        word, _, after = rest.partition(b" ")
+        text_line = after.split(b"\n", 1)[0]
+        try:
+            if len(text_line.split()) == dim:
+                [float(x) for x in text_line.split()]
+                return "word2vec-txt"
+        except ValueError:
+            pass
+        return "word2vec-bin"
+    if len(fields) > 1:
+        try:
+            [float(x) for x in fields[1:]]
+            return "glove"
+        except ValueError:
+            pass
+    raise WordvecError(f"{path} is not a vector file wordvec knows (native, word2vec text or binary, GloVe)")
