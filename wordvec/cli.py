@@ -103,8 +103,9 @@ def main():
 @click.option("--cbow-mean/--cbow-sum", default=True, show_default=True, help="Average or add the context vectors.")
 @click.option("--keep-case", is_flag=True, help="Do not lower-case the text.")
 @click.option("--whitespace", is_flag=True, help="The corpus is already tokenised: split on white space only.")
+@click.option("--plot-loss", "loss_picture", type=click.Path(dir_okay=False), help="Also draw the loss curve to this PNG.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def train(corpus, output, quiet, keep_case, **settings):
+def train(corpus, output, quiet, keep_case, loss_picture, **settings):
     """Train word vectors on CORPUS (a text file, .gz/.bz2/.xz, a folder, or - for stdin)."""
     from .trainer import Trainer
 
@@ -123,6 +124,11 @@ def train(corpus, output, quiet, keep_case, **settings):
     )
     click.echo("loss per epoch: " + " ".join(f"{loss:.4f}" for loss in record.loss_history))
     click.echo(f"saved to {output}")
+    if loss_picture:
+        from .plot import plot_loss
+
+        plot_loss(record.as_dict(), loss_picture)
+        click.echo(f"loss curve drawn to {loss_picture}")
 
 
 # -- asking the vectors ------------------------------------------------------------
@@ -378,6 +384,54 @@ def evaluate_similarity(model, pairs, restrict, case_sensitive, as_json, **sourc
     click.echo(f"pearson   {scores.pearson:.4f}  (p = {scores.pearson_p:.2g})")
     click.echo(f"pairs     {scores.pairs:,} scored, {scores.skipped:,} skipped (out of vocabulary, "
                f"{100 * scores.oov_ratio:.1f} %)")
+
+
+
+# -- pictures -------------------------------------------------------------------
+@main.command()
+@click.argument("model")
+@click.argument("words", nargs=-1)
+@click.option("--words", "words_flag", is_flag=True, help="The words to draw follow (--words is optional).")
+@click.option("--top", type=click.IntRange(min=2), help="Draw the N most frequent words [default: 50 if no WORDS].")
+@click.option("--method", type=click.Choice(["pca", "tsne"]), default="pca", show_default=True)
+@click.option("-o", "--output", default="map.png", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--seed", default=0, show_default=True, type=int)
+def plot(model, words, words_flag, top, method, output, seed):
+    """A 2-D map of WORDS (or of the --top N words) in MODEL's space, as a PNG."""
+    from .plot import plot_words
+
+    vectors = _load(model)
+    chosen = list(words) + [w for w in vectors.words[:top or (0 if words else 50)] if w not in words]
+    plot_words(vectors, chosen, output, method, seed)
+    click.echo(f"wrote {output} ({len(chosen)} words, {method})")
+
+
+@main.command(name="plot-analogy")
+@click.argument("model")
+@click.argument("a")
+@click.argument("b")
+@click.argument("c")
+@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd", show_default=True)
+@click.option("-o", "--output", default="analogy.png", show_default=True, type=click.Path(dir_okay=False))
+def plot_analogy(model, a, b, c, method, output):
+    """A is to B as C is to ?, drawn in the plane of the relation, as a PNG."""
+    from .plot import plot_analogy as draw
+
+    predicted = draw(_load(model), a, b, c, output, method)
+    click.echo(f"{a} : {b} :: {c} : {predicted}; wrote {output}")
+
+
+@main.command(name="plot-loss")
+@click.argument("model", required=False)
+@click.option("-o", "--output", default="loss.png", show_default=True, type=click.Path(dir_okay=False))
+def plot_loss(model, output):
+    """MODEL's training loss, per epoch and along the run, as a PNG."""
+    from .io import load_native
+    from .plot import plot_loss as draw
+
+    _, _, _, header = load_native(_resolve_path(model))
+    draw(header.get("record", {}), output)
+    click.echo(f"wrote {output}")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ class TrainingRecord:
     prepare_seconds: float = 0.0  # counting and encoding
     train_seconds: float = 0.0
     epochs: list[EpochRecord] = field(default_factory=list)
+    #: ``[words read so far, mean loss since the previous point]``, about 50 points an epoch
+    loss_curve: list[list[float]] = field(default_factory=list)
 
     @property
     def loss_history(self) -> list[float]:
@@ -212,6 +214,7 @@ class Trainer:
         encoded.release(0, len(encoded.ids))
         words_per_epoch = sum(words for _, _, words in chunks)
         schedule = _Schedule(self._alpha(), self.min_alpha, words_per_epoch * self.epochs)
+        self._curve = _CurvePoints(self.record_, max(words_per_epoch // 50, 1))
         from threadpoolctl import threadpool_limits
         from tqdm.auto import tqdm
 
@@ -255,14 +258,37 @@ class Trainer:
             examples += result[1]
             words += result[2]
             kept += result[3]
+            self._curve.add(*result[:3])
             bar.update(result[2])
             now = time.perf_counter()
             if now - last_shown > 0.5:
                 bar.set_postfix(epoch=epoch, alpha=f"{job[3]:.5f}", loss=f"{loss / max(examples, 1):.4f}",
                                 refresh=False)
                 last_shown = now
+        self._curve.flush()
         return EpochRecord(epoch, loss / max(examples, 1), examples, words, kept,
                            time.perf_counter() - started, schedule.alpha())
+
+
+class _CurvePoints:
+    """Adds a point to ``record.loss_curve`` every ``step`` words."""
+
+    def __init__(self, record: TrainingRecord, step: int):
+        self.record, self.step = record, step
+        self.words, self.loss, self.examples = 0, 0.0, 0
+
+    def add(self, loss: float, examples: int, words: int) -> None:
+        self.words += words
+        self.loss += loss
+        self.examples += examples
+        last = self.record.loss_curve[-1][0] if self.record.loss_curve else 0
+        if self.words - last >= self.step:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.examples:
+            self.record.loss_curve.append([self.words, self.loss / self.examples])
+            self.loss, self.examples = 0.0, 0
 
 
 class _Schedule:
