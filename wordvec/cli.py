@@ -50,6 +50,13 @@ def default_output(corpus: str) -> Path:
     return Path(f"{stem}.wordvec")
 
 
+def resolve_data(name_or_path: str, quiet: bool = False) -> str:
+    """A corpus or test-set path, or the name of a known download (fetched if needed)."""
+    from .download import resolve
+
+    return resolve(name_or_path, progress=not quiet)
+
+
 def _resolve_path(model: str | None) -> Path:
     path = Path(model) if model else default_model()
     if not model:
@@ -106,11 +113,13 @@ def main():
 @click.option("--plot-loss", "loss_picture", type=click.Path(dir_okay=False), help="Also draw the loss curve to this PNG.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train(corpus, output, quiet, keep_case, loss_picture, **settings):
-    """Train word vectors on CORPUS (a text file, .gz/.bz2/.xz, a folder, or - for stdin)."""
+    """Train word vectors on CORPUS (a text file, .gz/.bz2/.xz, a folder, - for stdin,
+    or a known download such as text8: see wordvec download --list)."""
     from .trainer import Trainer
 
     trainer = Trainer(lowercase=not keep_case, progress=not quiet, **settings)
     trainer.check_settings()
+    corpus = resolve_data(corpus, quiet)
     output = Path(output) if output else default_output(corpus)
     if not output.parent.resolve().is_dir():
         raise WordvecError(f"folder {output.parent} does not exist")
@@ -349,7 +358,7 @@ def evaluate_analogies(model, questions, restrict, method, case_sensitive, as_js
     """Accuracy on QUESTIONS, analogies in the Google questions-words.txt format."""
     from .evaluate import evaluate_analogies as run
 
-    scores = run(_load(model, **source), questions, restrict, method, not case_sensitive)
+    scores = run(_load(model, **source), resolve_data(questions), restrict, method, not case_sensitive)
     if as_json:
         click.echo(json.dumps(scores.as_dict(), indent=2, ensure_ascii=False))
         return
@@ -376,7 +385,7 @@ def evaluate_similarity(model, pairs, restrict, case_sensitive, as_json, **sourc
     """Correlation with human scores on PAIRS (WordSim-353 or SimLex-999 layout)."""
     from .evaluate import evaluate_similarity as run
 
-    scores = run(_load(model, **source), pairs, restrict, not case_sensitive)
+    scores = run(_load(model, **source), resolve_data(pairs), restrict, not case_sensitive)
     if as_json:
         click.echo(json.dumps(scores.as_dict(), indent=2))
         return
@@ -432,6 +441,29 @@ def plot_loss(model, output):
     _, _, _, header = load_native(_resolve_path(model))
     draw(header.get("record", {}), output)
     click.echo(f"wrote {output}")
+
+
+
+# -- data -----------------------------------------------------------------------
+@main.command()
+@click.argument("name", required=False)
+@click.option("--list", "show", is_flag=True, help="List what can be downloaded.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def download(name, show, quiet):
+    """Fetch a known corpus or test set (text8, questions-words, ...) into the
+    cache folder ($WORDVEC_DATA) and print its path."""
+    from .download import REGISTRY, cached_path, data_folder, fetch
+
+    if show or not name:
+        click.echo(f"cache folder: {data_folder()}")
+        width = max(len(n) for n in REGISTRY)
+        for entry in REGISTRY.values():
+            checks = "size + SHA-256" if entry.sha256 else ("size only, no SHA-256 known" if entry.size
+                                                             else "no size or SHA-256 known")
+            state = "cached" if cached_path(entry).is_file() else "not cached"
+            click.echo(f"{entry.name:<{width}}  {entry.description} [{checks}; {state}]")
+        return
+    click.echo(fetch(name, progress=not quiet))
 
 
 if __name__ == "__main__":
