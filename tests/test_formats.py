@@ -103,6 +103,8 @@ def _damaged(tmp_path, damage: str):
         "duplicate word": b"2 4\n" + record[:2 * 18],
         "random bytes": bytes(np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8)),
         "text with a short vector": b"2 3\na 1 2 3\nb 1 2\n",
+        "binary record with a word too long": b"3 4\n" + record[:18] + b"x" * 10_001 + record[18:],
+        "binary records that do not tile": b"3 4\n" + record[:18] + b"zz" + record[18:],
         "text with a word for a number": b"2 3\na 1 2 3\nb 1 two 3\n",
         "empty": b"",
         "header only": b"5 3\n",
@@ -113,6 +115,7 @@ def _damaged(tmp_path, damage: str):
 
 
 @pytest.mark.parametrize("damage", ["truncated binary", "header claims 10^12 words", "dimension 0", "duplicate word",
+                                    "binary record with a word too long", "binary records that do not tile",
                                     "random bytes", "text with a short vector", "text with a word for a number",
                                     "empty", "header only"])
 def test_damaged_vector_files_raise_the_projects_error(tmp_path, damage):

@@ -63,8 +63,9 @@ def test_unknown_words_name_close_spellings(hand):
 def test_zero_vectors_and_duplicates():
     kv = KeyedVectors(["a", "b", "c"], np.array([[1, 0], [0, 0], [1, 1]], np.float32))
     assert [w for w, _ in kv.most_similar("a", topn=2)] == ["c", "b"]  # zero vector: cosine 0, no NaN
+    twice = KeyedVectors(["a", "b", "a"], np.zeros((3, 2), np.float32))
     with pytest.raises(WordvecError, match="'a' appears more than once"):
-        KeyedVectors(["a", "b", "a"], np.zeros((3, 2), np.float32))
+        "b" in twice  # the index is built on first need, and checked then
 
 
 @pytest.fixture
@@ -102,3 +103,19 @@ def test_a_batch_of_queries_equals_the_queries_one_by_one(random_pair):
         single = ours.most_similar(word, topn=7)
         assert [w for w, _ in result] == [w for w, _ in single]
         np.testing.assert_allclose([s for _, s in result], [s for _, s in single], rtol=1e-5)
+
+
+@pytest.mark.parametrize("width", [5, 300, 4096, 100_037])
+def test_top_columns_equal_a_full_sort(width):
+    from wordvec.keyedvectors import top_columns
+
+    rng = np.random.default_rng(width)
+    scores = rng.standard_normal((6, width)).astype(np.float32)
+    scores[0, : width // 2] = -np.inf  # excluded words
+    scores[1] = np.round(scores[1], 1)  # many ties
+    scores[2, -1] = 99.0  # the best score in the last, partial group of columns
+    for k in [1, 3, 10]:
+        got = top_columns(scores, k)
+        expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(np.take_along_axis(scores, got, 1), np.take_along_axis(scores, expected, 1))
+    assert top_columns(scores, 1)[2, 0] == width - 1

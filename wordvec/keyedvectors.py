@@ -7,7 +7,6 @@ imports numba or the trainer.
 """
 from __future__ import annotations
 
-import difflib
 import os
 from typing import Iterable, Sequence
 
@@ -18,13 +17,14 @@ from .errors import WordvecError
 #: Scores of one query block stay under this many floats (64 MB).
 _BLOCK_SCORES = 16_000_000
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
+_SCANS_BEFORE_INDEX = 4
 
 
 class UnknownWordError(WordvecError, KeyError):
     """A word that is not in the vocabulary; the message suggests close spellings."""
 
     def __init__(self, word: str, vocabulary: Sequence[str]):
-        close = difflib.get_close_matches(word, vocabulary, n=5, cutoff=0.75)
+        close = close_words(word, vocabulary)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         super().__init__(f"'{word}' is not in the vocabulary{hint}")
         self.word = word
@@ -32,6 +32,68 @@ class UnknownWordError(WordvecError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.args[0]
+
+
+def close_words(word: str, vocabulary: Sequence[str], n: int = 5, cutoff: float = 0.75,
+                limit: int = 20_000) -> list[str]:
+    """Up to ``n`` spellings in ``vocabulary`` that difflib rates at least
+    ``cutoff`` alike, best first.  Only words whose length allows that rating
+    (``2·min(len) / (len + len) ≥ cutoff``) are compared, and of those the
+    ``limit`` most frequent, so a miss costs milliseconds on any vocabulary."""
+    import difflib
+
+    lengths = np.fromiter(map(len, vocabulary), dtype=np.int64, count=len(vocabulary))
+    possible = 2 * np.minimum(lengths, len(word)) >= cutoff * (lengths + len(word))
+    candidates = [vocabulary[i] for i in np.flatnonzero(possible)[:limit]]
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
+
+
+_GROUP = 64  # columns a group in :func:`top_columns`
+
+
+def top_columns(scores: np.ndarray, k: int) -> np.ndarray:
+    """The columns of the ``k`` largest scores of every row, largest first.
+
+    Wide rows are read once, not partitioned: take the maximum of every group
+    of 64 columns and let ``t`` be the k-th largest of those maxima.  At least k
+    scores reach ``t`` (those k maxima), and every score that reaches ``t`` lies
+    in a group whose maximum does, so the k best are among the few groups whose
+    maximum reaches ``t``; only those are sorted.  (Scores of −inf, the excluded
+    words, take part like any other.)
+    """
+    rows, width = scores.shape
+    k = min(k, width)
+    groups = width // _GROUP
+    maxima = scores[:, :groups * _GROUP].reshape(rows, groups, _GROUP).max(axis=2) if groups >= 4 * k else None
+    if maxima is None or np.isnan(maxima).any() or np.isnan(scores[:, groups * _GROUP:]).any():
+        best = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < width else np.tile(np.arange(width), (rows, 1))
+    else:
+        threshold = np.partition(maxima, groups - k, axis=1)[:, groups - k]
+        row_of, group_of = np.nonzero(maxima >= threshold[:, None])
+        row_of = np.repeat(row_of, _GROUP)
+        columns = (group_of[:, None] * _GROUP + np.arange(_GROUP)).ravel()
+        tail = np.arange(groups * _GROUP, width)  # a last, partial group: all candidates
+        row_of = np.concatenate([row_of, np.repeat(np.arange(rows), len(tail))])
+        columns = np.concatenate([columns, np.tile(tail, rows)])
+        order = np.lexsort((-scores[row_of, columns], row_of))
+        row_of, columns = row_of[order], columns[order]
+        rank = np.arange(len(row_of)) - np.searchsorted(row_of, row_of)
+        best = columns[rank < k].reshape(rows, k)
+    chosen = np.take_along_axis(scores, best, axis=1)
+    return np.take_along_axis(best, np.argsort(-chosen, axis=1, kind="stable"), axis=1)
+
+
+def _check_unique(words: Sequence[str]) -> None:
+    """Raise if a word appears twice.  Sorting the words' hashes is several times
+    cheaper than a set of a million words; only equal hashes are looked at closely."""
+    hashes = np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
+    order = np.argsort(hashes, kind="stable")
+    same = np.flatnonzero(hashes[order[1:]] == hashes[order[:-1]])
+    seen = set()
+    for i in sorted(set(order[same].tolist()) | set(order[same + 1].tolist())):  # in file order
+        if words[i] in seen:
+            raise WordvecError(f"the word {words[i]!r} appears more than once")
+        seen.add(words[i])
 
 
 def _as_list(words: Iterable[str] | str) -> list[str]:
@@ -53,12 +115,19 @@ class KeyedVectors:
         self.words = list(words)
         self.vectors = vectors
         self.counts = counts
-        self.index = {w: i for i, w in enumerate(self.words)}
-        if len(self.index) != len(self.words):
-            seen = set()
-            duplicate = next(w for w in self.words if w in seen or seen.add(w))
-            raise WordvecError(f"the word {duplicate!r} appears more than once")
+        self._index = None
+        self._scans = 0
         self._norms = None
+
+    @property
+    def index(self) -> dict[str, int]:
+        """``word -> row``, built on first use; a word found twice is an error."""
+        if self._index is None:
+            index = dict(zip(self.words, range(len(self.words))))
+            if len(index) != len(self.words):
+                _check_unique(self.words)
+            self._index = index
+        return self._index
 
     # -- files --------------------------------------------------------------------
     @classmethod
@@ -69,6 +138,8 @@ class KeyedVectors:
         from .io import read_vectors
 
         words, vectors, counts = read_vectors(path, format, limit, encoding, unicode_errors)
+        if counts is None:  # another tool's file: check now that no word appears twice
+            _check_unique(words)
         return cls(words, vectors, counts)
 
     def save(self, path: str | os.PathLike, format: str | None = None) -> None:
@@ -97,6 +168,13 @@ class KeyedVectors:
 
     def id(self, word: str) -> int:
         """The row of ``word``; raises :class:`UnknownWordError` with suggestions."""
+        if self._index is None and self._scans < _SCANS_BEFORE_INDEX:
+            # A command asks for a word or two: scanning the list beats hashing every word.
+            self._scans += 1
+            try:
+                return self.words.index(word)
+            except ValueError:
+                raise UnknownWordError(word, self.words) from None
         try:
             return self.index[word]
         except KeyError:
@@ -123,11 +201,11 @@ class KeyedVectors:
         """``cos(W[x], q)`` for every word ``x`` (the first ``restrict_vocab``
         only, if given) and every row ``q`` of ``queries``: shape (len(queries), words)."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         stop = len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
         vectors = np.asarray(self.vectors[:stop], dtype=np.float32)
         scores = queries @ vectors.T
-        scores /= np.maximum(self.norms[:stop], 1e-12)
-        scores /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        scores *= 1.0 / np.maximum(self.norms[:stop], 1e-12)
         return scores
 
     def nearest(self, queries: np.ndarray, topn: int = 10, exclude: Sequence[Iterable[int]] | None = None,
@@ -153,14 +231,8 @@ class KeyedVectors:
 
     def _best(self, scores: np.ndarray, topn: int) -> list[list[tuple[str, float]]]:
         """Per row of ``scores``, the ``topn`` best ``(word, score)`` in order."""
-        topn = min(topn, scores.shape[1])
-        if topn < scores.shape[1]:
-            best = np.argpartition(-scores, topn - 1, axis=1)[:, :topn]
-        else:
-            best = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+        best = top_columns(scores, topn)
         chosen = np.take_along_axis(scores, best, axis=1)
-        order = np.argsort(-chosen, axis=1, kind="stable")
-        best, chosen = np.take_along_axis(best, order, axis=1), np.take_along_axis(chosen, order, axis=1)
         return [[(self.words[i], float(s)) for i, s in zip(ids, row) if np.isfinite(s)]
                 for ids, row in zip(best.tolist(), chosen.tolist())]
 

@@ -6,7 +6,6 @@ import gzip
 import lzma
 import mmap
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,6 +18,8 @@ _DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 def atomic_write(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; on success fsync it and rename it
     over ``path``, so readers see the old file or the new one, never a torn one."""
+    import tempfile
+
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -37,9 +38,10 @@ def atomic_write(path: str | os.PathLike):
 
 
 @contextmanager
-def file_bytes(path: str | os.PathLike):
+def file_bytes(path: str | os.PathLike, populate: bool = False):
     """The bytes of ``path`` as a buffer: memory-mapped for a plain file (read at
-    disk speed, never copied whole), decompressed into memory for .gz/.bz2/.xz."""
+    disk speed, never copied whole; ``populate`` maps every page up front, which
+    is faster when all will be read), decompressed into memory for .gz/.bz2/.xz."""
     path = Path(path)
     if not path.is_file():
         raise WordvecError(f"no such file: {path}" if not path.exists() else f"{path} is not a file")
@@ -52,7 +54,8 @@ def file_bytes(path: str | os.PathLike):
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:
                 raise WordvecError(f"{path} is empty")
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            flags = getattr(mmap, "MAP_POPULATE", 0) if populate else 0
+            with mmap.mmap(handle.fileno(), 0, flags=mmap.MAP_SHARED | flags, prot=mmap.PROT_READ) as mapped:
                 yield mapped
     except (OSError, EOFError, lzma.LZMAError) as error:
         raise WordvecError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None

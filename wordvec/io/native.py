@@ -28,10 +28,30 @@ FORMAT_VERSION = 1
 _ZIP_LOCAL_HEADER = struct.Struct("<4s22xHH")
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-    return buffer.getvalue()
+#: Arrays start at a multiple of this offset in the file, so that the memory
+#: maps are aligned (numpy's BLAS paths need aligned data).
+_ALIGN = 64
+_PADDING_ID = 0xD935  # the extra-field id zip aligners use for padding
+_ROWS_PER_WRITE = 65_536
+
+
+def _write_array(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    """Store ``array`` as ``name`` in numpy's .npy format, its data aligned to
+    :data:`_ALIGN` bytes in the file (padding in the local header's extra field),
+    written in blocks of rows so that no copy of the whole array is made."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+    size = header.tell() + array.nbytes
+    zip64 = size * 1.05 > zipfile.ZIP64_LIMIT  # the rule zipfile uses to add its zip64 extra field
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type, info.file_size = zipfile.ZIP_STORED, size
+    local_header = _ZIP_LOCAL_HEADER.size + len(name.encode()) + 4 + (20 if zip64 else 0)
+    pad = -(archive.fp.tell() + local_header + header.tell()) % _ALIGN
+    info.extra = struct.pack("<HH", _PADDING_ID, pad) + bytes(pad)
+    with archive.open(info, "w", force_zip64=zip64) as member:
+        member.write(header.getvalue())
+        for start in range(0, len(array), _ROWS_PER_WRITE):
+            member.write(np.ascontiguousarray(array[start:start + _ROWS_PER_WRITE]).data)
 
 
 def save_native(path, words, counts, arrays: dict, config: dict) -> None:
@@ -47,7 +67,7 @@ def save_native(path, words, counts, arrays: dict, config: dict) -> None:
                 archive.writestr("config.json", json.dumps(header, indent=2, sort_keys=True))
                 archive.writestr("vocab.tsv", vocab_text.encode("utf-8"))
                 for name, array in arrays.items():
-                    archive.writestr(f"{name}.npy", _npy_bytes(array))
+                    _write_array(archive, f"{name}.npy", array)
     except OSError as error:
         raise WordvecError(f"cannot write {path}: {error.strerror or error}") from None
 
@@ -64,7 +84,7 @@ def load_native(path, mmap: bool = True):
                 raise WordvecError(f"{path} is not a wordvec model")
             if config.get("version", 0) > FORMAT_VERSION:
                 raise WordvecError(f"{path} was written by a newer wordvec (format {config['version']})")
-            words, counts = _parse_vocab(archive.read("vocab.tsv").decode("utf-8"), path)
+            words, counts = _parse_vocab(archive.read("vocab.tsv"), path)
             arrays = {
                 info.filename[:-4]: _read_array(path, archive, info, mmap)
                 for info in archive.infolist() if info.filename.endswith(".npy")
@@ -77,15 +97,23 @@ def load_native(path, mmap: bool = True):
     return words, counts, arrays, config
 
 
-def _parse_vocab(text: str, path) -> tuple[list[str], np.ndarray]:
-    words, counts = [], []
-    for number, line in enumerate(text.splitlines(), 1):
-        word, sep, count = line.partition("\t")
-        if not sep or not count.isdigit():
-            raise WordvecError(f"{path}: vocabulary line {number} is not 'word<TAB>count'")
-        words.append(word)
-        counts.append(int(count))
-    return words, np.array(counts, dtype=np.int64)
+def _parse_vocab(data: bytes, path) -> tuple[list[str], np.ndarray]:
+    """``word<TAB>count`` lines, checked and split in bulk: the tabs and newlines
+    must alternate (one tab a line, the last line ended) and every count be digits."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    separators = raw[np.flatnonzero((raw == 9) | (raw == 10))]
+    lines = np.count_nonzero(separators == 10)
+    text = data.decode("utf-8")
+    fields = text.replace("\n", "\t").split("\t")[:-1]
+    counts = fields[1::2]
+    if len(separators) != 2 * lines or np.any(separators[0::2] != 9) or np.any(separators[1::2] != 10) \
+            or (lines and not "".join(counts).isdigit()) or (data and data[-1:] != b"\n"):
+        for number, line in enumerate(text.split("\n"), 1):
+            word, sep, count = line.partition("\t")
+            if not sep or not count.isdigit():
+                raise WordvecError(f"{path}: vocabulary line {number} is not 'word<TAB>count'")
+        raise WordvecError(f"{path}: the vocabulary does not end with a line break")
+    return fields[0::2], np.fromstring(" ".join(counts), dtype=np.int64, sep=" ")
 
 
 def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, mmap: bool) -> np.ndarray:
@@ -110,6 +138,8 @@ def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, mma
         if offset - start + shape[0] * shape[1] * 4 != info.file_size:
             raise ValueError(f"{info.filename} is truncated")
         array = np.memmap(path, dtype=np.float32, mode="r", offset=offset, shape=shape)
+        if not array.flags.aligned:  # written before arrays were aligned: copy, or BLAS is bypassed
+            array = np.array(array)
     if array.dtype != np.float32 or array.ndim != 2:
         raise ValueError(f"{info.filename} is not a float32 matrix")
     return array

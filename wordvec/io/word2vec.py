@@ -15,6 +15,7 @@ row; text numbers are parsed by numpy in one call.
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 
@@ -27,18 +28,19 @@ _HEADER_BYTES = 100
 
 
 def _decode_words(raw: list[bytes], encoding: str, unicode_errors: str, path) -> list[str]:
-    """Decode the word bytes in one call when they hold no newline, else one by one."""
+    """Decode the word bytes in one call.  Words hold no spaces (a space ends a
+    word in both formats), so they are joined with spaces; newlines left before
+    a word by the C tool's binary layout are dropped."""
     try:
-        joined = b"\n".join(raw).decode(encoding, unicode_errors)
-        words = joined.split("\n")
-        if len(words) != len(raw):
-            words = [word.decode(encoding, unicode_errors) for word in raw]
+        joined = b" ".join(raw)
+        if b"\n" in joined:
+            joined = joined.replace(b"\n", b"")
+        return joined.decode(encoding, unicode_errors).split(" ") if raw else []
     except UnicodeDecodeError as error:
         raise WordvecError(f"{path}: a word is not valid {encoding} ({error.reason} at byte {error.start} of "
                            "the words); pass unicode_errors='replace' (--unicode-errors replace) to read it anyway") from None
     except LookupError:
         raise WordvecError(f"unknown encoding '{encoding}'") from None
-    return words
 
 
 def _read_header(data, path) -> tuple[int, int, int]:
@@ -61,35 +63,47 @@ def _check_claim(count: int, least_record_bytes: int, available: int, path) -> N
 
 def read_binary(path, limit: int | None = None, encoding: str = "utf-8",
                 unicode_errors: str = "strict") -> tuple[list[str], np.ndarray]:
-    """Read a word2vec binary file: ``(words, vectors)``, at most ``limit`` words."""
-    with file_bytes(path) as data:
+    """Read a word2vec binary file: ``(words, vectors)``, at most ``limit`` words.
+
+    No Python loop runs per word.  One regular expression walks the records in
+    C (``\\n? word SPACE 4·DIM bytes``: the fixed-size vector is skipped, not
+    scanned), giving the words; their lengths give every vector's offset; the
+    vectors are gathered in one numpy indexing step from a sliding-window view
+    of the memory-mapped file.  That the records tile the file as assumed is
+    checked: a space must sit before every vector.
+    """
+    with file_bytes(path, populate=limit is None) as data:
         count, dim, position = _read_header(data, path)
         record = 4 * dim
         _check_claim(count, record + 2, len(data) - position, path)
         count = count if limit is None else min(count, limit)
-        vectors = np.empty((count, dim), dtype=np.float32)
-        target = memoryview(vectors.reshape(-1).view(np.uint8))
-        source = memoryview(data)
-        raw = []
-        find = data.find
-        try:
-            for row in range(count):
-                while data[position] in b"\n ":  # the C tool's newline after a vector
-                    position += 1
-                space = find(b" ", position, position + MAX_WORD_BYTES)
-                stop = space + 1 + record
-                if space < 0 or stop > len(data):
-                    raise WordvecError(f"{path}: word {row + 1} of {count:,} is cut off or malformed "
-                                       f"(at byte {position:,}); the file is truncated or not word2vec binary")
-                raw.append(data[position:space])
-                target[row * record:(row + 1) * record] = source[space + 1:stop]
-                position = stop
-        except IndexError:
-            raise WordvecError(f"{path}: the file ends after {len(raw):,} of {count:,} words") from None
-        finally:
-            source.release()
-            target.release()
+        end = min(len(data), position + count * (record + 2 + MAX_WORD_BYTES))
+        raw = _record_pattern(record).findall(data, position, end)[:count]
+        if len(raw) < count:
+            raise WordvecError(f"{path}: the file holds {len(raw):,} whole records, not {count:,}; "
+                               "it is truncated or not word2vec binary")
+        lengths = np.fromiter(map(len, raw), dtype=np.int64, count=count)
+        starts = position + np.cumsum(lengths + 1 + record) - record  # where each vector begins
+        vectors = _gather_rows(data, starts, record, path).view(np.float32).reshape(count, dim)
     return _decode_words(raw, encoding, unicode_errors, path), vectors
+
+
+def _gather_rows(data, starts: np.ndarray, size: int, path) -> np.ndarray:
+    """``data[s : s + size]`` for every ``s`` in ``starts``, as one uint8 matrix
+    (a copy: no view of ``data`` outlives this call)."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    misplaced = np.flatnonzero(buffer[starts - 1] != ord(" "))
+    rows = None if len(misplaced) else np.lib.stride_tricks.sliding_window_view(buffer, size)[starts]
+    del buffer  # before raising: a traceback must not keep the file's memory map open
+    if rows is None:
+        raise WordvecError(f"{path}: record {misplaced[0] + 1} is malformed (no space before its vector); "
+                           "the file is damaged or not word2vec binary")
+    return rows
+
+
+def _record_pattern(record: int) -> re.Pattern:
+    """One binary record: an optional newline and the word (group 1), a space, ``record`` bytes."""
+    return re.compile(rb"(\n?[^ \n]{0,%d}) .{%d}" % (MAX_WORD_BYTES, record), re.DOTALL)
 
 
 def read_text(path, limit: int | None = None, encoding: str = "utf-8", unicode_errors: str = "strict",
