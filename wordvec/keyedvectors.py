@@ -64,7 +64,11 @@ def top_columns(scores: np.ndarray, k: int) -> np.ndarray:
     rows, width = scores.shape
     k = min(k, width)
     groups = width // _GROUP
-    maxima = scores[:, :groups * _GROUP].reshape(rows, groups, _GROUP).max(axis=2) if groups >= 4 * k else None
+    maxima = None
+    if groups >= 4 * k:  # a (rows, groups, 64) view of the full groups: no copy of the scores
+        grouped = np.lib.stride_tricks.as_strided(
+            scores, (rows, groups, _GROUP), (scores.strides[0], _GROUP * scores.strides[1], scores.strides[1]))
+        maxima = grouped.max(axis=2)
     if maxima is None or np.isnan(maxima).any() or np.isnan(scores[:, groups * _GROUP:]).any():
         best = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < width else np.tile(np.arange(width), (rows, 1))
     else:
@@ -75,25 +79,15 @@ def top_columns(scores: np.ndarray, k: int) -> np.ndarray:
         tail = np.arange(groups * _GROUP, width)  # a last, partial group: all candidates
         row_of = np.concatenate([row_of, np.repeat(np.arange(rows), len(tail))])
         columns = np.concatenate([columns, np.tile(tail, rows)])
-        order = np.lexsort((-scores[row_of, columns], row_of))
+        values = scores[row_of, columns]
+        reach = values >= threshold[row_of]  # at least k a row; usually few more
+        row_of, columns, values = row_of[reach], columns[reach], values[reach]
+        order = np.lexsort((-values, row_of))
         row_of, columns = row_of[order], columns[order]
         rank = np.arange(len(row_of)) - np.searchsorted(row_of, row_of)
         best = columns[rank < k].reshape(rows, k)
     chosen = np.take_along_axis(scores, best, axis=1)
     return np.take_along_axis(best, np.argsort(-chosen, axis=1, kind="stable"), axis=1)
-
-
-def _check_unique(words: Sequence[str]) -> None:
-    """Raise if a word appears twice.  Sorting the words' hashes is several times
-    cheaper than a set of a million words; only equal hashes are looked at closely."""
-    hashes = np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
-    order = np.argsort(hashes, kind="stable")
-    same = np.flatnonzero(hashes[order[1:]] == hashes[order[:-1]])
-    seen = set()
-    for i in sorted(set(order[same].tolist()) | set(order[same + 1].tolist())):  # in file order
-        if words[i] in seen:
-            raise WordvecError(f"the word {words[i]!r} appears more than once")
-        seen.add(words[i])
 
 
 def _as_list(words: Iterable[str] | str) -> list[str]:
@@ -125,7 +119,9 @@ class KeyedVectors:
         if self._index is None:
             index = dict(zip(self.words, range(len(self.words))))
             if len(index) != len(self.words):
-                _check_unique(self.words)
+                from .io.word2vec import check_unique
+
+                check_unique(self.words)
             self._index = index
         return self._index
 
@@ -137,10 +133,7 @@ class KeyedVectors:
         (the format is found from the file unless given); see :func:`wordvec.io.read_vectors`."""
         from .io import read_vectors
 
-        words, vectors, counts = read_vectors(path, format, limit, encoding, unicode_errors)
-        if counts is None:  # another tool's file: check now that no word appears twice
-            _check_unique(words)
-        return cls(words, vectors, counts)
+        return cls(*read_vectors(path, format, limit, encoding, unicode_errors))
 
     def save(self, path: str | os.PathLike, format: str | None = None) -> None:
         """Write the vectors atomically: ``native``, ``word2vec-bin`` or ``word2vec-txt``

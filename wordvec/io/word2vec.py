@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -41,6 +42,20 @@ def _decode_words(raw: list[bytes], encoding: str, unicode_errors: str, path) ->
                            "the words); pass unicode_errors='replace' (--unicode-errors replace) to read it anyway") from None
     except LookupError:
         raise WordvecError(f"unknown encoding '{encoding}'") from None
+
+
+def check_unique(words: list[str], path=None) -> None:
+    """Raise if a word appears twice.  Sorting the words' hashes is several times
+    cheaper than a set of a million words; only equal hashes are looked at closely."""
+    hashes = np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
+    order = np.argsort(hashes, kind="stable")
+    same = np.flatnonzero(hashes[order[1:]] == hashes[order[:-1]])
+    seen = set()
+    for i in sorted(set(order[same].tolist()) | set(order[same + 1].tolist())):  # in file order
+        if words[i] in seen:
+            where = f"{path}: " if path else ""
+            raise WordvecError(f"{where}the word {words[i]!r} appears more than once")
+        seen.add(words[i])
 
 
 def _read_header(data, path) -> tuple[int, int, int]:
@@ -84,8 +99,12 @@ def read_binary(path, limit: int | None = None, encoding: str = "utf-8",
                                "it is truncated or not word2vec binary")
         lengths = np.fromiter(map(len, raw), dtype=np.int64, count=count)
         starts = position + np.cumsum(lengths + 1 + record) - record  # where each vector begins
-        vectors = _gather_rows(data, starts, record, path).view(np.float32).reshape(count, dim)
-    return _decode_words(raw, encoding, unicode_errors, path), vectors
+        with ThreadPoolExecutor(1) as pool:  # numpy copies the vectors without the GIL meanwhile
+            rows = pool.submit(_gather_rows, data, starts, record, path)
+            words = _decode_words(raw, encoding, unicode_errors, path)
+            check_unique(words, path)
+            vectors = rows.result().view(np.float32).reshape(count, dim)
+    return words, vectors
 
 
 def _gather_rows(data, starts: np.ndarray, size: int, path) -> np.ndarray:
@@ -134,7 +153,9 @@ def read_text(path, limit: int | None = None, encoding: str = "utf-8", unicode_e
     values = _parse_numbers(b" ".join(numbers))
     if values is None or values.size != len(lines) * dim:
         _report_bad_line(numbers, dim, path)
-    return _decode_words(raw, encoding, unicode_errors, path), values.reshape(len(lines), dim)
+    words = _decode_words(raw, encoding, unicode_errors, path)
+    check_unique(words, path)
+    return words, values.reshape(len(lines), dim)
 
 
 def _parse_numbers(text: bytes) -> np.ndarray | None:
