@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .errors import WordvecError
+from .errors import TrainingInterrupted, WordvecError
 
 STATE_ENV = "WORDVEC_HOME"
 MODEL_ENV = "WORDVEC_MODEL"
@@ -76,6 +76,9 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except TrainingInterrupted as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(128 + error.signal_number)
         except WordvecError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(1)
@@ -111,27 +114,33 @@ def main():
 @click.option("--keep-case", is_flag=True, help="Do not lower-case the text.")
 @click.option("--whitespace", is_flag=True, help="The corpus is already tokenised: split on white space only.")
 @click.option("--plot-loss", "loss_picture", type=click.Path(dir_okay=False), help="Also draw the loss curve to this PNG.")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), help="Save the run to MODEL every N epochs.")
+@click.option("--checkpoint-minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Save the run to MODEL every M minutes.")
+@click.option("--resume", is_flag=True, help="Continue the unfinished run saved in MODEL (same corpus and settings).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def train(corpus, output, quiet, keep_case, loss_picture, **settings):
+def train(corpus, output, quiet, keep_case, loss_picture, resume, **settings):
     """Train word vectors on CORPUS (a text file, .gz/.bz2/.xz, a folder, - for stdin,
     or a known download such as text8: see wordvec download --list)."""
+    from .tokenize import MAX_WORD_CHARS
     from .trainer import Trainer
 
-    trainer = Trainer(lowercase=not keep_case, progress=not quiet, **settings)
+    output = Path(output) if output else default_output(corpus)
+    trainer = Trainer(lowercase=not keep_case, progress=not quiet, checkpoint=output, **settings)
     trainer.check_settings()
     corpus = resolve_data(corpus, quiet)
-    output = Path(output) if output else default_output(corpus)
-    if not output.parent.resolve().is_dir():
-        raise WordvecError(f"folder {output.parent} does not exist")
-    model = trainer.fit(corpus).model_
+    trainer.fit(corpus, resume=resume)
     record = trainer.record_
-    model.save(output)
     remember_model(output)
     click.echo(
         f"{record.corpus_tokens:,} tokens, {record.vocab_size:,} words in the vocabulary; "
         f"{len(record.epochs)} epochs in {record.train_seconds:.1f} s ({record.words_per_second:,.0f} words/s)"
     )
     click.echo("loss per epoch: " + " ".join(f"{loss:.4f}" for loss in record.loss_history))
+    if record.bad_input["replaced"]:
+        click.echo(f"{record.bad_input['replaced']:,} byte sequences that are not UTF-8 were read as U+FFFD")
+    if record.bad_input["capped"]:
+        click.echo(f"{record.bad_input['capped']:,} words longer than {MAX_WORD_CHARS:,} characters were cut short")
     click.echo(f"saved to {output}")
     if loss_picture:
         from .plot import plot_loss

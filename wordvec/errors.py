@@ -3,3 +3,11 @@
 
 class WordvecError(Exception):
     """A clear, one-line problem with the user's input, files or settings."""
+
+
+class TrainingInterrupted(WordvecError):
+    """Training stopped on a signal (Ctrl-C, SIGTERM) after saving a checkpoint."""
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.signal_number = signal_number

@@ -21,12 +21,14 @@ class Model:
     """
 
     def __init__(self, vocab: Vocabulary, vectors: np.ndarray, output_weights: np.ndarray,
-                 config: dict, record: dict | None = None):
+                 config: dict, record: dict | None = None, checkpoint: dict | None = None):
         self.vocab = vocab
         self.vectors = vectors
         self.output_weights = output_weights
         self.config = dict(config)
         self.record = dict(record or {})
+        #: Where an unfinished training run stopped (``None`` once training is complete).
+        self.checkpoint = checkpoint
         self._keyed = None
 
     @property
@@ -44,6 +46,11 @@ class Model:
         """See :meth:`KeyedVectors.most_similar`."""
         return self.wv.most_similar(*args, **kwargs)
 
+    @property
+    def complete(self) -> bool:
+        """False for a checkpoint of a training run that has not finished."""
+        return self.checkpoint is None
+
     def __repr__(self) -> str:
         return f"<wordvec.Model: {len(self.words)} words x {self.vectors.shape[1]} dims, {self.config.get('arch')}/{self.config.get('loss')}>"
 
@@ -52,7 +59,8 @@ class Model:
         io.save_native(
             path, self.vocab.words, self.vocab.counts,
             {"vectors": self.vectors, "output_weights": self.output_weights},
-            {"settings": self.config, "record": self.record},
+            {"settings": self.config, "record": self.record,
+             **({"checkpoint": self.checkpoint} if self.checkpoint else {})},
         )
 
     @classmethod
@@ -65,7 +73,7 @@ class Model:
             raise WordvecError(f"{path} holds word vectors only, not a trained network: "
                                "read it with wordvec.load_vectors")
         return cls(Vocabulary(words, counts), arrays["vectors"], arrays["output_weights"],
-                   header.get("settings", {}), header.get("record", {}))
+                   header.get("settings", {}), header.get("record", {}), header.get("checkpoint"))
 
 
 def load(path: str | os.PathLike, mmap: bool = True) -> Model:

@@ -9,6 +9,12 @@ Words are runs of Unicode letters and digits, joined by inner apostrophes
 (``don't``, ``rock'n'roll``); every other character separates words.  With
 ``whitespace=True`` the text is taken as already tokenised and split on white
 space only.
+
+Bad input is survived, and counted in :attr:`Tokenizer.stats`: bytes that are
+not UTF-8 are decoded as U+FFFD (``replaced``); a word longer than
+:data:`MAX_WORD_CHARS` keeps only its first characters (``capped``; the C tool
+keeps 100); NUL and other control characters separate words.  ``\n``,
+``\r\n`` and a lone ``\r`` (old Macs) all end a line.
 """
 from __future__ import annotations
 
@@ -18,13 +24,14 @@ import lzma
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from .errors import WordvecError
 
 MAX_SENTENCE_TOKENS = 10_000
+MAX_WORD_CHARS = 1_000
 BLOCK_BYTES = 1 << 18
 WORD_PATTERN = re.compile(r"[^\W_]+(?:'+[^\W_]+)*")
 
@@ -54,19 +61,29 @@ class Tokenizer:
 
     lowercase: bool = True
     whitespace: bool = False
+    #: Bad input survived so far: undecodable byte sequences replaced, over-long words capped.
+    stats: dict = field(default_factory=lambda: {"replaced": 0, "capped": 0}, compare=False)
 
     def tokens(self, text: str | bytes) -> list[str]:
         """The tokens of one piece of text, in order."""
         if isinstance(text, bytes):
             if not self.whitespace and text.isascii() and b"'" not in text:
                 # Fast path, same result as the pattern: ASCII letters and digits only.
-                return text.translate(_ASCII_TABLES[self.lowercase]).decode("ascii").split()
+                return self._capped(text.translate(_ASCII_TABLES[self.lowercase]).decode("ascii").split(), text)
+            raw = text
             text = text.decode("utf-8", errors="replace")
+            if "\ufffd" in text:
+                self.stats["replaced"] += text.count("\ufffd") - raw.count("\ufffd".encode())
         if self.lowercase:
             text = text.lower()
-        if self.whitespace:
-            return text.split()
-        return WORD_PATTERN.findall(text)
+        return self._capped(text.split() if self.whitespace else WORD_PATTERN.findall(text), text)
+
+    def _capped(self, tokens: list[str], text) -> list[str]:
+        """``tokens`` with every word cut to :data:`MAX_WORD_CHARS` characters."""
+        if len(text) <= MAX_WORD_CHARS or max(map(len, tokens), default=0) <= MAX_WORD_CHARS:
+            return tokens
+        self.stats["capped"] += sum(len(token) > MAX_WORD_CHARS for token in tokens)
+        return [token[:MAX_WORD_CHARS] for token in tokens]
 
     def sentences(self, source: str | os.PathLike | list) -> Iterator[list[str]]:
         """Every sentence of ``source`` (a file, a folder, ``-`` for stdin, or a
@@ -135,6 +152,7 @@ def read_pieces(source) -> Iterator[tuple[bytes, bool]]:
 
 def _pieces_of_stream(stream, name) -> Iterator[tuple[bytes, bool]]:
     carry = b""
+    skipping = False  # inside a word longer than a block, whose start was kept
     while True:
         try:
             block = stream.read(BLOCK_BYTES)
@@ -142,6 +160,12 @@ def _pieces_of_stream(stream, name) -> Iterator[tuple[bytes, bool]]:
             raise WordvecError(f"cannot read {name}: {error}") from None
         if not block:
             break
+        if skipping:
+            end = min((i for i in map(block.find, (b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c")) if i >= 0),
+                      default=-1)
+            if end < 0:
+                continue
+            block, skipping = block[end:], False
         buffer = carry + block
         cut = max(buffer.rfind(b"\n"), buffer.rfind(b"\r"))
         if cut >= 0:
@@ -152,8 +176,11 @@ def _pieces_of_stream(stream, name) -> Iterator[tuple[bytes, bool]]:
             carry = buffer
         if len(carry) >= BLOCK_BYTES:
             cut = max(carry.rfind(space) for space in (b" ", b"\t", b"\x0b", b"\x0c"))
-            cut = cut if cut > 0 else len(carry)
-            yield carry[:cut], False
-            carry = carry[cut:]
+            if cut > 0:
+                yield carry[:cut], False
+                carry = carry[cut:]
+            else:  # one word longer than a block: keep its start (capped later), drop the rest
+                yield carry[:4 * MAX_WORD_CHARS], False
+                carry, skipping = b"", True
     if carry:
         yield carry, True

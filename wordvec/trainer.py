@@ -15,9 +15,13 @@ bit-for-bit reproducible.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import queue
+import shutil
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -27,12 +31,15 @@ from typing import Callable
 import numpy as np
 
 from .corpus import EncodedCorpus, encode, scan, sentences_of
-from .errors import WordvecError
+from .errors import TrainingInterrupted, WordvecError
 from .model import Model
 from .tokenize import Tokenizer
 from .vocab import Vocabulary, alias_table
 
 CHUNK_WORDS = 16_384
+#: Jobs between two points where every thread has finished (about 1 M words):
+#: where a checkpoint can be taken or a signal acted on.
+SEGMENT_JOBS = 64
 ARCHS = ("cbow", "skipgram")
 LOSSES = ("ns", "hs", "softmax")
 
@@ -59,6 +66,8 @@ class TrainingRecord:
     epochs: list[EpochRecord] = field(default_factory=list)
     #: ``[words read so far, mean loss since the previous point]``, about 50 points an epoch
     loss_curve: list[list[float]] = field(default_factory=list)
+    #: Bad input survived while reading: undecodable byte sequences replaced, over-long words capped.
+    bad_input: dict = field(default_factory=lambda: {"replaced": 0, "capped": 0})
 
     @property
     def loss_history(self) -> list[float]:
@@ -81,6 +90,13 @@ class TrainingRecord:
         return {**asdict(self), "loss_history": self.loss_history, "words_seen": self.words_seen,
                 "words_kept": self.words_kept, "words_per_second": self.words_per_second}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainingRecord":
+        """The record :meth:`as_dict` wrote (for resuming from a checkpoint)."""
+        fields = {name: data[name] for name in ("corpus_tokens", "vocab_size", "prepare_seconds",
+                                                  "train_seconds", "loss_curve", "bad_input") if name in data}
+        return cls(**fields, epochs=[EpochRecord(**epoch) for epoch in data.get("epochs", [])])
+
 
 class Trainer:
     """Trains word vectors, scikit-learn style: settings in the constructor,
@@ -91,6 +107,12 @@ class Trainer:
     stdin), a list of paths, or a re-iterable of sentences (lists of str).
     ``callbacks`` are called from the calling thread after every epoch with
     ``(trainer, epoch_record)``.
+
+    With ``checkpoint`` (a model path), the run is saved there every
+    ``checkpoint_every`` epochs and every ``checkpoint_minutes`` minutes, on
+    Ctrl-C / SIGTERM (then :class:`TrainingInterrupted` is raised), and when it
+    ends; ``fit(corpus, resume=True)`` continues from that file.  Every save is
+    atomic, so the file is always a complete, loadable model.
     """
 
     def __init__(self, dim: int = 100, window: int = 5, negative: int = 5, loss: str = "ns",
@@ -98,7 +120,8 @@ class Trainer:
                  epochs: int = 5, alpha: float | None = None, min_alpha: float = 1e-4,
                  threads: int | None = None, seed: int = 1, cbow_mean: bool = True,
                  lowercase: bool = True, whitespace: bool = False, progress: bool = False,
-                 callbacks: tuple[Callable, ...] = ()):
+                 callbacks: tuple[Callable, ...] = (), checkpoint: str | os.PathLike | None = None,
+                 checkpoint_every: int | None = None, checkpoint_minutes: float | None = None):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -117,6 +140,9 @@ class Trainer:
         self.whitespace = whitespace
         self.progress = progress
         self.callbacks = callbacks
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_minutes = checkpoint_minutes
 
     # -- settings ---------------------------------------------------------------
     def settings(self) -> dict:
@@ -163,111 +189,268 @@ class Trainer:
             raise WordvecError(f"min_alpha must be between 0 and alpha ({self._alpha()}), not {self.min_alpha!r}")
         if not self.sample >= 0:
             raise WordvecError(f"sample must be 0 or more, not {self.sample!r}")
+        if self.checkpoint_every is not None and (
+                not isinstance(self.checkpoint_every, (int, np.integer)) or self.checkpoint_every < 1):
+            raise WordvecError(f"checkpoint_every must be a whole number of epochs, at least 1, not {self.checkpoint_every!r}")
+        if self.checkpoint_minutes is not None and not self.checkpoint_minutes > 0:
+            raise WordvecError(f"checkpoint_minutes must be above 0, not {self.checkpoint_minutes!r}")
+        if (self.checkpoint_every or self.checkpoint_minutes) and not self.checkpoint:
+            raise WordvecError("checkpoint_every and checkpoint_minutes need a checkpoint path")
+        if self.checkpoint:
+            folder = os.path.dirname(os.path.abspath(self.checkpoint))
+            if not os.path.isdir(folder):
+                raise WordvecError(f"folder {folder} does not exist")
+            if not os.access(folder, os.W_OK):
+                raise WordvecError(f"cannot write to folder {folder}")
 
     # -- the run ----------------------------------------------------------------
-    def fit(self, corpus) -> "Trainer":
-        """Build the vocabulary, encode the corpus, train; returns ``self``."""
+    def fit(self, corpus, resume: bool = False) -> "Trainer":
+        """Build the vocabulary, encode the corpus, train; returns ``self``.
+        With ``resume``, continue the run saved in ``checkpoint`` instead."""
         self.check_settings()
         started = time.perf_counter()
-        vocab, encoded = self.prepare(corpus)
-        self.record_ = TrainingRecord(corpus_tokens=encoded.tokens, vocab_size=len(vocab),
-                                      prepare_seconds=time.perf_counter() - started)
+        saved = self._saved_run() if resume else None
+        vocab, encoded = self.prepare(corpus, saved.vocab if saved else None)
+        if saved:
+            self.record_ = TrainingRecord.from_dict(saved.record)
+            if encoded.tokens != self.record_.corpus_tokens:
+                raise WordvecError(f"the corpus has {encoded.tokens:,} tokens, but the run in {self.checkpoint} "
+                                   f"was trained on {self.record_.corpus_tokens:,}: it is not the same corpus")
+        else:
+            self.record_ = TrainingRecord(corpus_tokens=encoded.tokens, vocab_size=len(vocab),
+                                          prepare_seconds=time.perf_counter() - started)
+        self.record_.bad_input = dict(self._bad_input)
         self.vocabulary_ = vocab
+        self._check_room(vocab)
         started = time.perf_counter()
-        vectors, output_weights = self._train(vocab, encoded)
-        self.record_.train_seconds = time.perf_counter() - started
+        vectors, output_weights = self._train(vocab, encoded, saved)
+        self.record_.train_seconds += time.perf_counter() - started
         self.loss_history_ = self.record_.loss_history
         self.model_ = Model(vocab, vectors, output_weights, self.settings(), self.record_.as_dict())
+        if self.checkpoint:
+            self.model_.save(self.checkpoint)
         return self
 
-    def prepare(self, corpus) -> tuple[Vocabulary, EncodedCorpus]:
-        """Count the words, build the vocabulary and encode the corpus to ids."""
+    def prepare(self, corpus, vocab: Vocabulary | None = None) -> tuple[Vocabulary, EncodedCorpus]:
+        """Count the words, build the vocabulary (unless given) and encode the corpus to ids."""
         tokenizer = Tokenizer(lowercase=self.lowercase, whitespace=self.whitespace)
+        self._bad_input = tokenizer.stats
         scanned = scan(sentences_of(corpus, tokenizer))
         if scanned.tokens == 0:
             raise WordvecError("the corpus holds no words")
-        word_counts = scanned.word_counts()
-        vocab = Vocabulary.from_counts(word_counts, self.min_count, self.max_vocab)
-        if len(vocab) == 0:
-            raise WordvecError(
-                f"no word occurs min_count={self.min_count} times ({scanned.tokens} tokens, "
-                f"{len(word_counts)} distinct words, the most frequent seen {max(word_counts.values())} times); "
-                "lower --min-count"
-            )
-        del word_counts
+        if vocab is None:
+            word_counts = scanned.word_counts()
+            vocab = Vocabulary.from_counts(word_counts, self.min_count, self.max_vocab)
+            if len(vocab) == 0:
+                raise WordvecError(
+                    f"no word occurs min_count={self.min_count} times ({scanned.tokens} tokens, "
+                    f"{len(word_counts)} distinct words, the most frequent seen {max(word_counts.values())} times); "
+                    "lower --min-count"
+                )
+            del word_counts
+        else:
+            rows = np.array([scanned.index.get(word, -1) for word in vocab.words], dtype=np.int64)
+            counts = np.where(rows >= 0, scanned.counts[rows], 0)
+            if not np.array_equal(counts, vocab.counts):
+                raise WordvecError(f"the words of this corpus are not counted as in the saved run's vocabulary "
+                                   f"({int(np.sum(counts != vocab.counts)):,} differ): it is not the same corpus")
         with tempfile.TemporaryDirectory(prefix="wordvec-") as folder:
             # The mapping outlives the file's name: the ids are deleted with the process.
             return vocab, encode(scanned, vocab, path=os.path.join(folder, "ids.npy"))
 
-    def _train(self, vocab: Vocabulary, encoded: EncodedCorpus) -> tuple[np.ndarray, np.ndarray]:
+    def _saved_run(self) -> Model:
+        """The unfinished run in ``checkpoint``, checked against these settings."""
+        if not self.checkpoint:
+            raise WordvecError("resume needs the checkpoint path of the run to continue")
+        saved = Model.load(self.checkpoint, mmap=False)
+        if saved.complete:
+            raise WordvecError(f"{self.checkpoint} holds a finished run ({len(saved.record.get('epochs', []))} "
+                               "epochs); there is nothing to resume")
+        mine = self.settings()
+        differ = [f"{key} {saved.config.get(key)!r} -> {mine[key]!r}" for key in mine
+                  if key != "threads" and saved.config.get(key) != mine[key]]
+        if differ:
+            raise WordvecError(f"these settings differ from the run in {self.checkpoint}: {'; '.join(differ)}")
+        return saved
+
+    def _check_room(self, vocab: Vocabulary) -> None:
+        """Fail before training, not after, when the model will not fit on the disk."""
+        if not self.checkpoint:
+            return
+        folder = os.path.dirname(os.path.abspath(self.checkpoint))
+        needed = 2 * len(vocab) * self.dim * 4 + sum(len(w) + 12 for w in vocab.words[:100_000]) + (1 << 20)
+        free = shutil.disk_usage(folder).free
+        if free < needed:
+            raise WordvecError(f"the model needs about {needed / 2**20:,.0f} MB in {folder}, "
+                               f"which has {free / 2**20:,.0f} MB free")
+
+    def _train(self, vocab: Vocabulary, encoded: EncodedCorpus, saved: Model | None) -> tuple[np.ndarray, np.ndarray]:
         from .backend import CpuBackend  # imports numba
 
-        init = np.random.default_rng(self.seed)
-        vectors = init.random((len(vocab), self.dim), dtype=np.float32)  # U(−0.5, 0.5) / d, as word2vec,
-        vectors -= 0.5  # in place: no temporary copies of a |V| x d matrix
-        vectors /= self.dim
-        output_weights = np.zeros((len(vocab), self.dim), dtype=np.float32)
+        vectors, output_weights = self._initial_weights(vocab, saved)
         backend = CpuBackend(vectors, output_weights, training_tables(vocab, self.sample, self.loss),
                              self.arch, self.loss, self.window, self.negative, self.cbow_mean,
                              self._workers(), self.seed)
+        position = _Position.of(saved, backend)
         chunks = encoded.chunks(CHUNK_WORDS)
         encoded.release(0, len(encoded.ids))
         words_per_epoch = sum(words for _, _, words in chunks)
         schedule = _Schedule(self._alpha(), self.min_alpha, words_per_epoch * self.epochs)
+        schedule.done = words_per_epoch * position.epochs_done
         self._curve = _CurvePoints(self.record_, max(words_per_epoch // 50, 1))
+        self._curve.words = schedule.done + position.partial["words"]
         from threadpoolctl import threadpool_limits
         from tqdm.auto import tqdm
 
         if self.progress:
             memory = vocab.training_memory(self.dim, self.loss, self._workers(), CpuBackend.SOFTMAX_BATCH)
-            tqdm.write(f"{encoded.tokens:,} tokens, {len(vocab):,} words in the vocabulary; "
-                       f"training needs about {memory / 2**20:,.0f} MB")
+            say = functools.partial(tqdm.write, file=sys.stderr)  # what goes on: stderr, beside the bar
+            say(f"{encoded.tokens:,} tokens, {len(vocab):,} words in the vocabulary; "
+                f"training needs about {memory / 2**20:,.0f} MB")
             if self._workers() < self._threads():
-                tqdm.write("the full softmax updates all of W_out on every batch: training on one thread")
+                say("the full softmax updates all of W_out on every batch: training on one thread")
+            if saved:
+                say(f"resuming after {position.describe(len(chunks))}")
         # At these matrix sizes one BLAS thread is faster than several.
         blas = threadpool_limits(1, "blas") if self.loss == "softmax" else contextlib.nullcontext()
-        bar = tqdm(total=words_per_epoch * self.epochs, unit="word", unit_scale=True,
-                   disable=not self.progress, smoothing=0.1, dynamic_ncols=True)
-        with blas:
+        bar = tqdm(total=words_per_epoch * self.epochs, initial=schedule.done + position.partial["words"],
+                   unit="word", unit_scale=True, disable=not self.progress, smoothing=0.1, dynamic_ncols=True)
+        self._stop_signal = None
+        self._last_save = time.monotonic()
+        with blas, self._signals_caught():
             try:
-                for epoch in range(1, self.epochs + 1):
-                    record = self._run_epoch(epoch, backend, encoded, chunks, schedule, bar)
+                for epoch in range(position.epochs_done + 1, self.epochs + 1):
+                    record = self._run_epoch(epoch, backend, encoded, chunks, schedule, bar, vocab, position)
                     self.record_.epochs.append(record)
-                    if not np.isfinite(record.loss):
-                        raise WordvecError(
-                            f"training diverged in epoch {epoch} (loss is {record.loss}); "
-                            f"the learning rate alpha={self._alpha()} is probably too high"
-                        )
+                    position = _Position(epoch, 0, dict(_Position.EMPTY), [int(s.rng[0]) for s in backend.scratch])
+                    if epoch < self.epochs:
+                        if self.checkpoint_every and epoch % self.checkpoint_every == 0:
+                            self._save_checkpoint(vocab, backend, position)
+                        self._between_segments(vocab, backend, position, len(chunks))
                     for callback in self.callbacks:
                         callback(self, record)
             finally:
                 bar.close()
+        _check_finite(vectors, output_weights, self._alpha())
         return vectors, output_weights
 
-    def _run_epoch(self, epoch, backend, encoded, chunks, schedule, bar) -> EpochRecord:
+    def _initial_weights(self, vocab: Vocabulary, saved: Model | None) -> tuple[np.ndarray, np.ndarray]:
+        """W_in ~ U(−0.5, 0.5) / d and W_out = 0, as word2vec; or the saved run's weights."""
+        if saved is not None:
+            return (np.ascontiguousarray(saved.vectors, dtype=np.float32),
+                    np.ascontiguousarray(saved.output_weights, dtype=np.float32))
+        init = np.random.default_rng(self.seed)
+        vectors = init.random((len(vocab), self.dim), dtype=np.float32)
+        vectors -= 0.5  # in place: no temporary copies of a |V| x d matrix
+        vectors /= self.dim
+        return vectors, np.zeros((len(vocab), self.dim), dtype=np.float32)
+
+    def _run_epoch(self, epoch, backend, encoded, chunks, schedule, bar, vocab, position) -> EpochRecord:
+        """One epoch in segments of :data:`SEGMENT_JOBS` jobs; between segments, every
+        thread has finished, so a checkpoint can be taken and a signal acted on."""
         started = time.perf_counter()
         jobs = []
         for start, stop, words in interleave(chunks, backend.threads):
             jobs.append((start, stop, schedule.alpha(), schedule.advance(words)))
-        loss = 0.0
-        examples = words = kept = 0
+        first = position.jobs_done if position.epochs_done == epoch - 1 else 0
+        totals = dict(position.partial) if first else dict(_Position.EMPTY)
         last_shown = 0.0
-        for job, result in run_jobs(backend, encoded.ids, jobs, backend.threads):
-            encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
-            loss += result[0]
-            examples += result[1]
-            words += result[2]
-            kept += result[3]
-            self._curve.add(*result[:3])
-            bar.update(result[2])
-            now = time.perf_counter()
-            if now - last_shown > 0.5:
-                bar.set_postfix(epoch=epoch, alpha=f"{job[3]:.5f}", loss=f"{loss / max(examples, 1):.4f}",
-                                refresh=False)
-                last_shown = now
+        for segment in range(first, len(jobs), SEGMENT_JOBS):
+            for job, result in run_jobs(backend, encoded.ids, jobs[segment:segment + SEGMENT_JOBS], backend.threads):
+                encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
+                for key, value in zip(("loss", "examples", "words", "kept"), result):
+                    totals[key] += value
+                self._curve.add(*result[:3])
+                bar.update(result[2])
+                now = time.perf_counter()
+                if now - last_shown > 0.5:
+                    bar.set_postfix(epoch=epoch, alpha=f"{job[3]:.5f}",
+                                    loss=f"{totals['loss'] / max(totals['examples'], 1):.4f}", refresh=False)
+                    last_shown = now
+            if not np.isfinite(totals["loss"]):
+                raise WordvecError(f"training diverged in epoch {epoch} (the loss is {totals['loss']}); nothing "
+                                   f"was saved. The learning rate alpha={self._alpha()} is probably too high")
+            done = min(segment + SEGMENT_JOBS, len(jobs))
+            if done < len(jobs):
+                self._between_segments(vocab, backend, _Position(
+                    epoch - 1, done, dict(totals, seconds=totals["seconds"] + time.perf_counter() - started),
+                    [int(s.rng[0]) for s in backend.scratch]), len(chunks))
         self._curve.flush()
-        return EpochRecord(epoch, loss / max(examples, 1), examples, words, kept,
-                           time.perf_counter() - started, schedule.alpha())
+        return EpochRecord(epoch, totals["loss"] / max(totals["examples"], 1), totals["examples"], totals["words"],
+                           totals["kept"], totals["seconds"] + time.perf_counter() - started, schedule.alpha())
+
+    def _between_segments(self, vocab, backend, position: "_Position", chunks: int) -> None:
+        """Save a checkpoint when one is due or a signal came; stop after a signal."""
+        due = self.checkpoint_minutes and time.monotonic() - self._last_save >= 60 * self.checkpoint_minutes
+        if due or self._stop_signal:
+            self._save_checkpoint(vocab, backend, position)
+        if self._stop_signal:
+            name = signal.Signals(self._stop_signal).name
+            where = f"the run so far is saved in {self.checkpoint}: continue it with --resume" if self.checkpoint \
+                else "nothing was saved (give a checkpoint path to keep the work)"
+            raise TrainingInterrupted(f"stopped by {name} after {position.describe(chunks)}; {where}",
+                                      self._stop_signal)
+
+    def _save_checkpoint(self, vocab, backend, position: "_Position") -> None:
+        if not self.checkpoint:
+            return
+        _check_finite(backend.vectors, backend.output_weights, self._alpha())
+        Model(vocab, backend.vectors, backend.output_weights, self.settings(), self.record_.as_dict(),
+              position.as_dict()).save(self.checkpoint)
+        self._last_save = time.monotonic()
+
+    @contextlib.contextmanager
+    def _signals_caught(self):
+        """While training, SIGINT and SIGTERM ask it to stop at the next segment."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def ask_to_stop(number, frame):
+            self._stop_signal = number
+
+        previous = {number: signal.signal(number, ask_to_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+def _check_finite(vectors: np.ndarray, output_weights: np.ndarray, alpha: float) -> None:
+    if not (np.isfinite(vectors).all() and np.isfinite(output_weights).all()):
+        raise WordvecError(f"training diverged: the weights hold NaN or infinity, so nothing was saved. "
+                           f"The learning rate alpha={alpha} is probably too high")
+
+
+@dataclass
+class _Position:
+    """How far a run has got: whole epochs, then jobs into the next epoch (with
+    that epoch's totals so far), and each thread's random state."""
+    EMPTY = {"loss": 0.0, "examples": 0, "words": 0, "kept": 0, "seconds": 0.0}
+
+    epochs_done: int
+    jobs_done: int
+    partial: dict
+    rng: list
+
+    @classmethod
+    def of(cls, saved: Model | None, backend) -> "_Position":
+        """The saved run's position, its random states put into ``backend``; or the start."""
+        if saved is None:
+            return cls(0, 0, dict(cls.EMPTY), [])
+        mark = saved.checkpoint
+        for scratch, state in zip(backend.scratch, mark["rng"]):  # more threads than before: fresh states
+            scratch.rng[0] = np.uint64(state)
+        return cls(mark["epochs_done"], mark["jobs_done"], dict(mark["partial"]), mark["rng"])
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self, chunks: int) -> str:
+        if not self.jobs_done:
+            return f"{self.epochs_done} epoch{'s' if self.epochs_done != 1 else ''}"
+        return f"{self.epochs_done} epochs and {100 * self.jobs_done / max(chunks, 1):.0f} % of epoch {self.epochs_done + 1}"
 
 
 class _CurvePoints:
@@ -365,14 +548,15 @@ def training_tables(vocab: Vocabulary, sample: float, loss: str) -> dict:
     return tables
 
 
-def train(corpus, **settings) -> Model:
+def train(corpus, resume: bool = False, **settings) -> Model:
     """Train word vectors on ``corpus`` and return the :class:`Model`.
 
     Takes the settings of :class:`Trainer` (``dim``, ``window``, ``negative``,
     ``loss``, ``arch``, ``sample``, ``min_count``, ``max_vocab``, ``epochs``,
-    ``alpha``, ``min_alpha``, ``threads``, ``seed``, ...).
+    ``alpha``, ``min_alpha``, ``threads``, ``seed``, ``checkpoint``, ...);
+    ``resume=True`` continues the run saved in ``checkpoint``.
     """
-    return Trainer(**settings).fit(corpus).model_
+    return Trainer(**settings).fit(corpus, resume=resume).model_
 
 
 __all__ = ["Trainer", "TrainingRecord", "EpochRecord", "train"]

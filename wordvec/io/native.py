@@ -16,6 +16,7 @@ import io
 import json
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,8 @@ def save_native(path, words, counts, arrays: dict, config: dict) -> None:
                 for name, array in arrays.items():
                     _write_array(archive, f"{name}.npy", array)
     except OSError as error:
-        raise WordvecError(f"cannot write {path}: {error.strerror or error}") from None
+        kept = f"; the previous {path} is unchanged" if Path(path).exists() else ""
+        raise WordvecError(f"cannot write {path}: {error.strerror or error}{kept}") from None
 
 
 def load_native(path, mmap: bool = True):
@@ -80,7 +82,7 @@ def load_native(path, mmap: bool = True):
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
-            if config.get("format") != FORMAT_NAME:
+            if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
                 raise WordvecError(f"{path} is not a wordvec model")
             if config.get("version", 0) > FORMAT_VERSION:
                 raise WordvecError(f"{path} was written by a newer wordvec (format {config['version']})")
@@ -89,11 +91,17 @@ def load_native(path, mmap: bool = True):
                 info.filename[:-4]: _read_array(path, archive, info, mmap)
                 for info in archive.infolist() if info.filename.endswith(".npy")
             }
-    except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError, OSError, EOFError) as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError,
+            RuntimeError, struct.error, zlib.error, OverflowError, TypeError) as error:
+        # Whatever a damaged or hostile file makes the zip and .npy readers say (UnicodeDecodeError and
+        # json's errors are ValueErrors; RuntimeError: an encrypted member; NotImplementedError: a compression
+        # method zipfile lacks; TypeError: a header field of the wrong type).
         raise WordvecError(f"{path} is not a readable wordvec model ({error})") from None
     for name, array in arrays.items():
         if array.ndim != 2 or array.shape[0] != len(words):
             raise WordvecError(f"{path}: {name} has shape {array.shape}, which does not fit {len(words)} words")
+        if array.shape[1] < 1:
+            raise WordvecError(f"{path}: {name} has shape {array.shape}: vectors of no dimensions")
     return words, counts, arrays, config
 
 
@@ -117,11 +125,10 @@ def _parse_vocab(data: bytes, path) -> tuple[list[str], np.ndarray]:
 
 
 def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, mmap: bool) -> np.ndarray:
-    """A float32 matrix from the archive, memory-mapped when it is stored plain."""
-    if not mmap or info.compress_type != zipfile.ZIP_STORED:
-        with archive.open(info) as member:
-            array = np.load(io.BytesIO(member.read()), allow_pickle=False)
-    else:
+    """A float32 matrix from the archive, memory-mapped when it is stored plain.
+    The .npy header's shape is checked against the member's size before
+    anything is allocated or mapped."""
+    if mmap and info.compress_type == zipfile.ZIP_STORED:
         with open(path, "rb") as raw:
             raw.seek(info.header_offset)
             signature, name_length, extra_length = _ZIP_LOCAL_HEADER.unpack(raw.read(_ZIP_LOCAL_HEADER.size))
@@ -129,17 +136,27 @@ def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, mma
                 raise ValueError(f"bad zip entry for {info.filename}")
             start = info.header_offset + _ZIP_LOCAL_HEADER.size + name_length + extra_length
             raw.seek(start)
-            version = np.lib.format.read_magic(raw)
-            read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(version, np.lib.format.read_array_header_2_0)
-            shape, fortran_order, dtype = read_header(raw)
-            offset = raw.tell()
-        if dtype != np.float32 or fortran_order or len(shape) != 2:
-            raise ValueError(f"{info.filename} is not a float32 matrix")
-        if offset - start + shape[0] * shape[1] * 4 != info.file_size:
-            raise ValueError(f"{info.filename} is truncated")
-        array = np.memmap(path, dtype=np.float32, mode="r", offset=offset, shape=shape)
-        if not array.flags.aligned:  # written before arrays were aligned: copy, or BLAS is bypassed
-            array = np.array(array)
-    if array.dtype != np.float32 or array.ndim != 2:
+            shape, header_bytes = _matrix_header(raw, info)
+        array = np.memmap(path, dtype=np.float32, mode="r", offset=start + header_bytes, shape=shape)
+        return array if array.flags.aligned else np.array(array)  # old, unaligned files: copy for BLAS
+    with archive.open(info) as member:
+        data = member.read()
+    shape, header_bytes = _matrix_header(io.BytesIO(data), info)
+    return np.frombuffer(data, dtype=np.float32, offset=header_bytes).reshape(shape).copy()
+
+
+def _matrix_header(stream, info: zipfile.ZipInfo) -> tuple[tuple[int, int], int]:
+    """The shape in a .npy header at ``stream``'s position, and the header's length;
+    the header must describe a C-order float32 matrix filling the member exactly."""
+    begin = stream.tell()
+    version = np.lib.format.read_magic(stream)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"{info.filename} has an unknown .npy version {version}")
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran_order, dtype = read_header(stream)
+    header_bytes = stream.tell() - begin
+    if dtype != np.float32 or fortran_order or len(shape) != 2:
         raise ValueError(f"{info.filename} is not a float32 matrix")
-    return array
+    if header_bytes + shape[0] * shape[1] * 4 != info.file_size:
+        raise ValueError(f"{info.filename} claims shape {shape}, which its {info.file_size:,} bytes do not hold")
+    return shape, header_bytes

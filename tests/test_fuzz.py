@@ -1,0 +1,88 @@
+"""Property-based fuzzing: random and mutated bytes into the tokenizer and every
+loader.  The only allowed outcomes are a valid result or WordvecError.
+
+The normal suite runs a bounded number of examples; for a long run:
+
+    WORDVEC_FUZZ_EXAMPLES=20000 python3 -m pytest tests/test_fuzz.py
+"""
+import os
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import wordvec
+from wordvec import KeyedVectors, WordvecError
+from wordvec.io import read_vectors
+from wordvec.tokenize import Tokenizer, _pieces_of_stream
+
+EXAMPLES = int(os.environ.get("WORDVEC_FUZZ_EXAMPLES", "60"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+WORDS = ["the", "king", "königin", "x"]
+SEEDS = {}
+
+
+def _valid_files(folder):
+    """A small valid file of every format, written once per folder."""
+    if folder not in SEEDS:
+        kv = KeyedVectors(WORDS, np.arange(len(WORDS) * 3, dtype=np.float32).reshape(-1, 3) / 7)
+        paths = {}
+        for name in ["v.wordvec", "v.bin", "v.txt"]:
+            kv.save(folder / name)
+            paths[name] = (folder / name).read_bytes()
+        paths["glove.txt"] = b"the 0.1 0.2\nking 0.3 0.4\n"
+        SEEDS[folder] = paths
+    return SEEDS[folder]
+
+
+def _load_any(path, format=None):
+    try:
+        words, vectors, _ = read_vectors(path, format)
+    except WordvecError:
+        return
+    assert len(words) == len(vectors) and vectors.dtype == np.float32 and vectors.ndim == 2
+
+
+@FUZZ
+@given(st.binary(max_size=3000), st.booleans(), st.booleans())
+def test_the_tokenizer_takes_any_bytes(data, lowercase, whitespace):
+    tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
+    import io
+
+    for piece, _ in _pieces_of_stream(io.BytesIO(data), "fuzz"):
+        assert all(isinstance(token, str) and token for token in tokenizer.tokens(piece))
+
+
+@FUZZ
+@given(data=st.binary(max_size=2000), format=st.sampled_from([None, "native", "word2vec-bin", "word2vec-txt", "glove"]))
+def test_loaders_take_random_bytes(tmp_path, data, format):
+    path = tmp_path / "random.vec"
+    path.write_bytes(data)
+    _load_any(path, format)
+
+
+@FUZZ
+@given(name=st.sampled_from(["v.wordvec", "v.bin", "v.txt", "glove.txt"]), edits=st.lists(
+    st.tuples(st.sampled_from(["flip", "insert", "delete", "cut"]), st.integers(0, 10**6), st.integers(0, 255)),
+    min_size=1, max_size=4))
+def test_loaders_take_mutated_files(tmp_path, name, edits):
+    data = bytearray(_valid_files(tmp_path)[name])
+    for kind, place, byte in edits:
+        if not data:
+            break
+        place %= len(data)
+        if kind == "flip":
+            data[place] = byte
+        elif kind == "insert":
+            data.insert(place, byte)
+        elif kind == "delete":
+            del data[place]
+        else:
+            del data[place:]
+    path = tmp_path / f"mutated-{name}"
+    path.write_bytes(bytes(data))
+    _load_any(path)
+    try:
+        model = wordvec.load(path)
+    except WordvecError:
+        return
+    assert len(model.words) == len(model.vectors)
