@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .errors import WordvecError
-from .keyedvectors import ANALOGY_METHODS, KeyedVectors
+from .keyedvectors import ANALOGY_METHODS, KeyedVectors, top_columns
 
 _CANDIDATES = 5  # gensim looks at the 5 nearest words for an answer
 _BLOCK_SCORES = 16_000_000
@@ -167,10 +167,7 @@ def _answer(vectors: KeyedVectors, lookup: _Lookup, questions: np.ndarray, metho
         rows = np.arange(len(a))
         for ids in (a, b, c):
             scores[rows, ids] = -np.inf
-        top = min(_CANDIDATES, lookup.stop)
-        best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
-        order = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
-        best = np.take_along_axis(best, order, axis=1)
+        best = top_columns(scores, _CANDIDATES)
         for row, nearest in enumerate(best.tolist()):
             ignore = {lookup.keys[a[row]], lookup.keys[b[row]], lookup.keys[c[row]]}
             answer = None
