@@ -152,21 +152,11 @@ def evaluate_analogies(vectors: KeyedVectors, path: str | os.PathLike, restrict_
 
 def _answer(vectors: KeyedVectors, lookup: _Lookup, questions: np.ndarray, method: str) -> list[str]:
     """For each question ``(a, b, c, d)`` (row ids), the folded answer word."""
-    candidates = np.asarray(vectors.vectors[:lookup.stop], dtype=np.float32)
-    norms = np.maximum(vectors.norms[:lookup.stop], 1e-12)
-    unit = candidates / norms[:, None]
     answers = []
     block = max(1, _BLOCK_SCORES // lookup.stop)
     for start in range(0, len(questions), block):
         a, b, c = questions[start:start + block, :3].T
-        if method == "3cosadd":
-            scores = (unit[b] - unit[a] + unit[c]) @ unit.T
-        else:
-            cos_a, cos_b, cos_c = ((unit[ids] @ unit.T + 1.0) / 2.0 for ids in (a, b, c))
-            scores = cos_b * cos_c / (cos_a + 1e-3)
-        rows = np.arange(len(a))
-        for ids in (a, b, c):
-            scores[rows, ids] = -np.inf
+        scores = vectors.analogy_scores(questions[start:start + block, :3], method, lookup.stop)
         best = top_columns(scores, _CANDIDATES)
         for row, nearest in enumerate(best.tolist()):
             ignore = {lookup.keys[a[row]], lookup.keys[b[row]], lookup.keys[c[row]]}

@@ -264,15 +264,27 @@ class KeyedVectors:
         with ``cos' = (cos + 1) / 2``.
         """
         ids = [self.id(w) for w in (a, b, c)]
-        if method == "3cosadd":
-            return self.most_similar([b, c], [a], topn, restrict_vocab)
-        if method != "3cosmul":
+        return self._best(self.analogy_scores([ids], method, restrict_vocab), topn)[0]
+
+    def analogy_scores(self, questions, method: str = "3cosadd", restrict_vocab: int | None = None) -> np.ndarray:
+        """For each row ``(a, b, c)`` of word ids, every candidate word's score as
+        the answer (the formulas of :meth:`analogy`), one row per question; the
+        question's own words score −inf."""
+        if method not in ANALOGY_METHODS:
             raise WordvecError(f"unknown analogy method '{method}' (use {' or '.join(ANALOGY_METHODS)})")
-        units = np.stack([self.unit(w) for w in (a, b, c)])
-        cosines = (self.cosines(units, restrict_vocab) + 1.0) / 2.0
-        scores = cosines[1] * cosines[2] / (cosines[0] + 1e-3)
-        scores[[i for i in ids if i < len(scores)]] = -np.inf
-        return self._best(scores[None, :], topn)[0]
+        questions = np.atleast_2d(np.asarray(questions, dtype=np.int64))
+        vectors = np.asarray(self.vectors, dtype=np.float32)
+        a, b, c = (vectors[ids] / np.maximum(self.norms[ids], 1e-12)[:, None] for ids in questions.T)
+        if method == "3cosadd":
+            scores = self.cosines(b - a + c, restrict_vocab)
+        else:
+            cos_a, cos_b, cos_c = ((self.cosines(unit, restrict_vocab) + 1.0) / 2.0 for unit in (a, b, c))
+            scores = cos_b * cos_c / (cos_a + 1e-3)
+        rows = np.arange(len(questions))
+        for ids in questions.T:
+            inside = ids < scores.shape[1]
+            scores[rows[inside], ids[inside]] = -np.inf
+        return scores
 
     def doesnt_match(self, words: Iterable[str]) -> str:
         """The word of ``words`` least similar to the mean of their unit vectors."""

@@ -18,8 +18,6 @@ keeps 100); NUL and other control characters separate words.  ``\n``,
 """
 from __future__ import annotations
 
-import bz2
-import gzip
 import lzma
 import os
 import re
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import WordvecError
+from .io.files import DECOMPRESSORS
 
 MAX_SENTENCE_TOKENS = 10_000
 MAX_WORD_CHARS = 1_000
@@ -37,7 +36,6 @@ WORD_PATTERN = re.compile(r"[^\W_]+(?:'+[^\W_]+)*")
 
 _LINE_BREAKS = b"\n\r"
 _SPACES = b" \t\n\r\x0b\x0c"
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 def _ascii_table(lowercase: bool) -> bytes:
@@ -127,7 +125,7 @@ def corpus_files(source: str | os.PathLike | list) -> list[str | Path]:
 def _open_binary(file: str | Path):
     if file == "-":
         return sys.stdin.buffer
-    opener = _OPENERS.get(Path(file).suffix.lower(), open)
+    opener = DECOMPRESSORS.get(Path(file).suffix.lower(), open)
     try:
         return opener(file, "rb")
     except OSError as error:

@@ -322,7 +322,7 @@ class Trainer:
                 for epoch in range(position.epochs_done + 1, self.epochs + 1):
                     record = self._run_epoch(epoch, backend, encoded, chunks, schedule, bar, vocab, position)
                     self.record_.epochs.append(record)
-                    position = _Position(epoch, 0, dict(_Position.EMPTY), [int(s.rng[0]) for s in backend.scratch])
+                    position = _Position.now(epoch, 0, dict(_Position.EMPTY), backend)
                     if epoch < self.epochs:
                         if self.checkpoint_every and epoch % self.checkpoint_every == 0:
                             self._save_checkpoint(vocab, backend, position)
@@ -372,9 +372,8 @@ class Trainer:
                                    f"was saved. The learning rate alpha={self._alpha()} is probably too high")
             done = min(segment + SEGMENT_JOBS, len(jobs))
             if done < len(jobs):
-                self._between_segments(vocab, backend, _Position(
-                    epoch - 1, done, dict(totals, seconds=totals["seconds"] + time.perf_counter() - started),
-                    [int(s.rng[0]) for s in backend.scratch]), len(chunks))
+                partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - started)
+                self._between_segments(vocab, backend, _Position.now(epoch - 1, done, partial, backend), len(chunks))
         self._curve.flush()
         return EpochRecord(epoch, totals["loss"] / max(totals["examples"], 1), totals["examples"], totals["words"],
                            totals["kept"], totals["seconds"] + time.perf_counter() - started, schedule.alpha())
@@ -443,6 +442,11 @@ class _Position:
         for scratch, state in zip(backend.scratch, mark["rng"]):  # more threads than before: fresh states
             scratch.rng[0] = np.uint64(state)
         return cls(mark["epochs_done"], mark["jobs_done"], dict(mark["partial"]), mark["rng"])
+
+    @classmethod
+    def now(cls, epochs_done: int, jobs_done: int, partial: dict, backend) -> "_Position":
+        """This position, with the threads' random states as they are now."""
+        return cls(epochs_done, jobs_done, partial, [int(scratch.rng[0]) for scratch in backend.scratch])
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..errors import WordvecError
 
-_DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+#: How to open a compressed file, by its suffix (the tokenizer reads corpora with these too).
+DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 @contextmanager
@@ -46,7 +47,7 @@ def file_bytes(path: str | os.PathLike, populate: bool = False):
     if not path.is_file():
         raise WordvecError(f"no such file: {path}" if not path.exists() else f"{path} is not a file")
     try:
-        opener = _DECOMPRESSORS.get(path.suffix.lower())
+        opener = DECOMPRESSORS.get(path.suffix.lower())
         if opener is not None:
             with opener(path, "rb") as compressed:
                 yield compressed.read()
