@@ -85,15 +85,35 @@ def test_one_pass_counts_words_and_encoding_drops_unknown_ones(monkeypatch):
     assert encoded.words == 4 and encoded.tokens == 7
 
 
-def test_chunks_cover_the_corpus_at_sentence_ends():
+@pytest.mark.parametrize("batch", [3, 5, 1 << 16])
+def test_chunks_cover_the_corpus_at_sentence_ends(monkeypatch, batch):
+    monkeypatch.setattr(corpus, "_ENCODE_BATCH", batch)  # chunks found across batch boundaries
     scanned = scan([["a"] * 7, ["b"] * 3, ["a"] * 12, ["b"] * 1])
-    encoded = encode(scanned, Vocabulary.from_counts(scanned.word_counts(), min_count=1))
-    chunks = encoded.chunks(min_words=8)
+    encoded = encode(scanned, Vocabulary.from_counts(scanned.word_counts(), min_count=1), chunk_words=8)
+    chunks = encoded.chunks
     assert chunks[0][0] == 0 and chunks[-1][1] == len(encoded.ids)
     for (_, stop, _), (start, _, _) in zip(chunks, chunks[1:]):
         assert stop == start and encoded.ids[stop - 1] == -1
     assert [words for _, _, words in chunks] == [10, 12, 1]  # the last one may be smaller
-    assert sum(w for *_, w in chunks) == encoded.words
+    assert sum(w for *_, w in chunks) == encoded.words == 23
+
+
+def test_chunks_equal_a_direct_cut_of_random_sentences(monkeypatch):
+    monkeypatch.setattr(corpus, "_ENCODE_BATCH", 97)
+    rng = np.random.default_rng(0)
+    sentences = [[f"w{i}" for i in rng.integers(0, 50, rng.integers(1, 40))] for _ in range(300)]
+    scanned = scan(sentences)
+    vocab = Vocabulary.from_counts(scanned.word_counts(), min_count=1, max_size=30)  # some words dropped
+    encoded = encode(scanned, vocab, chunk_words=64)
+    ids = encoded.ids
+    expected, start, words, target = [], 0, 0, 64
+    for position, word in enumerate(ids.tolist()):
+        if word == -1 and words >= target:
+            expected.append((start, position + 1, words - (target - 64)))
+            start, target = position + 1, words + 64
+        words += word != -1
+    expected.append((start, len(ids), words - (target - 64)))
+    assert encoded.chunks == expected and encoded.words == int(np.sum(ids != -1))
 
 
 def test_encoded_ids_can_live_in_a_memory_mapped_file(tmp_path):

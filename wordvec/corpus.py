@@ -29,6 +29,8 @@ SENTENCE_END = -1
 _OUT_OF_VOCABULARY = -2
 _END_TOKEN = "\n"  # never a token: tokens hold no white space
 _ENCODE_BATCH = 1 << 16
+#: Words in one chunk of training work (a chunk ends at a sentence end).
+CHUNK_WORDS = 16_384
 
 
 def sentences_of(source, tokenizer: Tokenizer | None = None) -> Iterator[list[str]]:
@@ -104,15 +106,16 @@ def scan(sentences: Iterable[list[str]]) -> ScannedCorpus:
 
 @dataclass
 class EncodedCorpus:
-    """Word ids with ``-1`` closing each sentence, and how many tokens the text had."""
+    """Word ids with ``-1`` closing each sentence, how many tokens the text had,
+    how many in-vocabulary words the ids hold, and the chunks the ids are cut
+    into (found while encoding, so nothing ever scans the whole array)."""
 
     ids: np.ndarray
     tokens: int
-
-    @property
-    def words(self) -> int:
-        """Number of in-vocabulary words (ids that are not sentence ends)."""
-        return int(len(self.ids) - np.count_nonzero(self.ids == SENTENCE_END))
+    words: int
+    #: ``(start, stop, words)``: pieces cut at sentence ends, each at least
+    #: ``chunk_words`` words but the last.
+    chunks: list[tuple[int, int, int]]
 
     def release(self, start: int, stop: int) -> None:
         """Let the operating system drop ``ids[start:stop]`` from this process's
@@ -125,31 +128,44 @@ class EncodedCorpus:
         first = (base + 4 * start) // mmap.PAGESIZE * mmap.PAGESIZE
         mapping.madvise(mmap.MADV_DONTNEED, first, base + 4 * stop - first)
 
-    def chunks(self, min_words: int) -> list[tuple[int, int, int]]:
-        """Cut the ids at sentence ends into ``(start, stop, words)`` pieces of at
-        least ``min_words`` words each (the last may be smaller)."""
-        ends = np.flatnonzero(self.ids == SENTENCE_END) + 1
-        if len(ends) == 0 or ends[-1] != len(self.ids):
-            ends = np.append(ends, len(self.ids))
-        words_before = ends - np.arange(1, len(ends) + 1)  # words up to each end
-        words_before[-1] = self.words
-        pieces = []
-        start, start_words = 0, 0
-        target = min_words
-        for stop, words in zip(ends.tolist(), words_before.tolist()):
-            if words >= target or stop == len(self.ids):
-                pieces.append((start, stop, words - start_words))
-                start, start_words = stop, words
-                target = words + min_words
-        return [p for p in pieces if p[1] > p[0]]
+
+class _Chunker:
+    """Cuts a stream of encoded batches into pieces of at least ``chunk_words``
+    words, each ending at a sentence end; holds one batch at a time."""
+
+    def __init__(self, chunk_words: int):
+        self.chunk_words = chunk_words
+        self.pieces: list[tuple[int, int, int]] = []
+        self.words = 0  # words before the current batch
+        self.start, self.start_words = 0, 0  # where the open piece began
+
+    def add(self, batch: np.ndarray, offset: int) -> None:
+        """Take ``batch``, the ids from position ``offset`` on."""
+        ends = np.flatnonzero(batch == SENTENCE_END)
+        words_at_end = self.words + ends + 1 - np.arange(1, len(ends) + 1)  # words up to each end
+        target = self.start_words + self.chunk_words
+        while len(ends) and (i := int(np.searchsorted(words_at_end, target))) < len(ends):
+            stop, words = offset + int(ends[i]) + 1, int(words_at_end[i])
+            self.pieces.append((self.start, stop, words - self.start_words))
+            self.start, self.start_words = stop, words
+            target = words + self.chunk_words
+        self.words += len(batch) - len(ends)
+
+    def finish(self, size: int) -> list[tuple[int, int, int]]:
+        if size > self.start:
+            self.pieces.append((self.start, size, self.words - self.start_words))
+        return self.pieces
 
 
-def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | None = None) -> EncodedCorpus:
+def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | None = None,
+           chunk_words: int = CHUNK_WORDS) -> EncodedCorpus:
     """Renumber the scanned text to vocabulary ids, dropping words outside the
-    vocabulary, and close the spill file.
+    vocabulary, cut the ids into pieces of at least ``chunk_words`` words at
+    sentence ends, and close the spill file.
 
     With ``path`` the ids go to a memory-mapped ``.npy`` file instead of RAM,
     and each written piece is released from the process's memory at once.
+    Memory beyond the ids is one batch and the list of pieces.
     """
     size = vocab.total + scanned.sentences
     if path is None:
@@ -162,7 +178,8 @@ def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | 
         renumber[[scanned.index[word] for word in vocab.words]] = np.arange(len(vocab), dtype=np.int32)
     except KeyError as missing:
         raise WordvecError(f"the vocabulary has the word {missing} that the corpus lacks") from None
-    result = EncodedCorpus(ids, scanned.tokens)
+    chunker = _Chunker(chunk_words)
+    result = EncodedCorpus(ids, scanned.tokens, 0, [])
     filled = 0
     scanned.spill.seek(0)
     with scanned.spill:
@@ -172,8 +189,10 @@ def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | 
             if filled + len(encoded) > size:
                 break
             ids[filled: filled + len(encoded)] = encoded
-            result.release(filled, filled + len(encoded))
+            chunker.add(encoded, filled)
             filled += len(encoded)
+            result.release(filled - len(encoded), filled)
     if filled != size:
         raise WordvecError(f"the vocabulary does not fit this corpus ({filled} ids for {size})")
+    result.words, result.chunks = chunker.words, chunker.finish(size)
     return result

@@ -5,10 +5,18 @@ line of text is one sentence; a longer line is cut into several pieces and no
 token is dropped.  Files are read in blocks of :data:`BLOCK_BYTES`, so a corpus
 that is one 100 MB line (text8's layout) never sits in memory whole.
 
-Words are runs of Unicode letters and digits, joined by inner apostrophes
-(``don't``, ``rock'n'roll``); every other character separates words.  With
+Words are runs of Unicode letters, combining marks and digits of any script
+(categories L, M and N), joined by inner apostrophes (``don't``,
+``rock'n'roll``), Hebrew geresh and gershayim (``צה״ל``) and the zero-width
+(non-)joiners that Persian and Indic text writes inside words; every other
+character separates words.  So a vowel sign, a virama or an accent never cuts
+a word (``नमस्ते``, ``İstanbul`` lower-cased to ``i̇stanbul``).  Text is
+normalised to NFC after case folding, so decomposed input (``cafe`` + U+0301)
+and composed input (``café``) give the same word.  Scripts written without
+spaces (Chinese, Japanese, Thai) come out as one token per run of text between
+punctuation; segment them first and pass ``whitespace=True``.  With
 ``whitespace=True`` the text is taken as already tokenised and split on white
-space only.
+space only (still case-folded and NFC-normalised).
 
 Bad input is survived, and counted in :attr:`Tokenizer.stats`: bytes that are
 not UTF-8 are decoded as U+FFFD (``replaced``); a word longer than
@@ -18,21 +26,26 @@ keeps 100); NUL and other control characters separate words.  ``\n``,
 """
 from __future__ import annotations
 
+import functools
 import lzma
 import os
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from .errors import WordvecError
-from .io.files import DECOMPRESSORS
+from .io.files import DECOMPRESSORS, open_decompressed
 
 MAX_SENTENCE_TOKENS = 10_000
 MAX_WORD_CHARS = 1_000
 BLOCK_BYTES = 1 << 18
-WORD_PATTERN = re.compile(r"[^\W_]+(?:'+[^\W_]+)*")
+#: Characters that join two runs of word characters into one word.
+INNER_JOINERS = "'\u05f3\u05f4\u200c\u200d"
+#: Code points that hold assigned characters: planes 0-3 and plane 14 (variation selectors).
+_ASSIGNED_PLANES = (range(0, 0x40000), range(0xE0000, 0xE1000))
 
 _LINE_BREAKS = b"\n\r"
 _SPACES = b" \t\n\r\x0b\x0c"
@@ -50,6 +63,41 @@ def _ascii_table(lowercase: bool) -> bytes:
 
 
 _ASCII_TABLES = {True: _ascii_table(True), False: _ascii_table(False)}
+
+
+def is_word_character(character: str) -> bool:
+    """Letters, marks and numbers of any script (Unicode categories L, M, N)."""
+    return unicodedata.category(character)[0] in "LMN"
+
+
+@functools.lru_cache(maxsize=1)
+def word_pattern() -> re.Pattern:
+    """The word pattern: runs of L/M/N characters joined by :data:`INNER_JOINERS`.
+
+    Python's ``\\w`` leaves out combining marks, so the class is built from
+    this Python's Unicode database (about 0.1 s, once per process).
+    """
+    ranges, start, previous = [], None, None
+    for plane in _ASSIGNED_PLANES:
+        for code in plane:
+            if is_word_character(chr(code)):
+                if start is None or code != previous + 1:
+                    if start is not None:
+                        ranges.append((start, previous))
+                    start = code
+                previous = code
+    ranges.append((start, previous))
+    word = "[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges) + "]"
+    return re.compile(f"{word}+(?:[{INNER_JOINERS}]+{word}+)*")
+
+
+def normalise(text: str, lowercase: bool) -> str:
+    """Case-fold (when asked) and put ``text`` in Unicode NFC form."""
+    if lowercase:
+        text = text.lower()
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
 
 
 @dataclass(frozen=True)
@@ -72,9 +120,8 @@ class Tokenizer:
             text = text.decode("utf-8", errors="replace")
             if "\ufffd" in text:
                 self.stats["replaced"] += text.count("\ufffd") - raw.count("\ufffd".encode())
-        if self.lowercase:
-            text = text.lower()
-        return self._capped(text.split() if self.whitespace else WORD_PATTERN.findall(text), text)
+        text = normalise(text, self.lowercase)
+        return self._capped(text.split() if self.whitespace else word_pattern().findall(text), text)
 
     def _capped(self, tokens: list[str], text) -> list[str]:
         """``tokens`` with every word cut to :data:`MAX_WORD_CHARS` characters."""
@@ -117,17 +164,19 @@ def corpus_files(source: str | os.PathLike | list) -> list[str | Path]:
         return files
     if not path.exists():
         raise WordvecError(f"no such file or folder: {path}")
-    if not path.is_file():
-        raise WordvecError(f"not a readable file: {path}")
-    return [path]
+    if not os.access(path, os.R_OK):
+        raise WordvecError(f"cannot read {path}: permission denied")
+    return [path]  # a file, or a stream: a pipe, a FIFO, /dev/stdin, <(zcat corpus.gz)
 
 
 def _open_binary(file: str | Path):
+    """``file`` opened for reading bytes, decompressed by its suffix or, for a
+    name without one (a pipe, ``-``), by its first bytes."""
     if file == "-":
-        return sys.stdin.buffer
-    opener = DECOMPRESSORS.get(Path(file).suffix.lower(), open)
+        return open_decompressed(sys.stdin.buffer)
+    opener = DECOMPRESSORS.get(Path(file).suffix.lower())
     try:
-        return opener(file, "rb")
+        return opener(file, "rb") if opener else open_decompressed(open(file, "rb"))
     except OSError as error:
         raise WordvecError(f"cannot open {file}: {error.strerror or error}") from None
 
@@ -144,7 +193,7 @@ def read_pieces(source) -> Iterator[tuple[bytes, bool]]:
         try:
             yield from _pieces_of_stream(stream, file)
         finally:
-            if stream is not sys.stdin.buffer:
+            if file != "-":
                 stream.close()
 
 

@@ -1,7 +1,7 @@
 """The trainer: epochs, learning-rate schedule, threads, progress and the record.
 
 It reads the corpus twice (count, then encode to ids), then runs every epoch
-from the ids: the ids are cut into chunks of at least :data:`CHUNK_WORDS`
+from the ids: the ids are cut into chunks of at least :data:`~wordvec.corpus.CHUNK_WORDS`
 words, and worker threads hand chunks to the kernels, which update the shared
 weights without locks (Hogwild, as word2vec does).  The maths is all in
 :mod:`wordvec.kernels`; numba is imported only when training starts.
@@ -36,7 +36,6 @@ from .model import Model
 from .tokenize import Tokenizer
 from .vocab import Vocabulary, alias_table
 
-CHUNK_WORDS = 16_384
 #: Jobs between two points where every thread has finished (about 1 M words):
 #: where a checkpoint can be taken or a signal acted on.
 SEGMENT_JOBS = 64
@@ -292,7 +291,7 @@ class Trainer:
                              self.arch, self.loss, self.window, self.negative, self.cbow_mean,
                              self._workers(), self.seed)
         position = _Position.of(saved, backend)
-        chunks = encoded.chunks(CHUNK_WORDS)
+        chunks = encoded.chunks
         encoded.release(0, len(encoded.ids))
         words_per_epoch = sum(words for _, _, words in chunks)
         schedule = _Schedule(self._alpha(), self.min_alpha, words_per_epoch * self.epochs)

@@ -3,16 +3,33 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import mmap
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import WordvecError
 
 #: How to open a compressed file, by its suffix (the tokenizer reads corpora with these too).
 DECOMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+#: The same by the first bytes of the data, for streams that have no name.  bz2's
+#: magic includes the block header (π in BCD), so no text starting "BZh" matches.
+_MAGIC = ((b"\x1f\x8b", gzip.open), (b"\xfd7zXZ\x00", lzma.open), (re.compile(rb"BZh[1-9]1AY&SY"), bz2.open))
+
+
+def open_decompressed(stream: BinaryIO) -> BinaryIO:
+    """``stream`` (binary, read from the start), decompressed when its first
+    bytes are a gzip, xz or bz2 header; else as it is.  Only peeks: works on pipes."""
+    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
+    start = buffered.peek(16)[:16]
+    for magic, opener in _MAGIC:
+        if (magic.match(start) if isinstance(magic, re.Pattern) else start.startswith(magic)):
+            return opener(buffered, "rb")
+    return buffered
 
 
 @contextmanager
