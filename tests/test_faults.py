@@ -1,7 +1,6 @@
 """Never lose work: checkpoints, resuming, signals, SIGKILL at any moment,
 divergence, and a disk that cannot take the model."""
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -14,7 +13,7 @@ import pytest
 import wordvec
 from wordvec import Trainer, WordvecError
 from wordvec.errors import TrainingInterrupted
-from wordvec import trainer as trainer_module
+from wordvec import checks, trainer as trainer_module
 
 SETTINGS = dict(threads=1, seed=3, epochs=3, dim=40)
 _REAL_RUN_JOBS = trainer_module.run_jobs
@@ -46,7 +45,7 @@ def test_an_interrupted_run_resumes_to_the_same_vectors(demo_prefix, tmp_path, m
         Trainer(checkpoint=path, **SETTINGS).fit(demo_prefix)
     assert stopped.value.signal_number == signal.SIGINT
     checkpoint = wordvec.load(path)
-    assert not checkpoint.complete and checkpoint.checkpoint["jobs_done"] + checkpoint.checkpoint["epochs_done"] > 0
+    assert not checkpoint.complete and checkpoint.position["jobs_done"] + checkpoint.position["epochs_done"] > 0
     monkeypatch.setattr(trainer_module, "run_jobs", _REAL_RUN_JOBS)
     resumed = wordvec.train(demo_prefix, resume=True, checkpoint=path, **SETTINGS)
     np.testing.assert_array_equal(resumed.vectors, whole.vectors)
@@ -63,12 +62,15 @@ def test_checkpoints_every_epoch_and_what_resume_refuses(demo_prefix, tmp_path):
     def look(trainer, record):
         if record.epoch < 3:
             saved = wordvec.load(path)
-            seen.append((saved.checkpoint["epochs_done"], len(saved.record["epochs"])))
+            seen.append((saved.position["epochs_done"], len(saved.record["epochs"])))
 
     Trainer(checkpoint=path, checkpoint_every=1, callbacks=[look], **SETTINGS).fit(demo_prefix)
     assert seen == [(1, 1), (2, 2)]
-    with pytest.raises(WordvecError, match="finished run .* nothing to resume"):
-        Trainer(checkpoint=path, **SETTINGS).fit(demo_prefix, resume=True)
+    finished = wordvec.load(path)
+    again = Trainer(checkpoint=path, **SETTINGS).fit(demo_prefix / "never-read", resume=True)
+    assert again.resumed_ == "finished"  # nothing left to do: the corpus is not even read
+    np.testing.assert_array_equal(again.model_.vectors, finished.vectors)
+    assert again.record_.loss_history == finished.record["loss_history"]
     with pytest.raises(WordvecError, match="need a checkpoint path"):
         Trainer(checkpoint_every=1, **SETTINGS).fit(demo_prefix)
 
@@ -95,7 +97,7 @@ def test_divergence_stops_training_and_saves_nothing(demo_prefix, tmp_path):
 
 
 def test_a_full_disk_is_found_before_training(demo_prefix, tmp_path, monkeypatch):
-    monkeypatch.setattr(trainer_module.shutil, "disk_usage", lambda folder: shutil._ntuple_diskusage(10, 9, 1))
+    monkeypatch.setattr(checks.shutil, "disk_usage", lambda folder: shutil._ntuple_diskusage(10, 9, 1))
     with pytest.raises(WordvecError, match="needs about .* MB .* which has 0 MB free"):
         Trainer(checkpoint=tmp_path / "m.wordvec", **SETTINGS).fit(demo_prefix)
     with pytest.raises(WordvecError, match="does not exist"):
@@ -146,20 +148,30 @@ def test_sigterm_saves_a_checkpoint_and_exits_non_zero(demo_prefix, tmp_path):
     assert not wordvec.load(output).complete
 
 
-def test_sigkill_at_any_moment_leaves_a_complete_model(demo_prefix, tmp_path):
-    """The model file is written atomically, so after SIGKILL it is the previous
-    complete file or the new complete one: never torn.  Checkpoints every
-    epoch on a small corpus keep the process saving much of the time."""
+def test_sigkill_during_a_save_leaves_the_previous_model_and_resume_cleans_up(demo_prefix, tmp_path):
+    """The model file is written atomically, so a SIGKILL while a checkpoint is
+    being written (its temporary file exists) leaves the previous complete file;
+    the next run removes the dead save's temporary file and finishes the run."""
     output = tmp_path / "m.wordvec"
     _start_training(demo_prefix, output, "--epochs", "1", "--dim", "200").communicate(timeout=120)
     assert wordvec.load(output).complete
-    rng = random.Random(5)
-    for _ in range(6):
+    for kill in range(3):
         process = _start_training(demo_prefix, output, "--epochs", "60", "--checkpoint-every", "1", "--dim", "200")
-        time.sleep(rng.uniform(0.0, 3.0))
+        deadline = time.monotonic() + 60
+        while True:  # freeze the process when a save is seen in progress; kill it if it still is
+            assert time.monotonic() < deadline and process.poll() is None, "no save was caught"
+            if list(tmp_path.glob(".m.wordvec.*.tmp")):
+                process.send_signal(signal.SIGSTOP)
+                if list(tmp_path.glob(".m.wordvec.*.tmp")):
+                    break
+                process.send_signal(signal.SIGCONT)
+            time.sleep(0.0005)
         process.kill()
         process.communicate()
-        model = wordvec.load(output)  # the last complete file written, model or checkpoint
+        assert list(tmp_path.glob(".m.wordvec.*.tmp")), "the dead save's temporary file is left"
+        model = wordvec.load(output)  # the last complete file written: the model, or an earlier checkpoint
         assert model.vectors.shape == (len(model.words), 200)
         assert np.isfinite(model.vectors).all()
-        assert len(wordvec.load_vectors(output)) == len(model.words)
+    _, err = _start_training(demo_prefix, output, "--epochs", "1", "--dim", "200").communicate(timeout=120)
+    assert "Traceback" not in err and wordvec.load(output).complete
+    assert not list(tmp_path.glob(".m.wordvec.*.tmp"))

@@ -36,7 +36,7 @@ def _valid_files(folder):
 
 def _load_any(path, format=None):
     try:
-        words, vectors, _ = read_vectors(path, format)
+        words, vectors, _, _ = read_vectors(path, format)
     except WordvecError:
         return
     assert len(words) == len(vectors) and vectors.dtype == np.float32 and vectors.ndim == 2

@@ -20,7 +20,7 @@ def _setup(objective, arch=kernels.CBOW, mean=True, seed=0):
     tables = {"keep_prob": np.ones(V, np.float32)}
     tables["noise_prob"], tables["noise_alias"] = alias_table(noise)
     tables["hs_points"], tables["hs_codes"], tables["hs_lengths"] = huffman_tree(COUNTS)
-    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), 8)
+    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), 8, -1)
     scratch = make_scratch(np.random.SeedSequence(seed), D, WINDOW, 4, V, 8)
     return W_in, W_out, kernel_tables(tables), settings, scratch
 
@@ -130,7 +130,7 @@ def test_subsampler_keeps_each_word_with_its_probability():
     kept = np.zeros(V)
     rounds = 40
     for _ in range(rounds):
-        _, length, read = kernels._read_sentence(ids, 0, len(ids), keep, rng, sentence)
+        _, length, read = kernels._read_sentence(ids, 0, len(ids), keep, rng, sentence, -1)
         assert read == len(ids)
         kept += np.bincount(sentence[:length], minlength=V)
     observed = kept / (rounds * 1000)

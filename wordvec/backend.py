@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
+from .corpus import SENTENCE_END
 from .tokenize import MAX_SENTENCE_TOKENS
 
 _OBJECTIVES = {"ns": kernels.NEGATIVE_SAMPLING, "hs": kernels.HIERARCHICAL_SOFTMAX, "softmax": kernels.FULL_SOFTMAX}
@@ -64,7 +65,7 @@ class CpuBackend:
         self.tables = kernel_tables(tables)
         softmax_batch = self.SOFTMAX_BATCH if loss == "softmax" else 0
         self.settings = kernels.Settings(_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative),
-                                         int(bool(cbow_mean)), softmax_batch)
+                                         int(bool(cbow_mean)), softmax_batch, SENTENCE_END)
         seeds = np.random.SeedSequence(seed).spawn(threads)
         self.scratch = [make_scratch(s, vectors.shape[1], window, negative, len(vectors), softmax_batch) for s in seeds]
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import click
 
+from .checks import ARCHS, LOSSES
+from .io import FORMATS, WRITABLE
+from .keyedvectors import ANALOGY_METHODS
 from .errors import TrainingInterrupted, WordvecError
 
 STATE_ENV = "WORDVEC_HOME"
@@ -46,7 +49,11 @@ def default_model() -> Path:
 
 
 def default_output(corpus: str) -> Path:
-    stem = "stdin" if corpus == "-" else Path(corpus.rstrip("/")).name.split(".")[0] or "model"
+    """``NAME.wordvec`` from the corpus's name; ``stdin.wordvec`` for standard
+    input and for pipes (``<(zcat corpus.gz)`` is named ``/dev/fd/63``)."""
+    path = Path(corpus.rstrip("/"))
+    stream = corpus == "-" or (path.exists() and not path.is_file() and not path.is_dir())
+    stem = "stdin" if stream else path.name.split(".")[0] or "model"
     return Path(f"{stem}.wordvec")
 
 
@@ -72,8 +79,24 @@ def _load(model: str | None, format: str | None = None, limit: int | None = None
     return load_vectors(_resolve_path(model), format, limit, unicode_errors=unicode_errors)
 
 
+def _say_folded(vectors) -> None:
+    """Tell on stderr which query words were found only after folding them."""
+    for asked, found in dict.fromkeys(vectors.folded):
+        why = "the model was trained lower-cased" if vectors.lowercase and asked.lower() != asked else "NFC form"
+        click.echo(f"note: '{asked}' looked up as '{found}' ({why})", err=True)
+    vectors.folded.clear()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line on stderr, like errors."""
+    click.echo(f"warning: {message}", err=True)
+
+
 class _Group(click.Group):
     def invoke(self, ctx):
+        import warnings
+
+        warnings.showwarning = _show_warning
         try:
             return super().invoke(ctx)
         except TrainingInterrupted as error:
@@ -99,9 +122,9 @@ def main():
 @click.option("--dim", "--size", default=100, show_default=True, type=click.IntRange(min=1), help="Dimension of the word vectors.")
 @click.option("--window", default=5, show_default=True, type=click.IntRange(min=1), help="Largest distance from the centre word.")
 @click.option("--negative", default=5, show_default=True, type=click.IntRange(min=1), help="Noise words per example (--loss ns).")
-@click.option("--loss", type=click.Choice(["ns", "hs", "softmax"]), default="ns", show_default=True,
+@click.option("--loss", type=click.Choice(LOSSES), default="ns", show_default=True,
               help="Output layer: negative sampling, hierarchical softmax or the full softmax.")
-@click.option("--arch", type=click.Choice(["cbow", "skipgram"]), default="cbow", show_default=True)
+@click.option("--arch", type=click.Choice(ARCHS), default="cbow", show_default=True)
 @click.option("--sample", default=1e-3, show_default=True, type=click.FloatRange(min=0), help="Subsampling threshold (0: off).")
 @click.option("--min-count", default=5, show_default=True, type=click.IntRange(min=1), help="Drop words seen fewer times.")
 @click.option("--max-vocab", type=click.IntRange(min=1), help="Keep only this many most frequent words.")
@@ -109,7 +132,8 @@ def main():
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), help="Starting learning rate [default: 0.05 cbow, 0.025 skipgram].")
 @click.option("--min-alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="Final learning rate.")
 @click.option("--threads", type=click.IntRange(min=1), help="Worker threads [default: all cores].")
-@click.option("--seed", default=1, show_default=True, type=int, help="Random seed (with --threads 1: reproducible).")
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(min=0),
+              help="Random seed, 0 or more (with --threads 1: reproducible).")
 @click.option("--cbow-mean/--cbow-sum", default=True, show_default=True, help="Average or add the context vectors.")
 @click.option("--keep-case", is_flag=True, help="Do not lower-case the text.")
 @click.option("--whitespace", is_flag=True, help="The corpus is already tokenised: split on white space only.")
@@ -117,7 +141,8 @@ def main():
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Save the run to MODEL every N epochs.")
 @click.option("--checkpoint-minutes", type=click.FloatRange(min=0, min_open=True),
               help="Save the run to MODEL every M minutes.")
-@click.option("--resume", is_flag=True, help="Continue the unfinished run saved in MODEL (same corpus and settings).")
+@click.option("--resume", is_flag=True, help="Continue the run saved in MODEL (same corpus and settings); "
+              "starts it if MODEL does not exist, does nothing if it is finished.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train(corpus, output, quiet, keep_case, loss_picture, resume, **settings):
     """Train word vectors on CORPUS (a text file, .gz/.bz2/.xz, a folder, - for stdin,
@@ -132,6 +157,9 @@ def train(corpus, output, quiet, keep_case, loss_picture, resume, **settings):
     trainer.fit(corpus, resume=resume)
     record = trainer.record_
     remember_model(output)
+    if trainer.resumed_ == "finished":
+        click.echo(f"{output} holds a finished run ({len(record.epochs)} epochs): nothing left to do")
+        return
     click.echo(
         f"{record.corpus_tokens:,} tokens, {record.vocab_size:,} words in the vocabulary; "
         f"{len(record.epochs)} epochs in {record.train_seconds:.1f} s ({record.words_per_second:,.0f} words/s)"
@@ -150,12 +178,10 @@ def train(corpus, output, quiet, keep_case, loss_picture, resume, **settings):
 
 
 # -- asking the vectors ------------------------------------------------------------
-def _read_options(command):
-    """``--format``, ``--limit`` and ``--unicode-errors``: how to read a vector file."""
-    from .io import FORMATS
-
+def _read_options(command, format_flag: str = "--format"):
+    """``--format`` (or ``format_flag``), ``--limit`` and ``--unicode-errors``: how to read a vector file."""
     options = [
-        click.option("--format", "format", type=click.Choice(FORMATS), help="Read the file as this format [default: detect]."),
+        click.option(format_flag, "format", type=click.Choice(FORMATS), help="Read the file as this format [default: detect]."),
         click.option("--limit", type=click.IntRange(min=1), help="Read only the first N (most frequent) words."),
         click.option("--unicode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict",
                      show_default=True, help="What to do with words that are not valid UTF-8."),
@@ -165,9 +191,11 @@ def _read_options(command):
     return command
 
 
-def _vector_options(command):
+def _vector_options(command=None, format_flag: str = "--format"):
     """``-m MODEL`` and the read options."""
-    command = _read_options(command)
+    if command is None:
+        return lambda command: _vector_options(command, format_flag)
+    command = _read_options(command, format_flag)
     return click.option("-m", "--model", help="Model or vector file, any format [default: the last one trained].")(command)
 
 
@@ -245,6 +273,7 @@ def similar(words, negative, restrict, topn, as_json, **source):
         positive, negative_words = _split_signed(query_words)
         negative_words += list(extra_negative)
         rows = vectors.most_similar(positive, negative_words, topn=topn, restrict_vocab=restrict)
+        _say_folded(vectors)
         _print_neighbours(rows, as_json, {"positive": positive, "negative": negative_words})
 
     if words or negative:
@@ -255,7 +284,7 @@ def similar(words, negative, restrict, topn, as_json, **source):
 
 @main.command()
 @click.argument("words", nargs=-1)
-@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd", show_default=True)
+@click.option("--method", type=click.Choice(ANALOGY_METHODS), default="3cosadd", show_default=True)
 @click.option("--restrict", type=click.IntRange(min=1), help="Only the N most frequent words are candidates.")
 @_output_options
 @_vector_options
@@ -273,6 +302,7 @@ def analogy(words, method, restrict, topn, as_json, **source):
             raise WordvecError(f"give three words, A B C (got {len(query_words)})")
         a, b, c = query_words
         rows = vectors.analogy(a, b, c, topn=topn, method=method, restrict_vocab=restrict)
+        _say_folded(vectors)
         _print_neighbours(rows, as_json, {"analogy": [a, b, c], "method": method})
 
     if words:
@@ -281,15 +311,27 @@ def analogy(words, method, restrict, topn, as_json, **source):
         _answer_lines("A B C> ", answer)
 
 
+def _model_first(model: str | None, arguments: tuple, needed: int, usage: str) -> tuple[str | None, list]:
+    """``-m MODEL`` and the other arguments; the model may also come first among
+    them (the older form, ``wordvec export MODEL OUT``)."""
+    arguments = list(arguments)
+    if len(arguments) == needed + 1 and model is None:
+        return arguments[0], arguments[1:]
+    if len(arguments) != needed:
+        raise click.UsageError(f"usage: {usage}")
+    return model, arguments
+
+
 @main.command()
-@click.argument("model", required=False)
+@click.argument("model_file", metavar="[MODEL]", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def info(model, as_json):
+@_vector_options
+def info(model_file, as_json, model, format, limit, unicode_errors):
     """What MODEL holds: words, dimension, training settings, loss per epoch."""
     from .io import native, sniff
 
-    path = _resolve_path(model)
-    format = sniff(path)
+    path = _resolve_path(model or model_file)
+    format = format or sniff(path)
     facts = {"file": str(path), "format": format, "bytes": path.stat().st_size}
     if format == "native":
         words, _, arrays, header = native.load_native(path)
@@ -297,7 +339,7 @@ def info(model, as_json):
                      output_weights="output_weights" in arrays,
                      settings=header.get("settings", {}), record=header.get("record", {}))
     else:
-        vectors = _load(str(path), format)
+        vectors = _load(str(path), format, limit, unicode_errors)
         facts.update(words=len(vectors), dim=vectors.dim)
     if as_json:
         click.echo(json.dumps(facts, indent=2, ensure_ascii=False))
@@ -321,15 +363,16 @@ def _describe(facts: dict) -> list[str]:
 
 
 @main.command()
-@click.argument("model")
-@click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--format", "out_format", type=click.Choice(["word2vec-bin", "word2vec-txt", "native"]),
+@click.argument("arguments", metavar="OUT", nargs=-1)
+@click.option("--format", "out_format", type=click.Choice(WRITABLE),
               help="Format to write [default: from OUT's suffix: .bin, .txt/.vec, else native].")
-def export(model, out, out_format):
-    """Write MODEL's vectors to OUT in word2vec binary or text (or native) format."""
-    from .keyedvectors import load_vectors
-
-    vectors = load_vectors(model)
+@_vector_options(format_flag="--from")
+def export(arguments, out_format, model, **source):
+    """Write the vectors of -m MODEL (any format; --from forces how it is read)
+    to OUT in word2vec binary or text (or native) format.  `wordvec export
+    MODEL OUT` works too."""
+    model, (out,) = _model_first(model, arguments, 1, "wordvec export OUT [-m MODEL]")
+    vectors = _load(model, **source)
     vectors.save(out, out_format)
     click.echo(f"wrote {len(vectors):,} vectors of {vectors.dim} dims to {out}")
 
@@ -355,18 +398,19 @@ def evaluate():
 
 
 @evaluate.command(name="analogies")
-@click.argument("model")
-@click.argument("questions", type=click.Path(dir_okay=False))
+@click.argument("arguments", metavar="QUESTIONS", nargs=-1)
 @click.option("--restrict", default=30_000, show_default=True, type=click.IntRange(min=1),
               help="Only the N most frequent words answer; questions with rarer words are skipped.")
-@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd", show_default=True)
+@click.option("--method", type=click.Choice(ANALOGY_METHODS), default="3cosadd", show_default=True)
 @click.option("--case-sensitive", is_flag=True, help="Match words with their case [default: ignore case].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@_read_options
-def evaluate_analogies(model, questions, restrict, method, case_sensitive, as_json, **source):
-    """Accuracy on QUESTIONS, analogies in the Google questions-words.txt format."""
+@_vector_options
+def evaluate_analogies(arguments, restrict, method, case_sensitive, as_json, model, **source):
+    """Accuracy of -m MODEL on QUESTIONS, analogies in the Google
+    questions-words.txt format.  `evaluate analogies MODEL QUESTIONS` works too."""
     from .evaluate import evaluate_analogies as run
 
+    model, (questions,) = _model_first(model, arguments, 1, "wordvec evaluate analogies QUESTIONS [-m MODEL]")
     scores = run(_load(model, **source), resolve_data(questions), restrict, method, not case_sensitive)
     if as_json:
         click.echo(json.dumps(scores.as_dict(), indent=2, ensure_ascii=False))
@@ -383,17 +427,18 @@ def evaluate_analogies(model, questions, restrict, method, case_sensitive, as_js
 
 
 @evaluate.command(name="similarity")
-@click.argument("model")
-@click.argument("pairs", type=click.Path(dir_okay=False))
+@click.argument("arguments", metavar="PAIRS", nargs=-1)
 @click.option("--restrict", default=300_000, show_default=True, type=click.IntRange(min=1),
               help="Only the N most frequent words count; pairs with rarer words are skipped.")
 @click.option("--case-sensitive", is_flag=True, help="Match words with their case [default: ignore case].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@_read_options
-def evaluate_similarity(model, pairs, restrict, case_sensitive, as_json, **source):
-    """Correlation with human scores on PAIRS (WordSim-353 or SimLex-999 layout)."""
+@_vector_options
+def evaluate_similarity(arguments, restrict, case_sensitive, as_json, model, **source):
+    """Correlation of -m MODEL with human scores on PAIRS (WordSim-353,
+    SimLex-999 or MEN layout).  `evaluate similarity MODEL PAIRS` works too."""
     from .evaluate import evaluate_similarity as run
 
+    model, (pairs,) = _model_first(model, arguments, 1, "wordvec evaluate similarity PAIRS [-m MODEL]")
     scores = run(_load(model, **source), resolve_data(pairs), restrict, not case_sensitive)
     if as_json:
         click.echo(json.dumps(scores.as_dict(), indent=2))
@@ -407,47 +452,51 @@ def evaluate_similarity(model, pairs, restrict, case_sensitive, as_json, **sourc
 
 # -- pictures -------------------------------------------------------------------
 @main.command()
-@click.argument("model")
 @click.argument("words", nargs=-1)
 @click.option("--words", "words_flag", is_flag=True, help="The words to draw follow (--words is optional).")
 @click.option("--top", type=click.IntRange(min=2), help="Draw the N most frequent words [default: 50 if no WORDS].")
 @click.option("--method", type=click.Choice(["pca", "tsne"]), default="pca", show_default=True)
 @click.option("-o", "--output", default="map.png", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--seed", default=0, show_default=True, type=int)
-def plot(model, words, words_flag, top, method, output, seed):
-    """A 2-D map of WORDS (or of the --top N words) in MODEL's space, as a PNG."""
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@_vector_options
+def plot(words, words_flag, top, method, output, seed, model, **source):
+    """A 2-D map of WORDS (or of the --top N words) in the space of -m MODEL, as
+    a PNG.  The older `wordvec plot MODEL WORDS...` works too."""
     from .plot import plot_words
 
-    vectors = _load(model)
+    if model is None and words and os.path.isfile(words[0]):
+        model, words = words[0], words[1:]
+    vectors = _load(model, **source)
     chosen = list(words) + [w for w in vectors.words[:top or (0 if words else 50)] if w not in words]
     plot_words(vectors, chosen, output, method, seed)
     click.echo(f"wrote {output} ({len(chosen)} words, {method})")
 
 
 @main.command(name="plot-analogy")
-@click.argument("model")
-@click.argument("a")
-@click.argument("b")
-@click.argument("c")
-@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd", show_default=True)
+@click.argument("words", metavar="A B C", nargs=-1)
+@click.option("--method", type=click.Choice(ANALOGY_METHODS), default="3cosadd", show_default=True)
 @click.option("-o", "--output", default="analogy.png", show_default=True, type=click.Path(dir_okay=False))
-def plot_analogy(model, a, b, c, method, output):
-    """A is to B as C is to ?, drawn in the plane of the relation, as a PNG."""
+@_vector_options
+def plot_analogy(words, method, output, model, **source):
+    """A is to B as C is to ?, drawn in the plane of the relation, as a PNG.
+    `wordvec plot-analogy MODEL A B C` works too."""
     from .plot import plot_analogy as draw
 
-    predicted = draw(_load(model), a, b, c, output, method)
+    model, (a, b, c) = _model_first(model, words, 3, "wordvec plot-analogy A B C [-m MODEL]")
+    predicted = draw(_load(model, **source), a, b, c, output, method)
     click.echo(f"{a} : {b} :: {c} : {predicted}; wrote {output}")
 
 
 @main.command(name="plot-loss")
-@click.argument("model", required=False)
+@click.argument("model_file", metavar="[MODEL]", required=False)
+@click.option("-m", "--model", help="Model file trained by wordvec [default: the last one trained].")
 @click.option("-o", "--output", default="loss.png", show_default=True, type=click.Path(dir_okay=False))
-def plot_loss(model, output):
-    """MODEL's training loss, per epoch and along the run, as a PNG."""
+def plot_loss(model_file, model, output):
+    """The training loss of a wordvec model, per epoch and along the run, as a PNG."""
     from .io import load_native
     from .plot import plot_loss as draw
 
-    _, _, _, header = load_native(_resolve_path(model))
+    _, _, _, header = load_native(_resolve_path(model or model_file))
     draw(header.get("record", {}), output)
     click.echo(f"wrote {output}")
 

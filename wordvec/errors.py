@@ -11,3 +11,7 @@ class TrainingInterrupted(WordvecError):
     def __init__(self, message: str, signal_number: int):
         super().__init__(message)
         self.signal_number = signal_number
+
+
+class BadVectorsWarning(UserWarning):
+    """A vector file held rows that cannot be used (NaN or infinity); they were left out."""

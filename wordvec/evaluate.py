@@ -24,10 +24,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .errors import WordvecError
-from .keyedvectors import ANALOGY_METHODS, KeyedVectors, top_columns
+from .keyedvectors import ANALOGY_METHODS, BLOCK_SCORES, KeyedVectors, top_columns
 
 _CANDIDATES = 5  # gensim looks at the 5 nearest words for an answer
-_BLOCK_SCORES = 16_000_000
 
 
 @dataclass
@@ -153,7 +152,7 @@ def evaluate_analogies(vectors: KeyedVectors, path: str | os.PathLike, restrict_
 def _answer(vectors: KeyedVectors, lookup: _Lookup, questions: np.ndarray, method: str) -> list[str]:
     """For each question ``(a, b, c, d)`` (row ids), the folded answer word."""
     answers = []
-    block = max(1, _BLOCK_SCORES // lookup.stop)
+    block = max(1, BLOCK_SCORES // lookup.stop)
     for start in range(0, len(questions), block):
         a, b, c = questions[start:start + block, :3].T
         scores = vectors.analogy_scores(questions[start:start + block, :3], method, lookup.stop)

@@ -28,12 +28,13 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-JIT = dict(cache=True, nogil=True, fastmath=True)
+#: Fast-math flags without ``nnan`` and ``ninf``: the compiler may reorder sums
+#: and contract multiply-adds, but NaN and infinity keep their meaning, so a
+#: diverging run shows in the loss and the weights (the trainer checks both).
+JIT = dict(cache=True, nogil=True, fastmath={"nsz", "arcp", "contract", "afn", "reassoc"})
 
 CBOW, SKIPGRAM = 0, 1
 NEGATIVE_SAMPLING, HIERARCHICAL_SOFTMAX, FULL_SOFTMAX = 0, 1, 2
-SENTENCE_END = -1
-
 #: Read-only tables the kernels sample from (see ``wordvec.vocab``).
 Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_codes hs_lengths")
 #: Per-thread scratch space, allocated once before training.
@@ -43,7 +44,8 @@ Scratch = namedtuple(
     "batch_hidden batch_scores batch_grad_hidden grad_output",
 )
 #: The integer settings of one run.
-Settings = namedtuple("Settings", "arch objective window negative cbow_mean softmax_batch")
+#: ``sentence_end`` is the id that closes a sentence in the encoded corpus.
+Settings = namedtuple("Settings", "arch objective window negative cbow_mean softmax_batch sentence_end")
 
 
 @intrinsic
@@ -335,7 +337,7 @@ def _add_example(W_in, W_out, tables, settings, scratch, inputs, n_inputs, targe
 
 
 @njit(**JIT)
-def _read_sentence(ids, position, stop, keep_prob, rng, sentence):
+def _read_sentence(ids, position, stop, keep_prob, rng, sentence, sentence_end):
     """Copy the next sentence of ``ids[position:stop]`` into ``sentence``, keeping
     word ``i`` with probability ``keep_prob[i]`` (word2vec's subsampling).
 
@@ -346,7 +348,7 @@ def _read_sentence(ids, position, stop, keep_prob, rng, sentence):
     while position < stop and kept < sentence.shape[0]:
         word = ids[position]
         position += 1
-        if word == SENTENCE_END:
+        if word == sentence_end:
             break
         read += 1
         probability = keep_prob[word]
@@ -374,7 +376,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     window = settings.window
     total_words = 0
     for position in range(start, stop):
-        if ids[position] != SENTENCE_END:
+        if ids[position] != settings.sentence_end:
             total_words += 1
     alpha_step = (alpha_stop - alpha_start) / max(total_words, 1)
     loss = 0.0
@@ -386,7 +388,8 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     position = start
     while position < stop:
         lr = np.float32(alpha_start + alpha_step * words_read)
-        position, length, read = _read_sentence(ids, position, stop, tables.keep_prob, scratch.rng, sentence)
+        position, length, read = _read_sentence(ids, position, stop, tables.keep_prob, scratch.rng, sentence,
+                                                 settings.sentence_end)
         words_read += read
         words_kept += length
         for centre in range(length):

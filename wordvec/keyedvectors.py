@@ -15,8 +15,10 @@ import numpy as np
 from .errors import WordvecError
 
 #: Scores of one query block stay under this many floats (64 MB).
-_BLOCK_SCORES = 16_000_000
+BLOCK_SCORES = 16_000_000
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
+#: ε of 3CosMul, as gensim's ``most_similar_cosmul``.
+COSMUL_EPSILON = 1e-6
 _SCANS_BEFORE_INDEX = 4
 
 
@@ -98,10 +100,14 @@ class KeyedVectors:
     """``words[i]`` has vector ``vectors[i]``; words are in frequency order.
 
     ``counts`` (corpus counts) is known for models wordvec trained, ``None`` for
-    vectors read from other tools' files.
+    vectors read from other tools' files.  A query word that is not found as
+    written is looked up again as the tokenizer would have written it: in NFC
+    form and, for a model trained lower-cased (``lowercase``), lower-cased;
+    such look-ups are listed in :attr:`folded`.
     """
 
-    def __init__(self, words: list[str], vectors: np.ndarray, counts: np.ndarray | None = None):
+    def __init__(self, words: list[str], vectors: np.ndarray, counts: np.ndarray | None = None,
+                 lowercase: bool = False):
         if len(words) != len(vectors):
             raise WordvecError(f"{len(words)} words but {len(vectors)} vectors")
         if np.ndim(vectors) != 2:
@@ -109,6 +115,10 @@ class KeyedVectors:
         self.words = list(words)
         self.vectors = vectors
         self.counts = counts
+        #: The words were lower-cased in training, so queries are too.
+        self.lowercase = lowercase
+        #: ``(asked, found)`` for every query word that was found only after folding it.
+        self.folded: list[tuple[str, str]] = []
         self._index = None
         self._scans = 0
         self._norms = None
@@ -133,7 +143,8 @@ class KeyedVectors:
         (the format is found from the file unless given); see :func:`wordvec.io.read_vectors`."""
         from .io import read_vectors
 
-        return cls(*read_vectors(path, format, limit, encoding, unicode_errors))
+        words, vectors, counts, settings = read_vectors(path, format, limit, encoding, unicode_errors)
+        return cls(words, vectors, counts, lowercase=bool(settings.get("lowercase", False)))
 
     def save(self, path: str | os.PathLike, format: str | None = None) -> None:
         """Write the vectors atomically: ``native``, ``word2vec-bin`` or ``word2vec-txt``
@@ -147,6 +158,7 @@ class KeyedVectors:
         return len(self.words)
 
     def __contains__(self, word: str) -> bool:
+        """Whether ``word`` is in the vocabulary exactly as written."""
         return word in self.index
 
     def __getitem__(self, words: str | Sequence[str]) -> np.ndarray:
@@ -160,18 +172,28 @@ class KeyedVectors:
         return self.vectors.shape[1]
 
     def id(self, word: str) -> int:
-        """The row of ``word``; raises :class:`UnknownWordError` with suggestions."""
+        """The row of ``word``, or of its folded form (see the class); raises
+        :class:`UnknownWordError` with suggestions."""
+        found = self._find(word)
+        if found is None:
+            from .tokenize import normalise
+
+            folded = normalise(word, self.lowercase)
+            found = self._find(folded) if folded != word else None
+            if found is None:
+                raise UnknownWordError(word, self.words)
+            self.folded.append((word, folded))
+        return found
+
+    def _find(self, word: str) -> int | None:
         if self._index is None and self._scans < _SCANS_BEFORE_INDEX:
             # A command asks for a word or two: scanning the list beats hashing every word.
             self._scans += 1
             try:
                 return self.words.index(word)
             except ValueError:
-                raise UnknownWordError(word, self.words) from None
-        try:
-            return self.index[word]
-        except KeyError:
-            raise UnknownWordError(word, self.words) from None
+                return None
+        return self.index.get(word)
 
     @property
     def norms(self) -> np.ndarray:
@@ -212,7 +234,7 @@ class KeyedVectors:
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if queries.shape[1] != self.dim:
             raise WordvecError(f"a query vector has {queries.shape[1]} dimensions; these vectors have {self.dim}")
-        block = max(1, _BLOCK_SCORES // max(len(self), 1))
+        block = max(1, BLOCK_SCORES // max(len(self), 1))
         results = []
         for start in range(0, len(queries), block):
             scores = self.cosines(queries[start:start + block], restrict_vocab)
@@ -255,18 +277,20 @@ class KeyedVectors:
         return self.nearest(vector, topn, None, restrict_vocab)[0]
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1, method: str = "3cosadd",
-                restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+                restrict_vocab: int | None = None, epsilon: float = COSMUL_EPSILON) -> list[tuple[str, float]]:
         """"``a`` is to ``b`` as ``c`` is to ?", the three words left out.
 
         3CosAdd ranks ``x`` by ``cos(x, b) − cos(x, a) + cos(x, c)`` (the
         direction of ``b̂ − â + ĉ``; the reported score is the cosine with it);
-        3CosMul (Levy & Goldberg 2014) by ``cos'(x, b) · cos'(x, c) / (cos'(x, a) + 0.001)``
-        with ``cos' = (cos + 1) / 2``.
+        3CosMul (Levy & Goldberg 2014) by ``cos'(x, b) · cos'(x, c) / (cos'(x, a) + ε)``
+        with ``cos' = (cos + 1) / 2`` and ε = ``epsilon`` (1e-6, gensim's
+        ``most_similar_cosmul``; Levy & Goldberg used 0.001).
         """
         ids = [self.id(w) for w in (a, b, c)]
-        return self._best(self.analogy_scores([ids], method, restrict_vocab), topn)[0]
+        return self._best(self.analogy_scores([ids], method, restrict_vocab, epsilon), topn)[0]
 
-    def analogy_scores(self, questions, method: str = "3cosadd", restrict_vocab: int | None = None) -> np.ndarray:
+    def analogy_scores(self, questions, method: str = "3cosadd", restrict_vocab: int | None = None,
+                       epsilon: float = COSMUL_EPSILON) -> np.ndarray:
         """For each row ``(a, b, c)`` of word ids, every candidate word's score as
         the answer (the formulas of :meth:`analogy`), one row per question; the
         question's own words score −inf."""
@@ -279,7 +303,7 @@ class KeyedVectors:
             scores = self.cosines(b - a + c, restrict_vocab)
         else:
             cos_a, cos_b, cos_c = ((self.cosines(unit, restrict_vocab) + 1.0) / 2.0 for unit in (a, b, c))
-            scores = cos_b * cos_c / (cos_a + 1e-3)
+            scores = cos_b * cos_c / (cos_a + epsilon)
         rows = np.arange(len(questions))
         for ids in questions.T:
             inside = ids < scores.shape[1]

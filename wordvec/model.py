@@ -21,14 +21,14 @@ class Model:
     """
 
     def __init__(self, vocab: Vocabulary, vectors: np.ndarray, output_weights: np.ndarray,
-                 config: dict, record: dict | None = None, checkpoint: dict | None = None):
+                 config: dict, record: dict | None = None, position: dict | None = None):
         self.vocab = vocab
         self.vectors = vectors
         self.output_weights = output_weights
         self.config = dict(config)
         self.record = dict(record or {})
         #: Where an unfinished training run stopped (``None`` once training is complete).
-        self.checkpoint = checkpoint
+        self.position = position
         self._keyed = None
 
     @property
@@ -39,7 +39,8 @@ class Model:
     def wv(self) -> KeyedVectors:
         """The word vectors as a query object."""
         if self._keyed is None:
-            self._keyed = KeyedVectors(self.vocab.words, self.vectors, self.vocab.counts)
+            self._keyed = KeyedVectors(self.vocab.words, self.vectors, self.vocab.counts,
+                                       lowercase=bool(self.config.get("lowercase", False)))
         return self._keyed
 
     def most_similar(self, *args, **kwargs):
@@ -49,7 +50,7 @@ class Model:
     @property
     def complete(self) -> bool:
         """False for a checkpoint of a training run that has not finished."""
-        return self.checkpoint is None
+        return self.position is None
 
     def __repr__(self) -> str:
         return f"<wordvec.Model: {len(self.words)} words x {self.vectors.shape[1]} dims, {self.config.get('arch')}/{self.config.get('loss')}>"
@@ -60,7 +61,7 @@ class Model:
             path, self.vocab.words, self.vocab.counts,
             {"vectors": self.vectors, "output_weights": self.output_weights},
             {"settings": self.config, "record": self.record,
-             **({"checkpoint": self.checkpoint} if self.checkpoint else {})},
+             **({"position": self.position} if self.position else {})},
         )
 
     @classmethod
@@ -73,7 +74,8 @@ class Model:
             raise WordvecError(f"{path} holds word vectors only, not a trained network: "
                                "read it with wordvec.load_vectors")
         return cls(Vocabulary(words, counts), arrays["vectors"], arrays["output_weights"],
-                   header.get("settings", {}), header.get("record", {}), header.get("checkpoint"))
+                   header.get("settings", {}), header.get("record", {}),
+                   header.get("position", header.get("checkpoint")))  # "checkpoint": files of 0.1.0
 
 
 def load(path: str | os.PathLike, mmap: bool = True) -> Model:

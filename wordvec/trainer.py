@@ -15,21 +15,19 @@ bit-for-bit reproducible.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import os
 import queue
-import shutil
-import signal
-import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
 
+from . import checks
+from .checkpoint import EMPTY_TOTALS, Position, StopSignals, remove_stale_temporaries
 from .corpus import EncodedCorpus, encode, scan, sentences_of
 from .errors import TrainingInterrupted, WordvecError
 from .model import Model
@@ -39,8 +37,7 @@ from .vocab import Vocabulary, alias_table
 #: Jobs between two points where every thread has finished (about 1 M words):
 #: where a checkpoint can be taken or a signal acted on.
 SEGMENT_JOBS = 64
-ARCHS = ("cbow", "skipgram")
-LOSSES = ("ns", "hs", "softmax")
+ARCHS, LOSSES = checks.ARCHS, checks.LOSSES
 
 
 @dataclass
@@ -102,16 +99,19 @@ class Trainer:
     ``fit(corpus)`` does the work and returns ``self``; what was learned ends in
     ``_`` (``model_``, ``vocabulary_``, ``record_``, ``loss_history_``).
 
-    ``corpus`` is a path (file, folder, ``.gz``/``.bz2``/``.xz``, ``-`` for
-    stdin), a list of paths, or a re-iterable of sentences (lists of str).
+    ``corpus`` is a path (file, folder, ``.gz``/``.bz2``/``.xz``, a pipe, ``-``
+    for stdin), a list of paths, or a re-iterable of sentences (lists of str).
     ``callbacks`` are called from the calling thread after every epoch with
     ``(trainer, epoch_record)``.
 
     With ``checkpoint`` (a model path), the run is saved there every
     ``checkpoint_every`` epochs and every ``checkpoint_minutes`` minutes, on
     Ctrl-C / SIGTERM (then :class:`TrainingInterrupted` is raised), and when it
-    ends; ``fit(corpus, resume=True)`` continues from that file.  Every save is
-    atomic, so the file is always a complete, loadable model.
+    ends; ``fit(corpus, resume=True)`` continues from that file, starts afresh
+    when there is none yet, and does nothing when it holds a finished run
+    (``resumed_`` says which: ``"started"``, ``"continued"``, ``"finished"``),
+    so a preemptible job can rerun the same call until it is done.  Every save
+    is atomic, so the file is always a complete, loadable model.
     """
 
     def __init__(self, dim: int = 100, window: int = 5, negative: int = 5, loss: str = "ns",
@@ -168,39 +168,12 @@ class Trainer:
         return 1 if self.loss == "softmax" else self._threads()
 
     def check_settings(self) -> None:
-        """Reject bad values before any work starts."""
-        positive_ints = {"dim": self.dim, "window": self.window, "min_count": self.min_count,
-                         "epochs": self.epochs, "threads": self._threads()}
-        for name, value in positive_ints.items():
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise WordvecError(f"{name} must be a whole number of at least 1, not {value!r}")
-        if self.arch not in ARCHS:
-            raise WordvecError(f"arch must be one of {', '.join(ARCHS)}, not {self.arch!r}")
-        if self.loss not in LOSSES:
-            raise WordvecError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
-        if self.loss == "ns" and (not isinstance(self.negative, (int, np.integer)) or self.negative < 1):
-            raise WordvecError(f"negative must be at least 1 for negative sampling, not {self.negative!r}")
-        if self.max_vocab is not None and (not isinstance(self.max_vocab, (int, np.integer)) or self.max_vocab < 1):
-            raise WordvecError(f"max_vocab must be a whole number of at least 1, not {self.max_vocab!r}")
-        if not self._alpha() > 0:
-            raise WordvecError(f"alpha must be above 0, not {self._alpha()!r}")
-        if not 0 <= self.min_alpha <= self._alpha():
-            raise WordvecError(f"min_alpha must be between 0 and alpha ({self._alpha()}), not {self.min_alpha!r}")
-        if not self.sample >= 0:
-            raise WordvecError(f"sample must be 0 or more, not {self.sample!r}")
-        if self.checkpoint_every is not None and (
-                not isinstance(self.checkpoint_every, (int, np.integer)) or self.checkpoint_every < 1):
-            raise WordvecError(f"checkpoint_every must be a whole number of epochs, at least 1, not {self.checkpoint_every!r}")
-        if self.checkpoint_minutes is not None and not self.checkpoint_minutes > 0:
-            raise WordvecError(f"checkpoint_minutes must be above 0, not {self.checkpoint_minutes!r}")
-        if (self.checkpoint_every or self.checkpoint_minutes) and not self.checkpoint:
-            raise WordvecError("checkpoint_every and checkpoint_minutes need a checkpoint path")
+        """Reject bad values (and an output folder that cannot be written) before any work starts."""
+        checks.check_settings({**self.settings(), "checkpoint": self.checkpoint,
+                               "checkpoint_every": self.checkpoint_every,
+                               "checkpoint_minutes": self.checkpoint_minutes})
         if self.checkpoint:
-            folder = os.path.dirname(os.path.abspath(self.checkpoint))
-            if not os.path.isdir(folder):
-                raise WordvecError(f"folder {folder} does not exist")
-            if not os.access(folder, os.W_OK):
-                raise WordvecError(f"cannot write to folder {folder}")
+            checks.check_output_folder(self.checkpoint)
 
     # -- the run ----------------------------------------------------------------
     def fit(self, corpus, resume: bool = False) -> "Trainer":
@@ -209,26 +182,46 @@ class Trainer:
         self.check_settings()
         started = time.perf_counter()
         saved = self._saved_run() if resume else None
+        self.resumed_ = "finished" if saved is not None and saved.complete else "continued" if saved else "started"
+        if saved is not None and saved.complete:
+            self._say(f"{self.checkpoint} holds a finished run: nothing left to do")
+            self._keep(saved.vocab, saved.vectors, saved.output_weights, TrainingRecord.from_dict(saved.record))
+            return self
+        if resume and saved is None:
+            self._say(f"{self.checkpoint} does not exist yet: starting the run")
         vocab, encoded = self.prepare(corpus, saved.vocab if saved else None)
         if saved:
-            self.record_ = TrainingRecord.from_dict(saved.record)
-            if encoded.tokens != self.record_.corpus_tokens:
+            record = TrainingRecord.from_dict(saved.record)
+            if encoded.tokens != record.corpus_tokens:
                 raise WordvecError(f"the corpus has {encoded.tokens:,} tokens, but the run in {self.checkpoint} "
-                                   f"was trained on {self.record_.corpus_tokens:,}: it is not the same corpus")
+                                   f"was trained on {record.corpus_tokens:,}: it is not the same corpus")
         else:
-            self.record_ = TrainingRecord(corpus_tokens=encoded.tokens, vocab_size=len(vocab),
-                                          prepare_seconds=time.perf_counter() - started)
-        self.record_.bad_input = dict(self._bad_input)
-        self.vocabulary_ = vocab
-        self._check_room(vocab)
+            record = TrainingRecord(corpus_tokens=encoded.tokens, vocab_size=len(vocab),
+                                    prepare_seconds=time.perf_counter() - started)
+        record.bad_input = dict(self._bad_input)
+        self.record_ = record
+        self._check_resources(vocab)
         started = time.perf_counter()
         vectors, output_weights = self._train(vocab, encoded, saved)
-        self.record_.train_seconds += time.perf_counter() - started
-        self.loss_history_ = self.record_.loss_history
-        self.model_ = Model(vocab, vectors, output_weights, self.settings(), self.record_.as_dict())
+        record.train_seconds += time.perf_counter() - started
+        self._keep(vocab, vectors, output_weights, record)
         if self.checkpoint:
             self.model_.save(self.checkpoint)
         return self
+
+    def _keep(self, vocab: Vocabulary, vectors, output_weights, record: "TrainingRecord") -> None:
+        """Set what :meth:`fit` learned."""
+        self.vocabulary_, self.record_, self.loss_history_ = vocab, record, record.loss_history
+        self.model_ = Model(vocab, vectors, output_weights, self.settings(), record.as_dict())
+
+    def _say(self, message: str) -> None:
+        """A line about what goes on, on stderr beside the progress bar (only with ``progress``)."""
+        if self.progress:
+            import sys
+
+            from tqdm.auto import tqdm
+
+            tqdm.write(message, file=sys.stderr)
 
     def prepare(self, corpus, vocab: Vocabulary | None = None) -> tuple[Vocabulary, EncodedCorpus]:
         """Count the words, build the vocabulary (unless given) and encode the corpus to ids."""
@@ -257,14 +250,14 @@ class Trainer:
             # The mapping outlives the file's name: the ids are deleted with the process.
             return vocab, encode(scanned, vocab, path=os.path.join(folder, "ids.npy"))
 
-    def _saved_run(self) -> Model:
-        """The unfinished run in ``checkpoint``, checked against these settings."""
+    def _saved_run(self) -> Model | None:
+        """The run in ``checkpoint`` (``None`` if there is no file yet), checked against these settings."""
         if not self.checkpoint:
             raise WordvecError("resume needs the checkpoint path of the run to continue")
+        remove_stale_temporaries(self.checkpoint)
+        if not os.path.exists(self.checkpoint):
+            return None
         saved = Model.load(self.checkpoint, mmap=False)
-        if saved.complete:
-            raise WordvecError(f"{self.checkpoint} holds a finished run ({len(saved.record.get('epochs', []))} "
-                               "epochs); there is nothing to resume")
         mine = self.settings()
         differ = [f"{key} {saved.config.get(key)!r} -> {mine[key]!r}" for key in mine
                   if key != "threads" and saved.config.get(key) != mine[key]]
@@ -272,25 +265,31 @@ class Trainer:
             raise WordvecError(f"these settings differ from the run in {self.checkpoint}: {'; '.join(differ)}")
         return saved
 
-    def _check_room(self, vocab: Vocabulary) -> None:
-        """Fail before training, not after, when the model will not fit on the disk."""
-        if not self.checkpoint:
-            return
-        folder = os.path.dirname(os.path.abspath(self.checkpoint))
-        needed = 2 * len(vocab) * self.dim * 4 + sum(len(w) + 12 for w in vocab.words[:100_000]) + (1 << 20)
-        free = shutil.disk_usage(folder).free
-        if free < needed:
-            raise WordvecError(f"the model needs about {needed / 2**20:,.0f} MB in {folder}, "
-                               f"which has {free / 2**20:,.0f} MB free")
+    def _check_resources(self, vocab: Vocabulary) -> None:
+        """Fail before allocating anything, not after, when the weights will not
+        fit in memory or the model will not fit on the disk."""
+        from .backend import CpuBackend
+
+        needed = vocab.training_memory(self.dim, self.loss, self._workers(), CpuBackend.SOFTMAX_BATCH)
+        checks.check_memory(needed, f"training {len(vocab):,} words x {self.dim} dims")
+        self._say(f"{self.record_.corpus_tokens:,} tokens, {len(vocab):,} words in the vocabulary; "
+                  f"training needs about {needed / 2**20:,.0f} MB")
+        if self.checkpoint:
+            remove_stale_temporaries(self.checkpoint)
+            checks.check_disk_room(self.checkpoint, 2 * len(vocab) * self.dim * 4
+                                   + sum(len(w) + 12 for w in vocab.words[:100_000]) + (1 << 20))
 
     def _train(self, vocab: Vocabulary, encoded: EncodedCorpus, saved: Model | None) -> tuple[np.ndarray, np.ndarray]:
+        from threadpoolctl import threadpool_limits
+        from tqdm.auto import tqdm
+
         from .backend import CpuBackend  # imports numba
 
         vectors, output_weights = self._initial_weights(vocab, saved)
         backend = CpuBackend(vectors, output_weights, training_tables(vocab, self.sample, self.loss),
                              self.arch, self.loss, self.window, self.negative, self.cbow_mean,
                              self._workers(), self.seed)
-        position = _Position.of(saved, backend)
+        position = Position.restore(saved.position, backend.scratch) if saved else Position.start()
         chunks = encoded.chunks
         encoded.release(0, len(encoded.ids))
         words_per_epoch = sum(words for _, _, words in chunks)
@@ -298,30 +297,22 @@ class Trainer:
         schedule.done = words_per_epoch * position.epochs_done
         self._curve = _CurvePoints(self.record_, max(words_per_epoch // 50, 1))
         self._curve.words = schedule.done + position.partial["words"]
-        from threadpoolctl import threadpool_limits
-        from tqdm.auto import tqdm
-
-        if self.progress:
-            memory = vocab.training_memory(self.dim, self.loss, self._workers(), CpuBackend.SOFTMAX_BATCH)
-            say = functools.partial(tqdm.write, file=sys.stderr)  # what goes on: stderr, beside the bar
-            say(f"{encoded.tokens:,} tokens, {len(vocab):,} words in the vocabulary; "
-                f"training needs about {memory / 2**20:,.0f} MB")
-            if self._workers() < self._threads():
-                say("the full softmax updates all of W_out on every batch: training on one thread")
-            if saved:
-                say(f"resuming after {position.describe(len(chunks))}")
+        if self._workers() < self._threads():
+            self._say("the full softmax updates all of W_out on every batch: training on one thread")
+        if saved:
+            self._say(f"resuming after {position.describe(len(chunks))}")
         # At these matrix sizes one BLAS thread is faster than several.
         blas = threadpool_limits(1, "blas") if self.loss == "softmax" else contextlib.nullcontext()
         bar = tqdm(total=words_per_epoch * self.epochs, initial=schedule.done + position.partial["words"],
                    unit="word", unit_scale=True, disable=not self.progress, smoothing=0.1, dynamic_ncols=True)
-        self._stop_signal = None
+        self._signals = StopSignals()
         self._last_save = time.monotonic()
-        with blas, self._signals_caught():
+        with blas, self._signals.active():
             try:
                 for epoch in range(position.epochs_done + 1, self.epochs + 1):
                     record = self._run_epoch(epoch, backend, encoded, chunks, schedule, bar, vocab, position)
                     self.record_.epochs.append(record)
-                    position = _Position.now(epoch, 0, dict(_Position.EMPTY), backend)
+                    position = Position.now(epoch, 0, dict(EMPTY_TOTALS), backend.scratch)
                     if epoch < self.epochs:
                         if self.checkpoint_every and epoch % self.checkpoint_every == 0:
                             self._save_checkpoint(vocab, backend, position)
@@ -330,7 +321,7 @@ class Trainer:
                         callback(self, record)
             finally:
                 bar.close()
-        _check_finite(vectors, output_weights, self._alpha())
+        checks.check_finite(self._alpha(), vectors, output_weights)
         return vectors, output_weights
 
     def _initial_weights(self, vocab: Vocabulary, saved: Model | None) -> tuple[np.ndarray, np.ndarray]:
@@ -352,7 +343,7 @@ class Trainer:
         for start, stop, words in interleave(chunks, backend.threads):
             jobs.append((start, stop, schedule.alpha(), schedule.advance(words)))
         first = position.jobs_done if position.epochs_done == epoch - 1 else 0
-        totals = dict(position.partial) if first else dict(_Position.EMPTY)
+        totals = dict(position.partial) if first else dict(EMPTY_TOTALS)
         last_shown = 0.0
         for segment in range(first, len(jobs), SEGMENT_JOBS):
             for job, result in run_jobs(backend, encoded.ids, jobs[segment:segment + SEGMENT_JOBS], backend.threads):
@@ -366,94 +357,50 @@ class Trainer:
                     bar.set_postfix(epoch=epoch, alpha=f"{job[3]:.5f}",
                                     loss=f"{totals['loss'] / max(totals['examples'], 1):.4f}", refresh=False)
                     last_shown = now
-            if not np.isfinite(totals["loss"]):
-                raise WordvecError(f"training diverged in epoch {epoch} (the loss is {totals['loss']}); nothing "
-                                   f"was saved. The learning rate alpha={self._alpha()} is probably too high")
+            self._check_divergence(epoch, totals["loss"], backend)
             done = min(segment + SEGMENT_JOBS, len(jobs))
             if done < len(jobs):
                 partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - started)
-                self._between_segments(vocab, backend, _Position.now(epoch - 1, done, partial, backend), len(chunks))
+                self._between_segments(vocab, backend, Position.now(epoch - 1, done, partial, backend.scratch),
+                                       len(chunks))
         self._curve.flush()
+        if totals["examples"] == 0:
+            raise WordvecError(self._why_no_example(totals))
         return EpochRecord(epoch, totals["loss"] / max(totals["examples"], 1), totals["examples"], totals["words"],
                            totals["kept"], totals["seconds"] + time.perf_counter() - started, schedule.alpha())
 
-    def _between_segments(self, vocab, backend, position: "_Position", chunks: int) -> None:
+    def _check_divergence(self, epoch: int, loss: float, backend) -> None:
+        """Stop when the loss or the most used rows of the weights are no longer
+        finite; checking the weights does not rely on NaN reaching the loss."""
+        if not np.isfinite(loss):
+            raise WordvecError(f"training diverged in epoch {epoch} (the loss is {loss}); nothing "
+                               f"was saved. The learning rate alpha={self._alpha()} is probably too high")
+        checks.check_finite(self._alpha(), backend.vectors, backend.output_weights, rows=checks.WATCHED_ROWS)
+
+    def _why_no_example(self, totals: dict) -> str:
+        reason = (f"of {totals['words']:,} words read, subsampling (sample={self.sample:g}) kept {totals['kept']:,}"
+                  if totals["kept"] < totals["words"] else f"{totals['words']:,} words were read")
+        return (f"no example was trained: {reason}, and an example needs a sentence with at least two kept words; "
+                "lower --sample (0 keeps every word) or give more text")
+
+    def _between_segments(self, vocab, backend, position: Position, chunks: int) -> None:
         """Save a checkpoint when one is due or a signal came; stop after a signal."""
         due = self.checkpoint_minutes and time.monotonic() - self._last_save >= 60 * self.checkpoint_minutes
-        if due or self._stop_signal:
+        if due or self._signals.caught:
             self._save_checkpoint(vocab, backend, position)
-        if self._stop_signal:
-            name = signal.Signals(self._stop_signal).name
+        if self._signals.caught:
             where = f"the run so far is saved in {self.checkpoint}: continue it with --resume" if self.checkpoint \
                 else "nothing was saved (give a checkpoint path to keep the work)"
-            raise TrainingInterrupted(f"stopped by {name} after {position.describe(chunks)}; {where}",
-                                      self._stop_signal)
+            raise TrainingInterrupted(f"stopped by {self._signals.name} after {position.describe(chunks)}; {where}",
+                                      self._signals.caught)
 
-    def _save_checkpoint(self, vocab, backend, position: "_Position") -> None:
+    def _save_checkpoint(self, vocab, backend, position: Position) -> None:
         if not self.checkpoint:
             return
-        _check_finite(backend.vectors, backend.output_weights, self._alpha())
+        checks.check_finite(self._alpha(), backend.vectors, backend.output_weights)
         Model(vocab, backend.vectors, backend.output_weights, self.settings(), self.record_.as_dict(),
               position.as_dict()).save(self.checkpoint)
         self._last_save = time.monotonic()
-
-    @contextlib.contextmanager
-    def _signals_caught(self):
-        """While training, SIGINT and SIGTERM ask it to stop at the next segment."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def ask_to_stop(number, frame):
-            self._stop_signal = number
-
-        previous = {number: signal.signal(number, ask_to_stop) for number in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
-
-
-def _check_finite(vectors: np.ndarray, output_weights: np.ndarray, alpha: float) -> None:
-    if not (np.isfinite(vectors).all() and np.isfinite(output_weights).all()):
-        raise WordvecError(f"training diverged: the weights hold NaN or infinity, so nothing was saved. "
-                           f"The learning rate alpha={alpha} is probably too high")
-
-
-@dataclass
-class _Position:
-    """How far a run has got: whole epochs, then jobs into the next epoch (with
-    that epoch's totals so far), and each thread's random state."""
-    EMPTY = {"loss": 0.0, "examples": 0, "words": 0, "kept": 0, "seconds": 0.0}
-
-    epochs_done: int
-    jobs_done: int
-    partial: dict
-    rng: list
-
-    @classmethod
-    def of(cls, saved: Model | None, backend) -> "_Position":
-        """The saved run's position, its random states put into ``backend``; or the start."""
-        if saved is None:
-            return cls(0, 0, dict(cls.EMPTY), [])
-        mark = saved.checkpoint
-        for scratch, state in zip(backend.scratch, mark["rng"]):  # more threads than before: fresh states
-            scratch.rng[0] = np.uint64(state)
-        return cls(mark["epochs_done"], mark["jobs_done"], dict(mark["partial"]), mark["rng"])
-
-    @classmethod
-    def now(cls, epochs_done: int, jobs_done: int, partial: dict, backend) -> "_Position":
-        """This position, with the threads' random states as they are now."""
-        return cls(epochs_done, jobs_done, partial, [int(scratch.rng[0]) for scratch in backend.scratch])
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def describe(self, chunks: int) -> str:
-        if not self.jobs_done:
-            return f"{self.epochs_done} epoch{'s' if self.epochs_done != 1 else ''}"
-        return f"{self.epochs_done} epochs and {100 * self.jobs_done / max(chunks, 1):.0f} % of epoch {self.epochs_done + 1}"
 
 
 class _CurvePoints:
@@ -505,39 +452,29 @@ def interleave(chunks: list, stripes: int) -> list:
 
 
 def run_jobs(backend, ids, jobs, threads):
-    """Run ``backend.train_chunk`` over ``jobs`` with ``threads`` worker threads;
-    yield each ``(job, result)`` in the calling thread as it arrives.  The first error in
-    a worker stops the others and is raised here."""
-    pending: queue.SimpleQueue = queue.SimpleQueue()
-    for job in jobs:
-        pending.put(job)
-    results: queue.SimpleQueue = queue.SimpleQueue()
-    stop = threading.Event()
+    """Run ``backend.train_chunk`` over ``jobs`` on a pool of ``threads`` threads;
+    yield each ``(job, result)`` in the calling thread as it finishes.  Each
+    running job holds one of the backend's scratch slots.  The first error is
+    raised here, and the jobs not yet started are cancelled."""
+    slots: queue.SimpleQueue = queue.SimpleQueue()
+    for slot in range(threads):
+        slots.put(slot)
 
-    def work(slot):
+    def run(job):
+        slot = slots.get()
         try:
-            while not stop.is_set():
-                try:
-                    job = pending.get_nowait()
-                except queue.Empty:
-                    break
-                results.put((job, backend.train_chunk(slot, ids, *job)))
-        except BaseException as error:  # handed to the calling thread
-            results.put(error)
+            return job, backend.train_chunk(slot, ids, *job)
+        finally:
+            slots.put(slot)
 
-    workers = [threading.Thread(target=work, args=(slot,), daemon=True) for slot in range(min(threads, len(jobs)))]
-    for worker in workers:
-        worker.start()
-    try:
-        for _ in range(len(jobs)):
-            result = results.get()
-            if isinstance(result, BaseException):
-                raise result
-            yield result
-    finally:
-        stop.set()
-        for worker in workers:
-            worker.join()
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wordvec-train") as pool:
+        futures = [pool.submit(run, job) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def training_tables(vocab: Vocabulary, sample: float, loss: str) -> dict:

@@ -6,10 +6,11 @@ the format is found from the file's first bytes unless it is given.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
-from ..errors import WordvecError
+from ..errors import BadVectorsWarning, WordvecError
 from . import native, word2vec
 from .files import atomic_write
 from .native import load_native, save_native
@@ -23,28 +24,50 @@ _SUFFIXES = {".wordvec": "native", ".bin": "word2vec-bin", ".txt": "word2vec-txt
 
 def read_vectors(path: str | os.PathLike, format: str | None = None, limit: int | None = None,
                  encoding: str = "utf-8", unicode_errors: str = "strict"):
-    """``(words, vectors, counts)`` from a vector file of any known format.
+    """``(words, vectors, counts, settings)`` from a vector file of any known format.
 
     ``limit`` keeps the first N words; ``encoding`` and ``unicode_errors`` apply
     to the words of word2vec and GloVe files (native files are UTF-8).  Counts
-    are known only for native files (``None`` otherwise).
+    and training settings are known only for native files (``None`` and ``{}``
+    otherwise).  Rows holding NaN or infinity are left out, with a
+    :class:`~wordvec.errors.BadVectorsWarning` that counts them and names the first few.
     """
     if limit is not None and limit < 1:
         raise WordvecError(f"limit must be at least 1, not {limit}")
     format = format or sniff(path)
+    counts, settings = None, {}
     if format == "native":
-        words, counts, arrays, _ = load_native(path)
+        words, counts, arrays, header = load_native(path)
         if "vectors" not in arrays:
             raise WordvecError(f"{path} holds no vectors")
         stop = len(words) if limit is None else limit
-        return words[:stop], arrays["vectors"][:stop], counts[:stop]
-    if format == "word2vec-bin":
+        words, vectors, counts = words[:stop], arrays["vectors"][:stop], counts[:stop]
+        settings = header.get("settings", {}) if isinstance(header.get("settings"), dict) else {}
+    elif format == "word2vec-bin":
         words, vectors = word2vec.read_binary(path, limit, encoding, unicode_errors)
     elif format in ("word2vec-txt", "glove"):
         words, vectors = word2vec.read_text(path, limit, encoding, unicode_errors, header=format == "word2vec-txt")
     else:
         raise WordvecError(f"unknown format '{format}' (known: {', '.join(FORMATS)})")
-    return words, vectors, None
+    words, vectors, counts = _finite_rows(words, vectors, counts, path)
+    return words, vectors, counts, settings
+
+
+def _finite_rows(words, vectors, counts, path):
+    """Drop the rows that hold NaN or infinity, and warn.  One sum per row finds
+    the candidates (NaN and infinity survive a sum); only those are looked at."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        suspects = np.flatnonzero(~np.isfinite(np.add.reduce(vectors, axis=1, dtype=np.float32)))
+    bad = suspects[~np.isfinite(np.asarray(vectors[suspects])).all(axis=1)]
+    if not len(bad):
+        return words, vectors, counts
+    named = ", ".join(repr(words[i]) for i in bad[:5]) + (", ..." if len(bad) > 5 else "")
+    warnings.warn(BadVectorsWarning(f"{path}: {len(bad):,} vector{'s' if len(bad) > 1 else ''} holding NaN or "
+                                    f"infinity left out ({named})"), stacklevel=3)
+    keep = np.ones(len(words), dtype=bool)
+    keep[bad] = False
+    return ([w for w, k in zip(words, keep.tolist()) if k], np.ascontiguousarray(vectors[keep]),
+            None if counts is None else counts[keep])
 
 
 def format_for(path: str | os.PathLike) -> str:

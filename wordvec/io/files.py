@@ -42,7 +42,8 @@ def atomic_write(path: str | os.PathLike):
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise WordvecError(f"folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    # The process id in the name lets a later run tell a killed save's leftover from a live one.
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     os.close(handle)
     try:
         yield temporary

@@ -1,0 +1,108 @@
+"""What is refused before work starts: settings, the output folder, disk and memory.
+
+Every check raises :class:`WordvecError` with the numbers that decided it, so a
+run that cannot work stops before it reads the corpus (settings, folder) or
+before it allocates the weights (disk, memory), never half-way.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+
+from .errors import WordvecError
+
+ARCHS = ("cbow", "skipgram")
+LOSSES = ("ns", "hs", "softmax")
+
+
+def _whole(value, least: int) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= least
+
+
+def check_settings(settings: dict) -> None:
+    """Reject bad values of a :meth:`Trainer.settings` dict (plus the checkpoint keys)."""
+    for name in ("dim", "window", "min_count", "epochs", "threads"):
+        if not _whole(settings[name], 1):
+            raise WordvecError(f"{name} must be a whole number of at least 1, not {settings[name]!r}")
+    if not _whole(settings["seed"], 0):
+        raise WordvecError(f"seed must be a whole number of at least 0, not {settings['seed']!r}")
+    if settings["arch"] not in ARCHS:
+        raise WordvecError(f"arch must be one of {', '.join(ARCHS)}, not {settings['arch']!r}")
+    if settings["loss"] not in LOSSES:
+        raise WordvecError(f"loss must be one of {', '.join(LOSSES)}, not {settings['loss']!r}")
+    if settings["loss"] == "ns" and not _whole(settings["negative"], 1):
+        raise WordvecError(f"negative must be at least 1 for negative sampling, not {settings['negative']!r}")
+    if settings["max_vocab"] is not None and not _whole(settings["max_vocab"], 1):
+        raise WordvecError(f"max_vocab must be a whole number of at least 1, not {settings['max_vocab']!r}")
+    alpha = settings["alpha"]
+    if not (isinstance(alpha, (int, float)) and alpha > 0 and np.isfinite(alpha)):
+        raise WordvecError(f"alpha must be a number above 0, not {alpha!r}")
+    if not (isinstance(settings["min_alpha"], (int, float)) and 0 <= settings["min_alpha"] <= alpha):
+        raise WordvecError(f"min_alpha must be between 0 and alpha ({alpha}), not {settings['min_alpha']!r}")
+    if not (isinstance(settings["sample"], (int, float)) and settings["sample"] >= 0):
+        raise WordvecError(f"sample must be 0 or more, not {settings['sample']!r}")
+    every, minutes = settings.get("checkpoint_every"), settings.get("checkpoint_minutes")
+    if every is not None and not _whole(every, 1):
+        raise WordvecError(f"checkpoint_every must be a whole number of epochs, at least 1, not {every!r}")
+    if minutes is not None and not (isinstance(minutes, (int, float)) and minutes > 0):
+        raise WordvecError(f"checkpoint_minutes must be above 0, not {minutes!r}")
+    if (every or minutes) and not settings.get("checkpoint"):
+        raise WordvecError("checkpoint_every and checkpoint_minutes need a checkpoint path")
+
+
+def check_output_folder(path: str | os.PathLike) -> None:
+    """The folder that will hold ``path`` exists and can be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise WordvecError(f"folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise WordvecError(f"cannot write to folder {folder}")
+
+
+def check_disk_room(path: str | os.PathLike, needed: int) -> None:
+    """The folder of ``path`` has ``needed`` bytes free."""
+    folder = os.path.dirname(os.path.abspath(path))
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise WordvecError(f"the model needs about {needed / 2**20:,.0f} MB in {folder}, "
+                           f"which has {free / 2**20:,.0f} MB free")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system can give without swapping (``MemAvailable``),
+    or ``None`` where that is not known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(needed: int, what: str) -> None:
+    """Refuse, with the numbers, when ``needed`` bytes exceed the memory available."""
+    available = available_memory()
+    if available is not None and needed > available:
+        raise WordvecError(f"{what} needs about {needed / 2**20:,.0f} MB of memory, but only "
+                           f"{available / 2**20:,.0f} MB are available; lower --dim or --max-vocab")
+
+
+#: Rows of each weight matrix checked between segments: the most frequent
+#: words, which every stretch of text touches, so a divergence reaches them first.
+WATCHED_ROWS = 4096
+
+
+def check_finite(alpha: float, *matrices: np.ndarray, rows: int | None = None) -> None:
+    """Raise when a weight matrix (its first ``rows`` rows, if given) holds NaN or infinity."""
+    for matrix in matrices:
+        part = matrix if rows is None else matrix[:rows]
+        if not np.isfinite(part).all():
+            raise WordvecError(f"training diverged: the weights hold NaN or infinity, so nothing was saved. "
+                               f"The learning rate alpha={alpha} is probably too high")
