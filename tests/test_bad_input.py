@@ -72,7 +72,7 @@ def test_a_ten_megabyte_word_is_capped_and_its_neighbours_kept(tmp_path):
 @pytest.mark.parametrize("flag, value", [("--dim", "-3"), ("--window", "0"), ("--alpha", "0"), ("--alpha", "-1"),
                                          ("--sample", "-0.1"), ("--epochs", "0"), ("--threads", "0"),
                                          ("--min-count", "0"), ("--negative", "0"), ("--checkpoint-every", "0"),
-                                         ("--dim", "ten")])
+                                         ("--dim", "ten"), ("--seed", "-1")])
 def test_bad_flag_values_are_refused_before_any_work(tmp_path, flag, value):
     result = CliRunner().invoke(main, ["train", str(tmp_path / "not-even-read.txt"), flag, value])
     assert result.exit_code == 2 and flag in result.output and "Traceback" not in result.output
@@ -80,7 +80,8 @@ def test_bad_flag_values_are_refused_before_any_work(tmp_path, flag, value):
 
 @pytest.mark.parametrize("setting", [dict(dim=-3), dict(window=0), dict(alpha=0.0), dict(alpha=-1.0),
                                      dict(sample=-0.1), dict(epochs=0), dict(threads=0), dict(min_alpha=1.0),
-                                     dict(loss="nce"), dict(arch="glove"), dict(checkpoint_minutes=0)])
+                                     dict(loss="nce"), dict(arch="glove"), dict(checkpoint_minutes=0),
+                                     dict(seed=-1), dict(seed=1.5), dict(alpha=float("nan"))])
 def test_bad_settings_are_refused_from_python_too(tmp_path, setting):
     with pytest.raises(WordvecError):
         Trainer(**setting).fit(tmp_path / "not-even-read.txt")

@@ -136,3 +136,66 @@ def test_words_with_spaces_cannot_be_written_to_word2vec_files(tmp_path):
     with pytest.raises(WordvecError, match="white space"):
         KeyedVectors(["new york"], np.ones((1, 2), np.float32)).save(tmp_path / "v.bin")
     assert not list(tmp_path.iterdir())  # nothing half-written left behind
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+@pytest.mark.parametrize("format", ["word2vec-bin", "word2vec-txt"])
+def test_compressed_vector_files_round_trip(vectors, tmp_path, format, suffix):
+    import bz2
+    import lzma
+
+    plain = tmp_path / f"v{SUFFIXES[format]}"
+    vectors.save(plain)
+    packed = plain.with_name(plain.name + suffix)
+    packed.write_bytes({".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix](plain.read_bytes()))
+    assert sniff(packed) == format
+    loaded = wordvec.load_vectors(packed)
+    assert loaded.words == WORDS
+    np.testing.assert_array_equal(loaded.vectors, vectors.vectors)
+    assert wordvec.load_vectors(packed, limit=2).words == WORDS[:2]
+
+
+def test_a_compressed_file_is_decompressed_only_as_far_as_its_header_justifies(tmp_path, monkeypatch):
+    """A small .gz that expands to 256 MB behind a header claiming 3 words: only
+    the bytes 3 records can fill are decompressed, and the records are refused."""
+    from wordvec.io import files
+
+    path = tmp_path / "bomb.bin.gz"
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(b"3 4\n")
+        zeros = bytes(1 << 20)
+        for _ in range(256):
+            out.write(zeros)
+    written = []
+    real = files._decompress
+
+    def measured(compressed, plain, *args):
+        real(compressed, plain, *args)
+        written.append(plain.tell())
+
+    monkeypatch.setattr(files, "_decompress", measured)
+    with pytest.raises(WordvecError, match="bomb.bin.gz"):
+        wordvec.load_vectors(path)
+    assert written and written[-1] <= 4 + 3 * (16 + 2 + 10_000)
+    assert len(files.head_bytes(path, 100)) == 100  # sniffing reads the start only
+
+
+def test_a_compressed_header_claiming_more_than_memory_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.bin.gz"
+    path.write_bytes(gzip.compress(b"1000000000000 300\nking " + bytes(1200)))
+    with pytest.raises(WordvecError, match="needs about .* MB of memory, but only .* use --limit"):
+        wordvec.load_vectors(path)
+
+
+def test_rows_with_nan_or_infinity_are_left_out_with_a_warning(tmp_path):
+    from wordvec.errors import BadVectorsWarning
+
+    path = tmp_path / "bad.txt"
+    path.write_text("4 3\nking nan 1 2\nqueen 1 2 3\nman inf 0 1\nwoman 1 2 2.5\n", encoding="utf-8")
+    with pytest.warns(BadVectorsWarning, match="2 vectors holding NaN or infinity left out \\('king', 'man'\\)"):
+        loaded = wordvec.load_vectors(path)
+    assert loaded.words == ["queen", "woman"]
+    np.testing.assert_array_equal(loaded.vectors, [[1, 2, 3], [1, 2, 2.5]])
+    huge = tmp_path / "huge.txt"  # finite numbers whose row sum overflows are kept
+    huge.write_text("2 2\na 3e38 3e38\nb 1 1\n", encoding="utf-8")
+    assert wordvec.load_vectors(huge).words == ["a", "b"]

@@ -38,12 +38,12 @@ OBJECTIVES = {"ns": kernels.NEGATIVE_SAMPLING, "hs": kernels.HIERARCHICAL_SOFTMA
 @pytest.mark.parametrize("window,mean", [([0, 2, 2, 5], True), ([0, 2, 2, 5], False), ([4], True)])
 def test_one_example_matches_the_reference(name, window, mean):
     target = 3
-    for seed in range(100):
-        W_in, W_out, tables, settings, scratch = _setup(OBJECTIVES[name], mean=mean, seed=seed)
-        negatives = _replay_negatives(tables, settings, scratch) if name == "ns" else []
-        others = [n for n in negatives if n != target]
-        if len(set(others)) == len(others):
-            break  # a row drawn twice sees its own first update: exact only to first order
+    W_in, W_out, tables, settings, scratch = _setup(OBJECTIVES[name], mean=mean, seed=6)
+    negatives = _replay_negatives(tables, settings, scratch) if name == "ns" else []
+    others = [n for n in negatives if n != target]
+    # What the comparison relies on: no noise row is drawn twice (a row drawn twice sees its
+    # own first update, so the kernel would match the reference to first order only).
+    assert name == "hs" or (negatives == [0, 3, 2, 1] and len(set(others)) == len(others))
     bag = reference.context_vector(window, V)
     tree = (tables.hs_points, tables.hs_codes, tables.hs_lengths)
     loss, grad_in, grad_out = reference.loss_and_gradients(name, W_in, W_out, bag, target, mean, negatives, tree)

@@ -86,12 +86,12 @@ def available_memory() -> int | None:
         return None
 
 
-def check_memory(needed: int, what: str) -> None:
+def check_memory(needed: int, what: str, hint: str = "") -> None:
     """Refuse, with the numbers, when ``needed`` bytes exceed the memory available."""
     available = available_memory()
     if available is not None and needed > available:
         raise WordvecError(f"{what} needs about {needed / 2**20:,.0f} MB of memory, but only "
-                           f"{available / 2**20:,.0f} MB are available; lower --dim or --max-vocab")
+                           f"{available / 2**20:,.0f} MB are available" + (f"; {hint}" if hint else ""))
 
 
 #: Rows of each weight matrix checked between segments: the most frequent

@@ -271,7 +271,8 @@ class Trainer:
         from .backend import CpuBackend
 
         needed = vocab.training_memory(self.dim, self.loss, self._workers(), CpuBackend.SOFTMAX_BATCH)
-        checks.check_memory(needed, f"training {len(vocab):,} words x {self.dim} dims")
+        checks.check_memory(needed, f"training {len(vocab):,} words x {self.dim} dims",
+                            "lower --dim or --max-vocab")
         self._say(f"{self.record_.corpus_tokens:,} tokens, {len(vocab):,} words in the vocabulary; "
                   f"training needs about {needed / 2**20:,.0f} MB")
         if self.checkpoint:

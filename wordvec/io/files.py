@@ -56,25 +56,89 @@ def atomic_write(path: str | os.PathLike):
         raise
 
 
+#: Decompressed bytes written to the temporary file per step.
+_DECOMPRESS_BLOCK = 1 << 22
+
+
+def head_bytes(path: str | os.PathLike, size: int = 4096) -> bytes:
+    """The first ``size`` bytes of ``path``, decompressed if it is .gz/.bz2/.xz
+    (only those bytes are decompressed)."""
+    path = _existing_file(path)
+    try:
+        opener = DECOMPRESSORS.get(path.suffix.lower(), open)
+        with opener(path, "rb") as stream:
+            return stream.read(size)
+    except (OSError, EOFError, lzma.LZMAError) as error:
+        raise WordvecError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+
+
 @contextmanager
-def file_bytes(path: str | os.PathLike, populate: bool = False):
-    """The bytes of ``path`` as a buffer: memory-mapped for a plain file (read at
-    disk speed, never copied whole; ``populate`` maps every page up front, which
-    is faster when all will be read), decompressed into memory for .gz/.bz2/.xz."""
-    path = Path(path)
-    if not path.is_file():
-        raise WordvecError(f"no such file: {path}" if not path.exists() else f"{path} is not a file")
+def file_bytes(path: str | os.PathLike, populate: bool = False, most_bytes: int | None = None,
+               most_lines: int | None = None):
+    """The bytes of ``path`` as a buffer, memory-mapped (read at disk speed, never
+    copied whole; ``populate`` maps every page up front, which is faster when all
+    will be read).
+
+    A .gz/.bz2/.xz file is decompressed block by block into a temporary file,
+    never whole into memory, and only as far as the reader can use: at most
+    ``most_bytes`` bytes or ``most_lines`` lines (what the file's header can
+    justify), and never more than the free space of the temporary folder.
+    """
+    path = _existing_file(path)
     try:
         opener = DECOMPRESSORS.get(path.suffix.lower())
-        if opener is not None:
-            with opener(path, "rb") as compressed:
-                yield compressed.read()
+        if opener is None:
+            with open(path, "rb") as handle, _mapped(handle, path, populate) as mapped:
+                yield mapped
             return
-        with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size == 0:
-                raise WordvecError(f"{path} is empty")
-            flags = getattr(mmap, "MAP_POPULATE", 0) if populate else 0
-            with mmap.mmap(handle.fileno(), 0, flags=mmap.MAP_SHARED | flags, prot=mmap.PROT_READ) as mapped:
+        import tempfile
+
+        with opener(path, "rb") as compressed, tempfile.TemporaryFile(prefix="wordvec-vectors-") as plain:
+            _decompress(compressed, plain, path, most_bytes, most_lines)
+            with _mapped(plain, path, populate) as mapped:
                 yield mapped
     except (OSError, EOFError, lzma.LZMAError) as error:
         raise WordvecError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+
+
+def _existing_file(path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise WordvecError(f"no such file: {path}" if not path.exists() else f"{path} is not a file")
+    return path
+
+
+def _mapped(handle, path, populate: bool):
+    if os.fstat(handle.fileno()).st_size == 0:
+        raise WordvecError(f"{path} is empty")
+    flags = getattr(mmap, "MAP_POPULATE", 0) if populate else 0
+    return mmap.mmap(handle.fileno(), 0, flags=mmap.MAP_SHARED | flags, prot=mmap.PROT_READ)
+
+
+def _decompress(compressed: BinaryIO, plain: BinaryIO, path, most_bytes: int | None, most_lines: int | None):
+    """Copy ``compressed`` into ``plain`` block by block, stopping after
+    ``most_bytes`` bytes or ``most_lines`` lines, and before the disk fills."""
+    import shutil
+    import tempfile
+
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    written, lines = 0, 0
+    while block := compressed.read(_DECOMPRESS_BLOCK):
+        if most_lines is not None:
+            newlines = block.count(b"\n")
+            if lines + newlines >= most_lines:  # keep through the last line wanted
+                cut = -1
+                for _ in range(most_lines - lines):
+                    cut = block.index(b"\n", cut + 1)
+                block = block[:cut + 1]
+            lines += newlines
+        if most_bytes is not None:
+            block = block[:max(most_bytes - written, 0)]
+        written += len(block)
+        if written > free - (64 << 20):
+            raise WordvecError(f"{path} decompresses to more than the {free / 2**20:,.0f} MB free for "
+                               "temporary files; decompress it where there is room, or use --limit")
+        plain.write(block)
+        if (most_bytes is not None and written >= most_bytes) or (most_lines is not None and lines >= most_lines):
+            break
+    plain.flush()

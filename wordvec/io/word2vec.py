@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..checks import check_memory
 from ..errors import WordvecError
-from .files import atomic_write, file_bytes
+from .files import atomic_write, file_bytes, head_bytes
 
 #: Longest word a binary file may hold (the C tool's limit is 100 bytes).
 MAX_WORD_BYTES = 10_000
@@ -87,12 +88,14 @@ def read_binary(path, limit: int | None = None, encoding: str = "utf-8",
     of the memory-mapped file.  That the records tile the file as assumed is
     checked: a space must sit before every vector.
     """
-    with file_bytes(path, populate=limit is None) as data:
-        count, dim, position = _read_header(data, path)
-        record = 4 * dim
+    count, dim, position = _read_header(head_bytes(path, _HEADER_BYTES), path)
+    record = 4 * dim
+    count = count if limit is None else min(count, limit)
+    check_memory(count * record, f"reading {count:,} vectors of {dim} dimensions from {path}", "use --limit")
+    most = position + count * (record + 2 + MAX_WORD_BYTES)  # a compressed file is read no further
+    with file_bytes(path, populate=limit is None, most_bytes=most) as data:
         _check_claim(count, record + 2, len(data) - position, path)
-        count = count if limit is None else min(count, limit)
-        end = min(len(data), position + count * (record + 2 + MAX_WORD_BYTES))
+        end = min(len(data), most)
         raw = _record_pattern(record).findall(data, position, end)[:count]
         if len(raw) < count:
             raise WordvecError(f"{path}: the file holds {len(raw):,} whole records, not {count:,}; "
@@ -128,11 +131,14 @@ def _record_pattern(record: int) -> re.Pattern:
 def read_text(path, limit: int | None = None, encoding: str = "utf-8", unicode_errors: str = "strict",
               header: bool = True) -> tuple[list[str], np.ndarray]:
     """Read a word2vec text file (``header=True``) or a GloVe file: ``(words, vectors)``."""
-    with file_bytes(path) as data:
+    if header:
+        count, dim, position = _read_header(head_bytes(path, _HEADER_BYTES), path)
+        count = count if limit is None else min(count, limit)
+        check_memory(count * 4 * dim, f"reading {count:,} vectors of {dim} dimensions from {path}", "use --limit")
+    wanted = (count + 1) if header else limit  # lines; a compressed file is read no further
+    with file_bytes(path, most_lines=wanted) as data:
         if header:
-            count, dim, position = _read_header(data, path)
             _check_claim(count, 2 * dim + 1, len(data) - position, path)
-            count = count if limit is None else min(count, limit)
             lines = bytes(data[position:]).split(b"\n", count)[:count]
         else:
             lines = bytes(data).split(b"\n", limit)[:limit] if limit else bytes(data).split(b"\n")
@@ -214,8 +220,9 @@ def _write(path, words, vectors, binary: bool) -> None:
 def sniff(path: str | os.PathLike) -> str:
     """Guess a vector file's format from its first bytes: ``native``,
     ``word2vec-bin``, ``word2vec-txt`` or ``glove``."""
-    with file_bytes(path) as data:
-        start = bytes(data[:4096])
+    start = head_bytes(path, 4096)
+    if not start:
+        raise WordvecError(f"{path} is empty")
     if start.startswith(b"PK\x03\x04"):
         return "native"
     first, _, rest = start.partition(b"\n")
