@@ -1,7 +1,10 @@
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "corpora" / "demo.txt"
@@ -27,3 +30,25 @@ def demo_prefix(tmp_path_factory):
     with open(DEMO, encoding="utf-8") as source:
         path.write_text("".join(line for _, line in zip(range(3000), source)), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    """A click runner in ``tmp_path``, with its own state folder and no default model."""
+    monkeypatch.setenv("WORDVEC_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("WORDVEC_MODEL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def start_training(corpus, output, *extra, cwd=None) -> subprocess.Popen:
+    """``wordvec train`` in a child process (one thread, min count 1), returned once
+    its epochs have begun (numba imported, the corpus encoded): it has said how
+    much memory it needs.  Its stderr is left to read."""
+    command = [sys.executable, "-m", "wordvec.cli", "train", str(corpus), "-o", str(output), "--threads", "1",
+               "--min-count", "1", *extra]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    for line in process.stderr:
+        if "training needs about" in line:
+            break
+    return process

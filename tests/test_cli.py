@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import wordvec
 from wordvec import Model, Vocabulary
@@ -11,14 +10,6 @@ from wordvec.cli import main
 
 HAND = {"king": [1, 1, 0], "queen": [1, -1, 0], "man": [0, 1, 0], "woman": [0, -1, 0],
         "apple": [0, 0, 1], "pear": [0, 0.1, 2]}
-
-
-@pytest.fixture
-def runner(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORDVEC_HOME", str(tmp_path / "state"))
-    monkeypatch.delenv("WORDVEC_MODEL", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
 
 
 @pytest.fixture

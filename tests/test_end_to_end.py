@@ -9,22 +9,14 @@ import time
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import wordvec
+from conftest import start_training
 from wordvec import Trainer, WordvecError, checks
 from wordvec import trainer as trainer_module
 from wordvec.cli import main
 
 FAST = ["--epochs", "1", "--threads", "1", "-q", "--dim", "20"]
-
-
-@pytest.fixture
-def runner(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORDVEC_HOME", str(tmp_path / "state"))
-    monkeypatch.delenv("WORDVEC_MODEL", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
 
 
 def _train(runner, *arguments):
@@ -109,19 +101,9 @@ def test_checkpoint_minutes_saves_inside_an_epoch(demo_prefix, tmp_path, monkeyp
     assert all(position["epochs_done"] == 0 and position["jobs_done"] > 0 for position in saves[:-1])
 
 
-def _start(corpus, output, *extra, cwd) -> subprocess.Popen:
-    command = [sys.executable, "-m", "wordvec.cli", "train", str(corpus), "-o", str(output), "--threads", "1",
-               "--min-count", "1", *extra]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
-    for line in process.stderr:
-        if "training needs about" in line:
-            break
-    return process
-
-
 def test_ctrl_c_gives_130_and_the_run_resumes_with_other_threads(demo_prefix, tmp_path):
     output = tmp_path / "m.wordvec"
-    process = _start(demo_prefix, output, "--epochs", "200", cwd=tmp_path)
+    process = start_training(demo_prefix, output, "--epochs", "200", cwd=tmp_path)
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)

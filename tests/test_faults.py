@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import wordvec
+from conftest import start_training
 from wordvec import Trainer, WordvecError
 from wordvec.errors import TrainingInterrupted
 from wordvec import checks, trainer as trainer_module
@@ -124,21 +125,9 @@ def test_a_failed_save_leaves_the_previous_model_and_says_so(tmp_path, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == ["m.wordvec"]
 
 
-def _start_training(corpus, output, *extra) -> subprocess.Popen:
-    """``wordvec train`` in a child process, returned once its epochs have begun
-    (numba imported, the corpus encoded): it has said how much memory it needs."""
-    command = [sys.executable, "-m", "wordvec.cli", "train", str(corpus), "-o", str(output), "--threads", "1",
-               "--min-count", "1", *extra]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for line in process.stderr:
-        if "training needs about" in line:
-            break
-    return process
-
-
 def test_sigterm_saves_a_checkpoint_and_exits_non_zero(demo_prefix, tmp_path):
     output = tmp_path / "m.wordvec"
-    process = _start_training(demo_prefix, output, "--epochs", "400")
+    process = start_training(demo_prefix, output, "--epochs", "400")
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
@@ -153,10 +142,10 @@ def test_sigkill_during_a_save_leaves_the_previous_model_and_resume_cleans_up(de
     being written (its temporary file exists) leaves the previous complete file;
     the next run removes the dead save's temporary file and finishes the run."""
     output = tmp_path / "m.wordvec"
-    _start_training(demo_prefix, output, "--epochs", "1", "--dim", "200").communicate(timeout=120)
+    start_training(demo_prefix, output, "--epochs", "1", "--dim", "200").communicate(timeout=120)
     assert wordvec.load(output).complete
     for kill in range(3):
-        process = _start_training(demo_prefix, output, "--epochs", "60", "--checkpoint-every", "1", "--dim", "200")
+        process = start_training(demo_prefix, output, "--epochs", "60", "--checkpoint-every", "1", "--dim", "200")
         deadline = time.monotonic() + 60
         while True:  # freeze the process when a save is seen in progress; kill it if it still is
             assert time.monotonic() < deadline and process.poll() is None, "no save was caught"
@@ -172,6 +161,6 @@ def test_sigkill_during_a_save_leaves_the_previous_model_and_resume_cleans_up(de
         model = wordvec.load(output)  # the last complete file written: the model, or an earlier checkpoint
         assert model.vectors.shape == (len(model.words), 200)
         assert np.isfinite(model.vectors).all()
-    _, err = _start_training(demo_prefix, output, "--epochs", "1", "--dim", "200").communicate(timeout=120)
+    _, err = start_training(demo_prefix, output, "--epochs", "1", "--dim", "200").communicate(timeout=120)
     assert "Traceback" not in err and wordvec.load(output).complete
     assert not list(tmp_path.glob(".m.wordvec.*.tmp"))

@@ -12,7 +12,10 @@ word ``w``:
 
 For every example the forward pass is ``h = (1/|C|) Σ_{c∈C} W_in[c]`` (``h = Σ``
 when ``cbow_mean`` is off), then one of three output layers gives the loss
-``−log p(w | C)`` and its gradients.  The update of the input vectors follows
+and its gradients: the full softmax ``−log p(w | C)``; hierarchical softmax
+``−log p(w | C)`` as the product of the binary decisions on ``w``'s Huffman
+path; negative sampling the objective ``−log σ(s_w) − Σ_n log σ(−s_n)`` over the
+noise words ``n``, which is not a log-probability (it grows with their number).  The update of the input vectors follows
 word2vec: every ``c ∈ C`` moves by ``−lr · ∂L/∂h``, which for the mean is
 ``−lr · |C| · ∂L/∂W_in[c]`` (a per-layer learning rate of ``lr·|C|``), and for
 the sum is exactly ``−lr · ∂L/∂W_in[c]``.
@@ -254,7 +257,7 @@ def input_hidden(W_in, inputs, n_inputs, cbow_mean, hidden):
 @njit(**JIT)
 def train_example(W_in, W_out, tables, settings, scratch, inputs, n_inputs, target, lr):
     """Forward, loss, backward and SGD update for one example with negative
-    sampling or hierarchical softmax; returns the loss ``−log p(target | inputs)``.
+    sampling or hierarchical softmax; returns that layer's loss (see the module docstring).
 
     ``scratch.hidden`` holds ``h`` afterwards and ``scratch.grad_hidden`` the step
     ``−lr ∂L/∂h`` that was added to every input row.
