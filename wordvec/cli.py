@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from .checks import ARCHS, LOSSES
 from .io import FORMATS, WRITABLE
@@ -447,6 +448,40 @@ def evaluate_similarity(arguments, restrict, case_sensitive, as_json, model, **s
     click.echo(f"pearson   {scores.pearson:.4f}  (p = {scores.pearson_p:.2g})")
     click.echo(f"pairs     {scores.pairs:,} scored, {scores.skipped:,} skipped (out of vocabulary, "
                f"{100 * scores.oov_ratio:.1f} %)")
+
+
+
+# -- word classes ------------------------------------------------------------------
+@main.command()
+@click.option("-k", "--classes", "k", default=100, show_default=True, type=click.IntRange(min=1),
+              help="How many classes.")
+@click.option("--top", type=click.IntRange(min=1), help="Cluster only the N most frequent words [default: all].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write word<TAB>class lines here [default: stdout].")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {class: [words...]}.")
+@_vector_options
+def classes(k, top, output, seed, as_json, model, **source):
+    """Word classes by k-means over the unit vectors of -m MODEL, like the C tool's
+    -classes: word<TAB>class, in class order (classes numbered by their most
+    frequent word; words in frequency order)."""
+    vectors = _load(model, **source)
+    labels = vectors.classes(k, top, seed)
+    order = np.lexsort((np.arange(len(labels)), labels))
+    if as_json:
+        grouped: dict[str, list[str]] = {}
+        for i in order.tolist():
+            grouped.setdefault(str(int(labels[i])), []).append(vectors.words[i])
+        text = json.dumps(grouped, ensure_ascii=False) + "\n"
+    else:
+        text = "".join(f"{vectors.words[i]}\t{labels[i]}\n" for i in order.tolist())
+    if output:
+        from .io import atomic_write
+
+        with atomic_write(output) as temporary:
+            Path(temporary).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(labels):,} words in {k} classes to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 

@@ -310,6 +310,32 @@ class KeyedVectors:
             scores[rows[inside], ids[inside]] = -np.inf
         return scores
 
+    def classes(self, k: int, top: int | None = None, seed: int = 0) -> np.ndarray:
+        """Word classes, as the C tool's ``-classes``: k-means over the unit vectors
+        of the ``top`` most frequent words (all words if not given).
+
+        Returns one class per word of ``words[:top]``.  Classes are numbered in
+        the order of their most frequent word (class 0 holds ``words[0]``), so
+        the same seed gives the same numbers.  scikit-learn's ``KMeans`` runs up
+        to 20,000 words, ``MiniBatchKMeans`` beyond.
+        """
+        stop = len(self) if top is None else min(top, len(self))
+        if not isinstance(k, (int, np.integer)) or not 1 <= k <= stop:
+            raise WordvecError(f"the number of classes must be between 1 and the {stop:,} words clustered, not {k!r}")
+        from sklearn.cluster import KMeans, MiniBatchKMeans
+
+        units = np.asarray(self.vectors[:stop], dtype=np.float32) / np.maximum(self.norms[:stop], 1e-12)[:, None]
+        if stop <= 20_000:
+            clustering = KMeans(n_clusters=k, n_init=1, random_state=seed)
+        else:
+            clustering = MiniBatchKMeans(n_clusters=k, n_init=3, batch_size=4096, random_state=seed)
+        labels = clustering.fit_predict(units)
+        first_word = np.full(k, stop, dtype=np.int64)
+        np.minimum.at(first_word, labels, np.arange(stop))
+        renumber = np.empty(k, dtype=np.int64)
+        renumber[np.argsort(first_word, kind="stable")] = np.arange(k)
+        return renumber[labels]
+
     def doesnt_match(self, words: Iterable[str]) -> str:
         """The word of ``words`` least similar to the mean of their unit vectors."""
         words = _as_list(words)
