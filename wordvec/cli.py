@@ -485,6 +485,25 @@ def classes(k, top, output, seed, as_json, model, **source):
 
 
 
+# -- the explorer ------------------------------------------------------------------
+@main.command()
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(min=1, max=65535))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but this machine's loopback is warned about.")
+@click.option("--no-browser", is_flag=True, help="Do not open the page in a browser.")
+@_vector_options
+def explore(port, host, no_browser, model, **source):
+    """Look around -m MODEL in the browser: neighbours, analogies, a map, the model's facts."""
+    try:
+        from .explore import model_facts, serve
+    except ImportError as missing:
+        raise WordvecError(f"the explorer needs {missing.name}: pip install 'wordvec[explore]'") from None
+    path = _resolve_path(model)
+    vectors = _load(str(path), **source)
+    serve(vectors, model_facts(path, vectors), host, port, not no_browser, say=lambda line: click.echo(line, err=True))
+
+
+
 # -- pictures -------------------------------------------------------------------
 @main.command()
 @click.argument("words", nargs=-1)

@@ -8,6 +8,7 @@ imports numba or the trainer.
 from __future__ import annotations
 
 import os
+from collections import deque
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -117,8 +118,8 @@ class KeyedVectors:
         self.counts = counts
         #: The words were lower-cased in training, so queries are too.
         self.lowercase = lowercase
-        #: ``(asked, found)`` for every query word that was found only after folding it.
-        self.folded: list[tuple[str, str]] = []
+        #: ``(asked, found)`` for the latest query words found only after folding them.
+        self.folded: deque[tuple[str, str]] = deque(maxlen=100)
         self._index = None
         self._scans = 0
         self._norms = None
