@@ -144,18 +144,22 @@ def main():
               help="Save the run to MODEL every M minutes.")
 @click.option("--resume", is_flag=True, help="Continue the run saved in MODEL (same corpus and settings); "
               "starts it if MODEL does not exist, does nothing if it is finished.")
+@click.option("--cluster", help="Train on a Dask cluster: a scheduler address (tcp://host:8786) or local:N "
+              "(N local worker processes). Needs wordvec[distributed].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def train(corpus, output, quiet, keep_case, loss_picture, resume, **settings):
+def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, **settings):
     """Train word vectors on CORPUS (a text file, .gz/.bz2/.xz, a folder, - for stdin,
-    or a known download such as text8: see wordvec download --list)."""
+    or a known download such as text8: see wordvec download --list).  With
+    --cluster, CORPUS may also be a glob or a URL that every worker can read."""
     from .tokenize import MAX_WORD_CHARS
     from .trainer import Trainer
 
     output = Path(output) if output else default_output(corpus)
     trainer = Trainer(lowercase=not keep_case, progress=not quiet, checkpoint=output, **settings)
     trainer.check_settings()
-    corpus = resolve_data(corpus, quiet)
-    trainer.fit(corpus, resume=resume)
+    if cluster is None:
+        corpus = resolve_data(corpus, quiet)
+    trainer.fit(corpus, resume=resume, cluster=cluster)
     record = trainer.record_
     remember_model(output)
     if trainer.resumed_ == "finished":

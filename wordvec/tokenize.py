@@ -27,6 +27,7 @@ keeps 100); NUL and other control characters separate words.  ``\n``,
 from __future__ import annotations
 
 import functools
+import io
 import lzma
 import os
 import re
@@ -133,8 +134,15 @@ class Tokenizer:
     def sentences(self, source: str | os.PathLike | list) -> Iterator[list[str]]:
         """Every sentence of ``source`` (a file, a folder, ``-`` for stdin, or a
         list of these), each at most :data:`MAX_SENTENCE_TOKENS` tokens long."""
+        return self._sentences(read_pieces(source))
+
+    def sentences_of_bytes(self, data: bytes, name: str = "a block of text") -> Iterator[list[str]]:
+        """The sentences of ``data``, read exactly as a file of these bytes would be."""
+        return self._sentences(_pieces_of_stream(io.BytesIO(data), name))
+
+    def _sentences(self, pieces) -> Iterator[list[str]]:
         pending: list[str] = []
-        for piece, ends_line in read_pieces(source):
+        for piece, ends_line in pieces:
             pending.extend(self.tokens(piece))
             while len(pending) > MAX_SENTENCE_TOKENS:
                 yield pending[:MAX_SENTENCE_TOKENS]

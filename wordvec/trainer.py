@@ -64,6 +64,8 @@ class TrainingRecord:
     loss_curve: list[list[float]] = field(default_factory=list)
     #: Bad input survived while reading: undecodable byte sequences replaced, over-long words capped.
     bad_input: dict = field(default_factory=lambda: {"replaced": 0, "capped": 0})
+    #: On a cluster: workers, rounds, bytes each way, seconds in the kernels and in whole rounds.
+    cluster: dict = field(default_factory=dict)
 
     @property
     def loss_history(self) -> list[float]:
@@ -90,7 +92,8 @@ class TrainingRecord:
     def from_dict(cls, data: dict) -> "TrainingRecord":
         """The record :meth:`as_dict` wrote (for resuming from a checkpoint)."""
         fields = {name: data[name] for name in ("corpus_tokens", "vocab_size", "prepare_seconds",
-                                                  "train_seconds", "loss_curve", "bad_input") if name in data}
+                                                  "train_seconds", "loss_curve", "bad_input", "cluster")
+                  if name in data}
         return cls(**fields, epochs=[EpochRecord(**epoch) for epoch in data.get("epochs", [])])
 
 
@@ -176,19 +179,20 @@ class Trainer:
             checks.check_output_folder(self.checkpoint)
 
     # -- the run ----------------------------------------------------------------
-    def fit(self, corpus, resume: bool = False) -> "Trainer":
+    def fit(self, corpus, resume: bool = False, cluster=None) -> "Trainer":
         """Build the vocabulary, encode the corpus, train; returns ``self``.
-        With ``resume``, continue the run saved in ``checkpoint`` instead."""
+        With ``resume``, continue the run saved in ``checkpoint`` instead.  With
+        ``cluster`` (a ``dask.distributed.Client``, a scheduler address or
+        ``"local:N"``), train on a Dask cluster (see :mod:`wordvec.distributed`)."""
+        if cluster is not None:
+            from .distributed.driver import fit_on_cluster
+
+            return fit_on_cluster(self, corpus, cluster, resume)
         self.check_settings()
         started = time.perf_counter()
-        saved = self._saved_run() if resume else None
-        self.resumed_ = "finished" if saved is not None and saved.complete else "continued" if saved else "started"
-        if saved is not None and saved.complete:
-            self._say(f"{self.checkpoint} holds a finished run: nothing left to do")
-            self._keep(saved.vocab, saved.vectors, saved.output_weights, TrainingRecord.from_dict(saved.record))
+        saved, finished = self._open_run(resume)
+        if finished:
             return self
-        if resume and saved is None:
-            self._say(f"{self.checkpoint} does not exist yet: starting the run")
         vocab, encoded = self.prepare(corpus, saved.vocab if saved else None)
         if saved:
             record = TrainingRecord.from_dict(saved.record)
@@ -208,6 +212,19 @@ class Trainer:
         if self.checkpoint:
             self.model_.save(self.checkpoint)
         return self
+
+    def _open_run(self, resume: bool) -> tuple[Model | None, bool]:
+        """``(the saved run to continue or None, whether it is already finished)``;
+        sets ``resumed_``, and for a finished run keeps what it learned."""
+        saved = self._saved_run() if resume else None
+        self.resumed_ = "finished" if saved is not None and saved.complete else "continued" if saved else "started"
+        if saved is not None and saved.complete:
+            self._say(f"{self.checkpoint} holds a finished run: nothing left to do")
+            self._keep(saved.vocab, saved.vectors, saved.output_weights, TrainingRecord.from_dict(saved.record))
+            return saved, True
+        if resume and saved is None:
+            self._say(f"{self.checkpoint} does not exist yet: starting the run")
+        return saved, False
 
     def _keep(self, vocab: Vocabulary, vectors, output_weights, record: "TrainingRecord") -> None:
         """Set what :meth:`fit` learned."""
@@ -489,15 +506,15 @@ def training_tables(vocab: Vocabulary, sample: float, loss: str) -> dict:
     return tables
 
 
-def train(corpus, resume: bool = False, **settings) -> Model:
+def train(corpus, resume: bool = False, cluster=None, **settings) -> Model:
     """Train word vectors on ``corpus`` and return the :class:`Model`.
 
     Takes the settings of :class:`Trainer` (``dim``, ``window``, ``negative``,
     ``loss``, ``arch``, ``sample``, ``min_count``, ``max_vocab``, ``epochs``,
     ``alpha``, ``min_alpha``, ``threads``, ``seed``, ``checkpoint``, ...);
-    ``resume=True`` continues the run saved in ``checkpoint``.
+    ``resume=True`` continues the run saved in ``checkpoint``; ``cluster`` trains on Dask.
     """
-    return Trainer(**settings).fit(corpus, resume=resume).model_
+    return Trainer(**settings).fit(corpus, resume=resume, cluster=cluster).model_
 
 
 __all__ = ["Trainer", "TrainingRecord", "EpochRecord", "train"]

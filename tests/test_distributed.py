@@ -1,0 +1,151 @@
+"""Training on a Dask cluster (a LocalCluster of 2 worker processes, 1 thread each)."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import wordvec  # noqa: E402
+from wordvec import Trainer, WordvecError  # noqa: E402
+from wordvec.distributed import driver, rounds  # noqa: E402
+
+from conftest import DEMO  # noqa: E402
+from test_training import ANALOGIES  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = distributed.Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of about 200 kB and rounds of 40,000 words a worker: many of each."""
+    monkeypatch.setattr(driver, "BLOCK_BYTES", 200_000)
+    monkeypatch.setattr(driver, "ROUND_WORDS", 40_000)
+
+
+def test_the_vocabulary_equals_the_single_machine_one(client, demo_prefix, small_blocks):
+    paths, blocks = driver.text_blocks(demo_prefix)
+    assert len(blocks) > 1
+    single = Trainer(min_count=3).prepare(demo_prefix)[0]
+    trained = Trainer(min_count=3, epochs=1, dim=10).fit(demo_prefix, cluster=client)
+    assert trained.model_.words == single.words
+    np.testing.assert_array_equal(trained.model_.vocab.counts, single.counts)
+    assert trained.record_.corpus_tokens == Trainer().prepare(demo_prefix)[1].tokens
+
+
+def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_path, small_blocks):
+    path = tmp_path / "planted.txt"
+    path.write_text("\n".join(demo_generator.generate(8000, seed=1)), encoding="utf-8")
+    trainer = Trainer(seed=1, epochs=5).fit(path, cluster=client)
+    right = sum(trainer.model_.wv.analogy(a, b, c, topn=1)[0][0] == d for a, b, c, d in ANALOGIES)
+    assert right >= 9, f"{right} of {len(ANALOGIES)} analogies right"  # one machine: 11-13 (test_training)
+    cluster = trainer.record_.cluster
+    assert cluster["workers"] == 2 and cluster["rounds"] == 5 * 3  # 120,000 words a worker an epoch, 40,000 a round
+    words = Trainer().prepare(path)[1].words
+    assert [epoch.words for epoch in trainer.record_.epochs] == [words] * 5  # every word once an epoch
+
+
+def test_a_killed_worker_loses_nothing_and_counts_nothing_twice(client, tmp_path, small_blocks):
+    pids = client.run(os.getpid)
+    real_gather = client.gather
+    calls = {"n": 0}
+
+    def gather_after_a_kill(futures, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 6:  # a round's tasks are submitted: kill one worker under them
+            os.kill(next(iter(pids.values())), signal.SIGKILL)
+        return real_gather(futures, *args, **kwargs)
+
+    client.gather = gather_after_a_kill
+    try:
+        path = tmp_path / "m.wordvec"
+        trainer = Trainer(epochs=2, dim=20, checkpoint=path).fit(DEMO, cluster=client)
+    finally:
+        del client.gather
+    words = Trainer().prepare(DEMO)[1].words
+    assert [epoch.words for epoch in trainer.record_.epochs] == [words, words]
+    assert wordvec.load(path).complete and np.isfinite(wordvec.load(path).vectors).all()
+    assert set(client.run(os.getpid).values()) != set(pids.values())  # the worker was really replaced
+
+
+def test_a_killed_client_resumes_from_its_checkpoint(client, demo_prefix, tmp_path):
+    output = tmp_path / "m.wordvec"
+    command = [sys.executable, "-m", "wordvec.cli", "train", str(demo_prefix), "-o", str(output), "--epochs", "30",
+               "--dim", "20", "--checkpoint-every", "1", "--cluster", client.scheduler.address, "-q"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (output.exists() and not wordvec.load(output).complete):
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read() if process.poll() else ""
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    stopped = wordvec.load(output).position["epochs_done"]
+    assert 1 <= stopped < 30
+    resumed = Trainer(epochs=30, dim=20, checkpoint=output, checkpoint_every=1).fit(demo_prefix, resume=True,
+                                                                                    cluster=client)
+    assert resumed.resumed_ == "continued" and len(resumed.record_.epochs) == 30
+    words = Trainer().prepare(demo_prefix)[1].words
+    assert all(epoch.words == words for epoch in resumed.record_.epochs)
+
+
+def test_bad_setups_are_one_line_errors(client, monkeypatch, tmp_path):
+    with pytest.raises(WordvecError, match="local:0': a local cluster needs at least 1 worker"):
+        Trainer().fit(DEMO, cluster="local:0")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(driver, "CONNECT_SECONDS", 2)
+    started = time.monotonic()
+    with pytest.raises(WordvecError, match=f"no Dask scheduler answers at tcp://127.0.0.1:{port}"):
+        Trainer().fit(DEMO, cluster=f"tcp://127.0.0.1:{port}")
+    assert time.monotonic() - started < 30
+    workers = sorted(client.scheduler_info()["workers"])
+    with pytest.raises(WordvecError, match=f"not installed on the workers {workers[0]}, {workers[1]}"):
+        driver.check_workers(client, package="wordvec-never-published", expected="1.0")
+    with pytest.raises(WordvecError, match="the workers need wordvec 9.9.9, as here: tcp://.* has "):
+        driver.check_workers(client, expected="9.9.9")
+    with pytest.raises(WordvecError, match="cannot read /no/such/corpus.txt: the corpus must be readable"):
+        driver.check_readable(client, ["/no/such/corpus.txt"])
+    with pytest.raises(WordvecError, match="no such file or folder"):
+        Trainer().fit(tmp_path / "missing-*.txt", cluster=client)
+
+
+def test_rounds_are_pure_and_combine_adds_the_changes():
+    rng = np.random.default_rng(0)
+    vocab = wordvec.Vocabulary([f"w{i}" for i in range(8)], np.arange(16, 8, -1))
+    block = rounds.encode_block(b"w0 w1 w2 w3\nw4 w5 w6 w7 w0 w1\n", vocab.words, True, False, chunk_words=4)
+    from wordvec.trainer import training_tables
+
+    tables = training_tables(vocab, 0, "ns")
+    settings = {"arch": "cbow", "loss": "ns", "window": 2, "negative": 2, "cbow_mean": True}
+    W_in = rng.standard_normal((8, 4)).astype(np.float32)
+    W_out = rng.standard_normal((8, 4)).astype(np.float32)
+    before = W_in.copy(), W_out.copy()
+    first = rounds.train_round(W_in, W_out, [(block, 0, len(block.chunks))], tables, settings, 7, 0.05, 0.01)
+    again = rounds.train_round(W_in, W_out, [(block, 0, 1), (block, 1, len(block.chunks))], tables, settings, 7,
+                               0.05, 0.01)  # the same chunks in two pieces: the same training
+    np.testing.assert_array_equal(W_in, before[0])  # inputs untouched
+    np.testing.assert_array_equal(first.delta_in, again.delta_in)  # same inputs, same result
+    assert first.words == 10 and first.examples > 0
+    total_in, total_out = W_in.copy(), W_out.copy()
+    rounds.combine(total_in, total_out, [first, again], "sum")
+    expected = W_in.copy()
+    expected[first.rows_in] += 2 * first.delta_in
+    np.testing.assert_allclose(total_in, expected, rtol=1e-6)
+    mean_in, mean_out = W_in.copy(), W_out.copy()
+    rounds.combine(mean_in, mean_out, [first, again], "mean")
+    expected = W_in.copy()
+    expected[first.rows_in] += first.delta_in
+    np.testing.assert_allclose(mean_in, expected, rtol=1e-6)

@@ -1,0 +1,390 @@
+"""Training on a Dask cluster: the driver around the pure functions of :mod:`.rounds`.
+
+The corpus is read by the workers in blocks of whole lines
+(``dask.bytes.read_bytes`` with a newline delimiter; fsspec URLs such as
+``s3://`` work; compressed files are whole blocks), never through the client.
+The vocabulary is counted on the workers and merged by addition; each block is
+encoded once on a worker and kept there (``persist``: spilled to disk under
+memory pressure, recomputed from the text if lost).  Then the rounds: the
+driver broadcasts the weights, every worker trains the next stretch of its part
+of the corpus (``round_words`` words), the changed rows come back and are added
+up, and the next round starts.  A round's tasks are pure, so when a worker dies
+Dask reruns its task elsewhere with the same inputs and nothing is counted twice.
+The model file is saved between rounds (``checkpoint_every`` epochs,
+``checkpoint_minutes``, Ctrl-C), and ``resume`` continues from it.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..checkpoint import EMPTY_TOTALS, Position, StopSignals
+from ..errors import TrainingInterrupted, WordvecError
+from . import rounds
+
+#: Words each worker trains in one round.
+ROUND_WORDS = 2_000_000
+#: Bytes of text in one block read by a worker.
+BLOCK_BYTES = 64 << 20
+CONNECT_SECONDS = 10
+
+
+@dataclass
+class Task:
+    """One worker's part of a round: ``(block, first chunk, stop chunk)`` pieces, trained in order."""
+
+    pieces: list[tuple[int, int, int]]
+    words: int
+
+
+def connect(cluster):
+    """``(client, cluster we started or None)`` for a ``dask.distributed.Client``,
+    a scheduler address, or ``"local:N"`` (a local cluster of N worker processes)."""
+    from distributed import Client, LocalCluster
+
+    if isinstance(cluster, Client):
+        return cluster, None
+    if not isinstance(cluster, str) or not cluster:
+        raise WordvecError(f"cluster must be a dask Client, a scheduler address or 'local:N', not {cluster!r}")
+    if cluster.startswith("local:"):
+        count = cluster.split(":", 1)[1]
+        if not count.isdigit() or int(count) < 1:
+            raise WordvecError(f"'{cluster}': a local cluster needs at least 1 worker, as in local:4")
+        started = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        return Client(started, set_as_default=False), started
+    try:
+        return Client(cluster, timeout=f"{CONNECT_SECONDS}s", set_as_default=False), None
+    except (OSError, TimeoutError) as error:
+        raise WordvecError(f"no Dask scheduler answers at {cluster} (waited {CONNECT_SECONDS} s: {error})") from None
+
+
+def check_workers(client, package: str = "wordvec", expected: str | None = None) -> int:
+    """The number of workers, once every one has ``package`` at the version this
+    process has (``expected``); otherwise a one-line error naming them."""
+    import importlib.metadata
+
+    if expected is None:
+        expected = importlib.metadata.version(package)
+    found = client.run(importlib.metadata.version, package, on_error="return")
+    if not found:
+        raise WordvecError("the Dask cluster has no workers")
+    missing = sorted(worker for worker, version in found.items() if isinstance(version, BaseException))
+    if missing:
+        raise WordvecError(f"{package} is not installed on the workers {', '.join(missing)}: "
+                           f"pip install '{package}[distributed]=={expected}' there")
+    other = {worker: version for worker, version in found.items() if version != expected}
+    if other:
+        listed = ", ".join(f"{worker} has {version}" for worker, version in sorted(other.items()))
+        raise WordvecError(f"the workers need {package} {expected}, as here: {listed}")
+    return len(found)
+
+
+def check_readable(client, paths: list[str]) -> None:
+    """Every worker can read every local path (URLs are left to fsspec)."""
+    local = [path for path in paths if "://" not in path or path.startswith("file://")]
+    for path in local:
+        readable = client.run(os.access, path.removeprefix("file://"), os.R_OK)
+        cannot = sorted(worker for worker, ok in readable.items() if not ok)
+        if cannot:
+            raise WordvecError(f"the worker{'s' if len(cannot) > 1 else ''} {', '.join(cannot)} cannot read {path}: "
+                               "the corpus must be readable at the same path on every worker")
+
+
+def text_blocks(corpus, blocksize: int | None = None):
+    """``(paths, delayed blocks of whole lines)`` of a path, glob, folder or URL (or a
+    list), blocks of about ``blocksize`` bytes (:data:`BLOCK_BYTES`)."""
+    blocksize = blocksize or BLOCK_BYTES
+    from dask.bytes import read_bytes
+    from fsspec.core import get_fs_token_paths
+
+    sources = corpus if isinstance(corpus, (list, tuple)) else [corpus]
+    paths, blocks = [], []
+    for source in map(os.fspath, sources):
+        if "://" not in source and os.path.isdir(source):
+            source = os.path.join(source, "**")
+        try:
+            fs, _, found = get_fs_token_paths(source, mode="rb", expand=True)
+            found = [path for path in found if not os.path.basename(path).startswith(".") and fs.isfile(path)]
+        except (OSError, ValueError) as error:
+            raise WordvecError(f"cannot list {source}: {error}") from None
+        if not found:
+            raise WordvecError(f"no such file or folder: {source}")
+        compressed = any(path.endswith((".gz", ".bz2", ".xz")) for path in found)
+        _, per_file = read_bytes([fs.unstrip_protocol(path) if "://" in source else path for path in found],
+                                 delimiter=b"\n", blocksize=None if compressed else blocksize, sample=False,
+                                 compression="infer")
+        paths += found
+        blocks += [block for file_blocks in per_file for block in file_blocks]
+    return paths, blocks
+
+
+def plan_parts(summaries: list, workers: int) -> list[list[tuple[int, int, int]]]:
+    """Split the corpus's chunks, in order, into ``workers`` contiguous parts of
+    about equal words: ``(block, chunk, words)`` each.  Each worker trains its
+    own part, as each thread on one machine trains its own stripe."""
+    flat = [(b, c, words) for b, (chunks, _, _) in enumerate(summaries) for c, (_, _, words) in enumerate(chunks)]
+    total = sum(words for *_, words in flat)
+    parts, done = [[] for _ in range(workers)], 0
+    for item in flat:
+        parts[min(workers - 1, done * workers // max(total, 1))].append(item)
+        done += item[2]
+    return [part for part in parts if part]
+
+
+def round_tasks(parts: list, cursors: list[int], round_words: int) -> list[Task]:
+    """The next round: one task per part, its chunks from the part's cursor until
+    ``round_words`` words (in pieces of consecutive chunks of one block); moves the cursors."""
+    tasks = []
+    for p, part in enumerate(parts):
+        pieces, taken = [], 0
+        while cursors[p] < len(part) and taken < round_words:
+            block, chunk, words = part[cursors[p]]
+            if pieces and pieces[-1][0] == block and pieces[-1][2] == chunk:
+                pieces[-1] = (block, pieces[-1][1], chunk + 1)
+            else:
+                pieces.append((block, chunk, chunk + 1))
+            cursors[p] += 1
+            taken += words
+        if pieces:
+            tasks.append(Task(pieces, taken))
+    return tasks
+
+
+def task_seed(seed: int, epoch: int, round_index: int, task: int) -> int:
+    """A task's random seed: a function of its place in the run only, so a rerun draws the same."""
+    return int(np.random.SeedSequence([seed, epoch, round_index, task]).generate_state(1, np.uint32)[0])
+
+
+def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: int | None = None,
+                   how: str = "sum"):
+    """Run ``trainer`` (its settings, checkpoint and callbacks) on a Dask cluster; returns it.
+    Each worker trains ``round_words`` words a round (:data:`ROUND_WORDS`)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise WordvecError("training on a cluster needs Dask: pip install 'wordvec[distributed]'") from None
+    trainer.check_settings()
+    client, started = connect(cluster)
+    try:
+        return _ClusterRun(trainer, client, round_words or ROUND_WORDS, how).fit(corpus, resume)
+    finally:
+        if started is not None:
+            client.close()
+            started.close()
+
+
+class _ClusterRun:
+    """One training run on a cluster; the trainer keeps the settings and the results."""
+
+    def __init__(self, trainer, client, round_words: int, how: str):
+        self.trainer, self.client = trainer, client
+        self.round_words, self.how = round_words, how
+        self.workers = check_workers(client)
+
+    def fit(self, corpus, resume: bool):
+        from ..trainer import TrainingRecord
+
+        trainer, client = self.trainer, self.client
+        trainer._say(f"Dask cluster: {self.workers} workers; dashboard {client.dashboard_link}")
+        saved, finished = trainer._open_run(resume)
+        if finished:
+            return trainer
+        started = time.perf_counter()
+        paths, blocks = text_blocks(corpus)
+        check_readable(client, paths)
+        vocab, bad_input = self._vocabulary(blocks, saved)
+        encoded, summaries = self._encode(blocks, vocab)
+        tokens = sum(tokens for _, tokens, _ in summaries)
+        if saved:
+            record = TrainingRecord.from_dict(saved.record)
+        else:
+            record = TrainingRecord(corpus_tokens=tokens, vocab_size=len(vocab),
+                                    prepare_seconds=time.perf_counter() - started)
+        record.bad_input = bad_input
+        trainer.record_ = record
+        trainer._check_resources(vocab)
+        started = time.perf_counter()
+        vectors, output_weights = self._train(vocab, encoded, summaries, saved)
+        record.train_seconds += time.perf_counter() - started
+        trainer._keep(vocab, vectors, output_weights, record)
+        if trainer.checkpoint:
+            trainer.model_.save(trainer.checkpoint)
+        return trainer
+
+    def _vocabulary(self, blocks, saved):
+        """Counted on the workers, merged by addition, finalised as on one machine."""
+        import dask
+
+        from ..vocab import Vocabulary
+
+        trainer = self.trainer
+        counted = dask.compute(*[dask.delayed(rounds.count_block)(block, trainer.lowercase, trainer.whitespace)
+                                 for block in blocks], scheduler=self.client)
+        counts, bad_input = Counter(), Counter()
+        for block_counts, stats in counted:
+            counts.update(block_counts)
+            bad_input.update(stats)
+        if not counts:
+            raise WordvecError("the corpus holds no words")
+        if saved:
+            found = np.array([counts.get(word, 0) for word in saved.vocab.words], dtype=np.int64)
+            if not np.array_equal(found, saved.vocab.counts):
+                raise WordvecError("the words of this corpus are not counted as in the saved run's vocabulary: "
+                                   "it is not the same corpus")
+            return saved.vocab, {"replaced": bad_input["replaced"], "capped": bad_input["capped"]}
+        vocab = Vocabulary.from_counts(counts, trainer.min_count, trainer.max_vocab)
+        if len(vocab) == 0:
+            raise WordvecError(f"no word occurs min_count={trainer.min_count} times ({sum(counts.values())} tokens, "
+                               f"{len(counts)} distinct words); lower --min-count")
+        return vocab, {"replaced": bad_input["replaced"], "capped": bad_input["capped"]}
+
+    def _encode(self, blocks, vocab):
+        """Each block encoded once on a worker and kept there; their chunk plans come back."""
+        import dask
+
+        trainer = self.trainer
+        # Held for the whole run: a block lost with its worker is recomputed from the text and these words.
+        [self.words] = self.client.scatter([vocab.words], broadcast=True, hash=False)
+        # Futures of a computed graph: Dask keeps each block on a worker and recomputes it if lost.
+        encoded = self.client.compute([dask.delayed(rounds.encode_block)(block, self.words, trainer.lowercase,
+                                                                        trainer.whitespace) for block in blocks])
+        summaries = self.client.gather(self.client.map(rounds.block_summary, encoded))
+        return encoded, list(summaries)
+
+    def _train(self, vocab, encoded, summaries, saved):
+        from tqdm.auto import tqdm
+
+        from ..trainer import _CurvePoints, _Schedule, training_tables
+
+        trainer, client = self.trainer, self.client
+        W_in, W_out = trainer._initial_weights(vocab, saved)
+        parts = plan_parts(summaries, self.workers)
+        words_per_epoch = sum(words for part in parts for *_, words in part)
+        position = Position(**saved.position) if saved else Position.start()
+        schedule = _Schedule(trainer._alpha(), trainer.min_alpha, words_per_epoch * trainer.epochs)
+        schedule.done = words_per_epoch * position.epochs_done
+        [tables] = client.scatter([training_tables(vocab, trainer.sample, trainer.loss)], broadcast=True, hash=False)
+        settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
+        trainer._curve = _CurvePoints(trainer.record_, max(words_per_epoch // 50, 1))
+        trainer._curve.words = schedule.done + position.partial["words"]
+        cluster_record = trainer.record_.cluster or {"workers": self.workers, "rounds": 0, "bytes_to_workers": 0,
+                                                     "bytes_from_workers": 0, "kernel_seconds": 0.0,
+                                                     "round_seconds": 0.0, "combine": self.how}
+        trainer.record_.cluster = cluster_record
+        bar = tqdm(total=words_per_epoch * trainer.epochs, initial=trainer._curve.words, unit="word",
+                   unit_scale=True, disable=not trainer.progress, dynamic_ncols=True)
+        signals = StopSignals()
+        last_save = time.monotonic()
+        with signals.active():
+            try:
+                for epoch in range(position.epochs_done + 1, trainer.epochs + 1):
+                    epoch_started = time.perf_counter()
+                    cursors = [0] * len(parts)
+                    first_round = position.jobs_done if position.epochs_done == epoch - 1 else 0
+                    totals = dict(position.partial) if first_round else dict(EMPTY_TOTALS)
+                    plan = []
+                    while tasks := round_tasks(parts, cursors, self.round_words):
+                        plan.append(tasks)
+                    for round_index in range(len(plan)):
+                        if round_index < first_round:
+                            schedule.advance(sum(task.words for task in plan[round_index]))
+                            continue
+                        results = self._round(W_in, W_out, encoded, plan[round_index], tables, settings, schedule,
+                                              epoch, round_index, cluster_record)
+                        for result in results:
+                            for key, value in zip(("loss", "examples", "words", "kept"),
+                                                  (result.loss, result.examples, result.words, result.kept)):
+                                totals[key] += value
+                            trainer._curve.add(result.loss, result.examples, result.words)
+                            bar.update(result.words)
+                        bar.set_postfix(epoch=epoch, round=round_index + 1, alpha=f"{schedule.alpha():.5f}",
+                                        loss=f"{totals['loss'] / max(totals['examples'], 1):.4f}", refresh=False)
+                        trainer._check_divergence(epoch, totals["loss"], _Weights(W_in, W_out))
+                        if round_index + 1 < len(plan):
+                            partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - epoch_started)
+                            here = Position(epoch - 1, round_index + 1, partial, [])
+                            last_save = self._between_rounds(vocab, W_in, W_out, here, signals, last_save, len(plan))
+                    trainer._curve.flush()
+                    if totals["examples"] == 0:
+                        raise WordvecError(trainer._why_no_example(totals))
+                    from ..trainer import EpochRecord
+
+                    record = EpochRecord(epoch, totals["loss"] / max(totals["examples"], 1), totals["examples"],
+                                         totals["words"], totals["kept"],
+                                         totals["seconds"] + time.perf_counter() - epoch_started, schedule.alpha())
+                    trainer.record_.epochs.append(record)
+                    position = Position(epoch, 0, dict(EMPTY_TOTALS), [])
+                    if epoch < trainer.epochs:
+                        due = trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0
+                        if due:
+                            self._save(vocab, W_in, W_out, position)
+                            last_save = time.monotonic()
+                        last_save = self._between_rounds(vocab, W_in, W_out, position, signals, last_save, 1)
+                    for callback in trainer.callbacks:
+                        callback(trainer, record)
+            finally:
+                bar.close()
+        from ..checks import check_finite
+
+        check_finite(trainer._alpha(), W_in, W_out)
+        return W_in, W_out
+
+    def _round(self, W_in, W_out, encoded, tasks, tables, settings, schedule, epoch, round_index, cluster_record):
+        """Broadcast the weights, train every task, add up the changes."""
+        started = time.perf_counter()
+        client, trainer = self.client, self.trainer
+        alpha_start = schedule.alpha()
+        alpha_stop = schedule.advance(sum(task.words for task in tasks))
+        weights_in, weights_out = client.scatter([W_in, W_out], broadcast=True, hash=False)
+        futures = [client.submit(rounds.train_round, weights_in, weights_out,
+                                 [(encoded[block], first, stop) for block, first, stop in task.pieces], tables,
+                                 settings, task_seed(trainer.seed, epoch, round_index, i), alpha_start, alpha_stop,
+                                 1, pure=True)
+                   for i, task in enumerate(tasks)]
+        results = client.gather(futures)
+        del futures, weights_in, weights_out
+        rounds.combine(W_in, W_out, results, self.how)
+        cluster_record["rounds"] += 1
+        cluster_record["bytes_to_workers"] += (W_in.nbytes + W_out.nbytes) * self.workers
+        cluster_record["bytes_from_workers"] += sum(result.nbytes for result in results)
+        cluster_record["kernel_seconds"] += max(result.kernel_seconds for result in results)
+        cluster_record["round_seconds"] += time.perf_counter() - started
+        return results
+
+    def _between_rounds(self, vocab, W_in, W_out, position, signals, last_save, rounds_per_epoch) -> float:
+        """Save when due or asked to stop; stop after a signal.  Returns the time of the last save."""
+        trainer = self.trainer
+        due = trainer.checkpoint_minutes and time.monotonic() - last_save >= 60 * trainer.checkpoint_minutes
+        if due or signals.caught:
+            self._save(vocab, W_in, W_out, position)
+            last_save = time.monotonic()
+        if signals.caught:
+            where = (f"the run so far is saved in {trainer.checkpoint}: continue it with --resume"
+                     if trainer.checkpoint else "nothing was saved (give a checkpoint path to keep the work)")
+            raise TrainingInterrupted(f"stopped by {signals.name} after {position.describe(rounds_per_epoch)}; "
+                                      f"{where}", signals.caught)
+        return last_save
+
+    def _save(self, vocab, W_in, W_out, position) -> None:
+        from ..checks import check_finite
+        from ..model import Model
+
+        trainer = self.trainer
+        if not trainer.checkpoint:
+            return
+        check_finite(trainer._alpha(), W_in, W_out)
+        Model(vocab, W_in, W_out, trainer.settings(), trainer.record_.as_dict(), position.as_dict()).save(
+            trainer.checkpoint)
+
+
+@dataclass
+class _Weights:
+    """The two matrices under the names the trainer's divergence check reads."""
+
+    vectors: np.ndarray
+    output_weights: np.ndarray

@@ -1,0 +1,135 @@
+"""Distributed training as pure functions, free of any cluster engine.
+
+The corpus is split into blocks of whole lines.  Each block is counted
+(:func:`count_block`), the counts are merged by addition and finalised exactly
+as on one machine (:meth:`Vocabulary.from_counts`: by count, then by word), and
+each block is encoded to ids (:func:`encode_block`).  Training then goes in
+rounds: every worker starts a round from the same weights ``(W_in, W_out)``,
+trains a stretch of its blocks with the ordinary kernels (its threads lock-free
+as on one machine) and returns only what changed (:func:`train_round`); the
+driver adds the changes of all workers (:func:`combine`) and the next round
+starts from the result.
+
+Combining by addition: for a row touched by one worker, the result is exactly
+that worker's update; for a row touched by several (the frequent words), the
+updates add up as they would have had the workers run as lock-free threads on
+one machine (Hogwild).  Averaging instead would shrink every shared row's step
+by the number of workers that touched it, which slows the frequent words down
+as workers are added; ``how="mean"`` is there to measure that.
+
+Every function here is pure: the same inputs give the same outputs, and nothing
+is changed in place, so an engine may run a task twice (after a worker dies)
+without anything being counted twice.  Dask drives them (:mod:`.driver`); Spark
+or Ray could call the same functions.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..corpus import CHUNK_WORDS, encode, scan
+from ..tokenize import Tokenizer
+
+
+@dataclass
+class Block:
+    """One encoded block of the corpus: ids (``-1`` ends a sentence) cut into chunks."""
+
+    ids: np.ndarray
+    chunks: list[tuple[int, int, int]]
+    tokens: int
+    words: int
+
+
+@dataclass
+class RoundResult:
+    """What one worker's part of a round changed, and its totals."""
+
+    rows_in: np.ndarray  # ids of the W_in rows that changed
+    delta_in: np.ndarray  # their change, float32
+    rows_out: np.ndarray
+    delta_out: np.ndarray
+    loss: float
+    examples: int
+    words: int
+    kept: int
+    kernel_seconds: float
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes this result carries back to the driver."""
+        return sum(a.nbytes for a in (self.rows_in, self.delta_in, self.rows_out, self.delta_out))
+
+
+def count_block(data: bytes, lowercase: bool, whitespace: bool) -> tuple[Counter, dict]:
+    """The word counts of one block of text, and what bad input was survived."""
+    tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
+    counts: Counter = Counter()
+    for sentence in tokenizer.sentences_of_bytes(data):
+        counts.update(sentence)
+    return counts, dict(tokenizer.stats)
+
+
+def encode_block(data: bytes, words: list[str], lowercase: bool, whitespace: bool,
+                 chunk_words: int = CHUNK_WORDS) -> Block:
+    """One block of text as vocabulary ids (``words`` in id order), cut into chunks."""
+    from ..vocab import Vocabulary
+
+    tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
+    scanned = scan(tokenizer.sentences_of_bytes(data))
+    encoded = encode(scanned, Vocabulary(words, np.ones(len(words), dtype=np.int64)), chunk_words=chunk_words)
+    return Block(np.asarray(encoded.ids), encoded.chunks, encoded.tokens, encoded.words)
+
+
+def block_summary(block: Block) -> tuple[list[tuple[int, int, int]], int, int]:
+    """``(chunks, tokens, words)`` of a block: what the driver plans rounds with."""
+    return block.chunks, block.tokens, block.words
+
+
+def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tuple[Block, int, int]],
+                tables: dict, settings: dict, seed: int, alpha_start: float, alpha_stop: float,
+                threads: int = 1) -> RoundResult:
+    """Train the chunks ``block.chunks[first:stop]`` of every ``(block, first, stop)``
+    of ``pieces``, one after the other, from the given weights (not changed: the
+    kernels work on copies) with ``threads`` lock-free threads and the learning
+    rate falling linearly from ``alpha_start`` to ``alpha_stop`` over the stretch;
+    return the rows that changed and by how much."""
+    from ..backend import CpuBackend
+    from ..trainer import run_jobs
+
+    W_in, W_out = weights_in.copy(), weights_out.copy()
+    backend = CpuBackend(W_in, W_out, tables, settings["arch"], settings["loss"], settings["window"],
+                         settings["negative"], settings["cbow_mean"], threads, seed)
+    total = max(sum(words for block, first, stop in pieces for *_, words in block.chunks[first:stop]), 1)
+    done, totals, started = 0, np.zeros(4), time.perf_counter()
+    for block, first, stop in pieces:
+        jobs = []
+        for start, end, words in block.chunks[first:stop]:
+            jobs.append((start, end, alpha_start + (alpha_stop - alpha_start) * done / total,
+                         alpha_start + (alpha_stop - alpha_start) * (done + words) / total))
+            done += words
+        for _, result in run_jobs(backend, block.ids, jobs, threads):
+            totals += result
+    kernel_seconds = time.perf_counter() - started
+    rows_in = np.flatnonzero((W_in != weights_in).any(axis=1))
+    rows_out = np.flatnonzero((W_out != weights_out).any(axis=1))
+    return RoundResult(rows_in, W_in[rows_in] - weights_in[rows_in], rows_out, W_out[rows_out] - weights_out[rows_out],
+                       float(totals[0]), int(totals[1]), int(totals[2]), int(totals[3]), kernel_seconds)
+
+
+def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[RoundResult], how: str = "sum") -> None:
+    """Apply the changes of one round's results to the driver's weights (in place):
+    added up (``sum``), or averaged over the workers that touched each row (``mean``)."""
+    for weights, rows, deltas in ((weights_in, "rows_in", "delta_in"), (weights_out, "rows_out", "delta_out")):
+        if how == "mean":
+            touched = np.zeros(len(weights), dtype=np.float32)
+            for result in results:
+                touched[getattr(result, rows)] += 1
+        for result in results:
+            change = getattr(result, deltas)
+            if how == "mean":
+                change = change / touched[getattr(result, rows), None]
+            weights[getattr(result, rows)] += change
