@@ -185,6 +185,7 @@ class _ClusterRun:
         self.trainer, self.client = trainer, client
         self.round_words, self.how = round_words, how
         self.workers = check_workers(client)
+        self.direct = True  # the client talks to the workers directly, until that fails
 
     def fit(self, corpus, resume: bool):
         from ..trainer import TrainingRecord
@@ -340,13 +341,13 @@ class _ClusterRun:
         client, trainer = self.client, self.trainer
         alpha_start = schedule.alpha()
         alpha_stop = schedule.advance(sum(task.words for task in tasks))
-        weights_in, weights_out = client.scatter([W_in, W_out], broadcast=True, hash=False)
+        weights_in, weights_out = self._broadcast([W_in, W_out])
         futures = [client.submit(rounds.train_round, weights_in, weights_out,
                                  [(encoded[block], first, stop) for block, first, stop in task.pieces], tables,
                                  settings, task_seed(trainer.seed, epoch, round_index, i), alpha_start, alpha_stop,
                                  1, pure=True)
                    for i, task in enumerate(tasks)]
-        results = client.gather(futures)
+        results = client.gather(futures, direct=self.direct)
         del futures, weights_in, weights_out
         rounds.combine(W_in, W_out, results, self.how)
         cluster_record["rounds"] += 1
@@ -355,6 +356,16 @@ class _ClusterRun:
         cluster_record["kernel_seconds"] += max(result.kernel_seconds for result in results)
         cluster_record["round_seconds"] += time.perf_counter() - started
         return results
+
+    def _broadcast(self, data: list) -> list:
+        """Futures of ``data`` on every worker, sent straight to the workers when
+        they can be reached (several times faster than through the scheduler)."""
+        if self.direct:
+            try:
+                return self.client.scatter(data, broadcast=True, hash=False, direct=True)
+            except OSError:
+                self.direct = False
+        return self.client.scatter(data, broadcast=True, hash=False)
 
     def _between_rounds(self, vocab, W_in, W_out, position, signals, last_save, rounds_per_epoch) -> float:
         """Save when due or asked to stop; stop after a signal.  Returns the time of the last save."""

@@ -1,0 +1,96 @@
+"""Training on a local Dask cluster against in-process threads, and accuracy as workers are added.
+
+    python bench/cluster.py CORPUS.txt                       # in-process 2 threads; 1, 2, 4 and 8 workers
+    python bench/cluster.py CORPUS.txt --workers 2 --epochs 1
+
+CBOW-NS with word2vec's defaults.  The in-process run uses 2 threads; each
+cluster is a ``LocalCluster`` of N worker processes with 1 thread each, on the
+same machine (so 4 and 8 workers share 2 cores: their time means nothing, their
+accuracy is the point).  Printed per run: training seconds and words/s, rounds,
+megabytes sent to and from the workers per round, the share of round time
+spent outside the kernels (round wall time on the driver minus the slowest
+task's kernel time), and analogy accuracy (30,000 most frequent words) and
+WordSim-353, scored by gensim's evaluation code as in ``train_vs_gensim.py``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+
+def score(model) -> tuple[float, float]:
+    import logging
+    import tempfile
+
+    import numpy as np
+    from train_vs_gensim import evaluate
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as folder:
+        np.save(Path(folder) / "vectors.npy", np.asarray(model.vectors))
+        (Path(folder) / "words.txt").write_text("\n".join(model.words), encoding="utf-8")
+        return evaluate(Path(folder))
+
+
+def run(corpus: Path, epochs: int, workers: int | None) -> dict:
+    import wordvec
+
+    trainer = wordvec.Trainer(epochs=epochs, threads=2 if workers is None else 1, seed=1)
+    if workers is None:
+        trainer.fit(corpus)
+    else:
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+                Client(cluster, set_as_default=False) as client:
+            trainer.fit(corpus, cluster=client)
+    record = trainer.record_
+    analogy, wordsim = score(trainer.model_)
+    result = {"workers": workers, "train_seconds": record.train_seconds, "words_per_second": record.words_per_second,
+              "analogy": analogy, "wordsim": wordsim}
+    cluster = record.cluster
+    if cluster:
+        rounds = max(cluster["rounds"], 1)
+        result.update(rounds=cluster["rounds"], mb_to=cluster["bytes_to_workers"] / rounds / 2**20,
+                      mb_from=cluster["bytes_from_workers"] / rounds / 2**20,
+                      outside=1 - cluster["kernel_seconds"] / max(cluster["round_seconds"], 1e-9),
+                      round_seconds=cluster["round_seconds"] / rounds)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--workers", default="1,2,4,8", help="cluster sizes to run")
+    args = parser.parse_args()
+    from memory import cpu_model
+
+    print(f"{cpu_model()}; CBOW-NS, word2vec's defaults, {args.epochs} epochs\n")
+    print("| run | train s | words/s | rounds | MB to workers / round | MB from workers / round | "
+          "round s | outside kernels | analogy % | WS353 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    results = []
+    for workers in [None] + [int(n) for n in args.workers.split(",")]:
+        result = run(args.corpus, args.epochs, workers)
+        results.append(result)
+        name = "in-process, 2 threads" if workers is None else f"{workers} worker{'s' if workers > 1 else ''} x 1 thread"
+        cluster = (f"{result['rounds']} | {result['mb_to']:.0f} | {result['mb_from']:.0f} | "
+                   f"{result['round_seconds']:.2f} | {100 * result['outside']:.1f} %") if workers else "| | | |"
+        print(f"| {name} | {result['train_seconds']:.1f} | {result['words_per_second']:,.0f} | {cluster} | "
+              f"{result['analogy']:.2f} | {result['wordsim']:.3f} |", flush=True)
+    threads = results[0]
+    for result in results[1:]:
+        print(f"\n{result['workers']} workers: words/s {result['words_per_second'] / threads['words_per_second']:.2f}x "
+              f"in-process; analogy {result['analogy'] - threads['analogy']:+.2f} points", end="")
+    print()
+
+
+if __name__ == "__main__":
+    main()
