@@ -38,7 +38,7 @@ def score(model) -> tuple[float, float]:
         return evaluate(Path(folder))
 
 
-def run(corpus: Path, epochs: int, workers: int | None) -> dict:
+def run(corpus: Path, epochs: int, workers: int | None, how: str = "sum") -> dict:
     import wordvec
 
     trainer = wordvec.Trainer(epochs=epochs, threads=2 if workers is None else 1, seed=1)
@@ -49,7 +49,9 @@ def run(corpus: Path, epochs: int, workers: int | None) -> dict:
 
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
                 Client(cluster, set_as_default=False) as client:
-            trainer.fit(corpus, cluster=client)
+            from wordvec.distributed.driver import fit_on_cluster
+
+            fit_on_cluster(trainer, corpus, client, how=how)
     record = trainer.record_
     analogy, wordsim = score(trainer.model_)
     result = {"workers": workers, "train_seconds": record.train_seconds, "words_per_second": record.words_per_second,
@@ -69,22 +71,26 @@ def main() -> None:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--workers", default="1,2,4,8", help="cluster sizes to run")
+    parser.add_argument("--combine", default="sum", help="how the workers' changes combine (sum, sqrt, mean)")
+    parser.add_argument("--no-threads", action="store_true", help="skip the in-process run")
     args = parser.parse_args()
     from memory import cpu_model
 
-    print(f"{cpu_model()}; CBOW-NS, word2vec's defaults, {args.epochs} epochs\n")
+    print(f"{cpu_model()}; CBOW-NS, word2vec's defaults, {args.epochs} epochs; changes combined by {args.combine}\n")
     print("| run | train s | words/s | rounds | MB to workers / round | MB from workers / round | "
           "round s | outside kernels | analogy % | WS353 |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     results = []
-    for workers in [None] + [int(n) for n in args.workers.split(",")]:
-        result = run(args.corpus, args.epochs, workers)
+    for workers in ([] if args.no_threads else [None]) + [int(n) for n in args.workers.split(",")]:
+        result = run(args.corpus, args.epochs, workers, args.combine)
         results.append(result)
         name = "in-process, 2 threads" if workers is None else f"{workers} worker{'s' if workers > 1 else ''} x 1 thread"
         cluster = (f"{result['rounds']} | {result['mb_to']:.0f} | {result['mb_from']:.0f} | "
                    f"{result['round_seconds']:.2f} | {100 * result['outside']:.1f} %") if workers else "| | | |"
         print(f"| {name} | {result['train_seconds']:.1f} | {result['words_per_second']:,.0f} | {cluster} | "
               f"{result['analogy']:.2f} | {result['wordsim']:.3f} |", flush=True)
+    if args.no_threads:
+        return
     threads = results[0]
     for result in results[1:]:
         print(f"\n{result['workers']} workers: words/s {result['words_per_second'] / threads['words_per_second']:.2f}x "

@@ -168,6 +168,8 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
         import distributed  # noqa: F401
     except ImportError:
         raise WordvecError("training on a cluster needs Dask: pip install 'wordvec[distributed]'") from None
+    if how not in rounds.COMBINE:
+        raise WordvecError(f"how must be one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
     client, started = connect(cluster)
     try:

@@ -120,16 +120,24 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
                        float(totals[0]), int(totals[1]), int(totals[2]), int(totals[3]), kernel_seconds)
 
 
+#: How the changes of a round are combined, row by row, when k workers changed a row.
+COMBINE = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}  # the summed change is divided by k ** power
+
+
 def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[RoundResult], how: str = "sum") -> None:
     """Apply the changes of one round's results to the driver's weights (in place):
-    added up (``sum``), or averaged over the workers that touched each row (``mean``)."""
+    per row, the sum of the changes of the k workers that changed it, divided by
+    ``k ** COMBINE[how]``: added up (``sum``), averaged (``mean``) or in between
+    (``sqrt``).  A row changed by one worker moves exactly as that worker moved it."""
+    power = COMBINE[how]
     for weights, rows, deltas in ((weights_in, "rows_in", "delta_in"), (weights_out, "rows_out", "delta_out")):
-        if how == "mean":
+        if power:
             touched = np.zeros(len(weights), dtype=np.float32)
             for result in results:
                 touched[getattr(result, rows)] += 1
+            scale = touched ** -power
         for result in results:
             change = getattr(result, deltas)
-            if how == "mean":
-                change = change / touched[getattr(result, rows), None]
+            if power:
+                change = change * scale[getattr(result, rows), None]
             weights[getattr(result, rows)] += change

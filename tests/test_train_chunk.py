@@ -1,0 +1,162 @@
+"""The training loop itself (``kernels.train_chunk``), pinned on tiny hand-made ids:
+what a window may hold, the dynamic window, subsampling before windowing,
+skip-gram's direction and the learning rate along a chunk."""
+import numpy as np
+import pytest
+
+from wordvec import kernels
+from wordvec.backend import kernel_tables, make_scratch
+from wordvec.vocab import Vocabulary, alias_table
+
+V, D = 8, 6
+
+
+def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, seed=0, alpha=(0.05, 0.01)):
+    """One ``train_chunk`` over ``ids``; returns the weights before and after,
+    the kernel's totals and the random state it started from."""
+    rng = np.random.default_rng(seed)
+    W_in = (rng.random((V, D), dtype=np.float32) - 0.5) / D
+    W_out = (rng.random((V, D), dtype=np.float32) - 0.5) / D
+    noise_prob, noise_alias = alias_table(Vocabulary([f"w{i}" for i in range(V)], np.arange(V, 0, -1))
+                                          .noise_distribution())
+    tables = kernel_tables({"keep_prob": np.ones(V, np.float32) if keep is None else np.asarray(keep, np.float32),
+                            "noise_prob": noise_prob, "noise_alias": noise_alias})
+    settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), 0, -1)
+    scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative, V, 0)
+    start_rng = scratch.rng.copy()
+    before = W_in.copy(), W_out.copy()
+    ids = np.asarray(ids, dtype=np.int32)
+    totals = kernels.train_chunk(ids, 0, len(ids), W_in, W_out, tables, settings, scratch, *alpha)
+    return before, (W_in, W_out), totals, (tables, start_rng)
+
+
+def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean, alpha_start, alpha_stop):
+    """train_chunk's semantics in plain float64 Python, drawing from the same
+    random stream in the same order (the kernels' own generator functions):
+
+    * a sentence ends at ``-1``; each word is kept with probability ``keep_prob``
+      before any window is formed;
+    * each kept word is a centre with a reach ``b`` drawn uniformly from 1..window;
+      its context is the kept words within ``b`` of it in the same sentence;
+    * CBOW: one example (context bag -> centre); skip-gram: one example per
+      context word (that word -> centre: word2vec's direction);
+    * negative sampling: the centre (label 1) and ``negative`` noise draws
+      (label 0; a draw equal to the centre is skipped), sequential SGD steps;
+    * the learning rate falls linearly over the chunk's words, set per sentence.
+    """
+    W_in, W_out = W_in.astype(np.float64), W_out.astype(np.float64)
+    total = max(int(np.sum(ids != -1)), 1)
+    loss, examples, read, kept = 0.0, 0, 0, 0
+    position = 0
+    while position < len(ids):
+        lr = np.float32(alpha_start + (alpha_stop - alpha_start) / total * read)
+        sentence = []
+        while position < len(ids):
+            word = int(ids[position])
+            position += 1
+            if word == -1:
+                break
+            read += 1
+            if tables.keep_prob[word] < 1.0 and tables.keep_prob[word] < kernels.random_uniform(rng):
+                continue
+            sentence.append(word)
+        kept += len(sentence)
+        for centre, target in enumerate(sentence):
+            reach = window - kernels.random_below(rng, window)
+            context = [sentence[j] for j in range(max(centre - reach, 0), min(centre + reach + 1, len(sentence)))
+                       if j != centre]
+            bags = ([context] if context else []) if arch == kernels.CBOW else [[word] for word in context]
+            for bag in bags:
+                hidden = W_in[bag].sum(axis=0) / (len(bag) if mean else 1)
+                step = np.zeros(D)
+                draws = [target] + [int(kernels.draw_noise(rng, tables.noise_prob, tables.noise_alias))
+                                    for _ in range(negative)]
+                for k, word in enumerate(draws):
+                    if k and word == target:
+                        continue
+                    score = W_out[word] @ hidden
+                    label = 1.0 if k == 0 else 0.0
+                    probability = 1 / (1 + np.exp(-score))
+                    loss -= np.log(probability) if k == 0 else np.log(1 - probability)
+                    gradient = float(lr) * (label - probability)
+                    step += gradient * W_out[word]
+                    W_out[word] += gradient * hidden
+                for word in bag:
+                    W_in[word] += step
+                examples += 1
+    return W_in, W_out, (loss, examples, read, kept)
+
+
+@pytest.mark.parametrize("arch", [kernels.CBOW, kernels.SKIPGRAM])
+@pytest.mark.parametrize("mean", [True, False])
+def test_train_chunk_equals_its_reference_step_for_step(arch, mean):
+    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1]
+    keep = [0.5, 1, 1, 0.7, 1, 1, 0.3, 1]  # words 0, 3 and 6 are thinned out
+    before, after, totals, (tables, rng) = _run(ids, arch=arch, mean=mean, keep=keep)
+    W_in, W_out, expected = _reference_chunk(np.array(ids), *before, tables, rng, arch, 3, 2, mean, 0.05, 0.01)
+    np.testing.assert_allclose(after[0], W_in, atol=2e-6)
+    np.testing.assert_allclose(after[1], W_out, atol=2e-6)
+    assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
+    assert totals[3] < totals[2]  # some words were dropped
+
+
+def test_a_window_never_crosses_a_sentence_end():
+    _, (W_in, _), (_, examples, read, kept), _ = _run([0, 1, -1, 2, -1, 3, -1], window=5)
+    before = _run([0, 1, -1, 2, -1, 3, -1], window=5)[0][0]
+    assert (examples, read, kept) == (2, 4, 4)  # only 0 <-> 1: words 2 and 3 stand alone
+    np.testing.assert_array_equal(W_in[2:4], before[2:4])
+    assert not np.array_equal(W_in[:2], before[:2])
+
+
+def test_subsampled_words_are_dropped_before_windowing():
+    keep = [1, 1, 1, 0, 1, 1, 1, 1]  # word 3 is never kept
+    _, _, (_, examples, read, kept), _ = _run([1, 3, 3, 3, 2, -1], window=1, keep=keep)
+    assert (read, kept) == (5, 2) and examples == 2  # 1 and 2 become neighbours once the 3s are gone
+
+
+@pytest.mark.parametrize("window", [1, 3, 5])
+def test_the_dynamic_window_draws_every_reach_from_1_to_window(window):
+    """Skip-gram makes one example per (centre, context) pair, so the examples
+    of one long sentence count the reaches drawn: with reach b ~ U{1..window},
+    a pair at distance d is an example with probability (window − d + 1) / window."""
+    length, sentences = 2 * window + 2, 400
+    ids = (list(np.arange(length) % V) + [-1]) * sentences
+    _, _, (_, examples, _, _), _ = _run(ids, arch=kernels.SKIPGRAM, window=window, negative=1)
+
+    def expected(reaches):
+        """Mean and variance of the examples when the reach is uniform over ``reaches``."""
+        chance = [np.mean([b >= d for b in reaches]) for d in range(1, length)]
+        pairs = [2 * (length - d) for d in range(1, length)]  # ordered pairs at distance d
+        return (sentences * sum(p * c for p, c in zip(pairs, chance)),
+                sentences * sum(p * c * (1 - c) for p, c in zip(pairs, chance)))
+
+    mean, variance = expected(range(1, window + 1))
+    assert abs(examples - mean) <= 5 * np.sqrt(variance)  # window 1: always exactly the mean
+    for wrong in (range(0, window), range(2, window + 1)):  # reach 0 allowed, or 1 never drawn
+        if len(wrong):
+            assert abs(expected(wrong)[0] - mean) > 10 * np.sqrt(variance)
+
+
+def test_skip_gram_trains_each_context_word_towards_the_centre():
+    """word2vec's direction: the context word's input row predicts the centre.
+    With window 1 and the sentence [0, 1, 2], word 1 is the centre of two
+    examples, so its output row takes two positive steps; words 0 and 2 one each."""
+    ids = [0, 1, 2, -1]
+    before, after, (_, examples, _, _), (tables, rng) = _run(ids, arch=kernels.SKIPGRAM, window=1, negative=0)
+    assert examples == 4  # (1 <- 0), (0 <- 1), (2 <- 1), (1 <- 2)
+    W_in, W_out, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.SKIPGRAM, 1, 0, True, 0.05, 0.01)
+    np.testing.assert_allclose(after[1], W_out, atol=2e-6)
+    changed = np.flatnonzero(np.any(after[1] != before[1], axis=1))
+    assert changed.tolist() == [0, 1, 2]  # with no noise words, only the centres' output rows move
+
+
+def test_the_learning_rate_falls_along_the_chunk():
+    """The same sentence at the start and at the end of a chunk: the step of the
+    last sentence is taken with a rate near alpha_stop."""
+    ids = [0, 1, -1] + [4, 5, -1] * 50 + [2, 3, -1]
+    before, after, _, (tables, rng) = _run(ids, window=1, negative=0, alpha=(0.1, 0.001))
+    first = np.abs(after[0][0] - before[0][0]).sum()
+    last = np.abs(after[0][2] - before[0][2]).sum()
+    assert last < first / 20  # about 0.1 / 0.003
+    W_in, _, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.CBOW, 1, 0, True, 0.1, 0.001)
+    np.testing.assert_allclose(after[0], W_in, atol=2e-6)
