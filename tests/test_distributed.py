@@ -30,9 +30,9 @@ def client():
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    """Blocks of about 200 kB and rounds of 40,000 words a worker: many of each."""
+    """Blocks of about 200 kB and rounds of 80,000 words (40,000 a worker): many of each."""
     monkeypatch.setattr(driver, "BLOCK_BYTES", 200_000)
-    monkeypatch.setattr(driver, "ROUND_WORDS", 40_000)
+    monkeypatch.setattr(driver, "ROUND_WORDS", 80_000)
 
 
 def test_the_vocabulary_equals_the_single_machine_one(client, demo_prefix, small_blocks):

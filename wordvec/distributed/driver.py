@@ -7,8 +7,8 @@ The vocabulary is counted on the workers and merged by addition; each block is
 encoded once on a worker and kept there (``persist``: spilled to disk under
 memory pressure, recomputed from the text if lost).  Then the rounds: the
 driver broadcasts the weights, every worker trains the next stretch of its part
-of the corpus (``round_words`` words), the changed rows come back and are added
-up, and the next round starts.  A round's tasks are pure, so when a worker dies
+of the corpus (its share of ``round_words`` words), the changed rows come back
+and are added up, and the next round starts.  A round's tasks are pure, so when a worker dies
 Dask reruns its task elsewhere with the same inputs and nothing is counted twice.
 The model file is saved between rounds (``checkpoint_every`` epochs,
 ``checkpoint_minutes``, Ctrl-C), and ``resume`` continues from it.
@@ -26,8 +26,10 @@ from ..checkpoint import EMPTY_TOTALS, Position, StopSignals
 from ..errors import TrainingInterrupted, WordvecError
 from . import rounds
 
-#: Words each worker trains in one round.
-ROUND_WORDS = 2_000_000
+#: Words one round trains, all workers together: each of k workers trains 1/k
+#: of them.  Keeping the total fixed keeps what a worker does not see of the
+#: others' changes (their words of the round) the same however many workers there are.
+ROUND_WORDS = 4_000_000
 #: Bytes of text in one block read by a worker.
 BLOCK_BYTES = 64 << 20
 CONNECT_SECONDS = 10
@@ -161,15 +163,18 @@ def task_seed(seed: int, epoch: int, round_index: int, task: int) -> int:
 
 
 def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: int | None = None,
-                   how: str = "sum"):
+                   how: str = "auto"):
     """Run ``trainer`` (its settings, checkpoint and callbacks) on a Dask cluster; returns it.
-    Each worker trains ``round_words`` words a round (:data:`ROUND_WORDS`)."""
+    A round trains ``round_words`` words (:data:`ROUND_WORDS`), shared by the workers,
+    and their changes are combined by ``how`` (see :func:`rounds.combine`; ``auto``:
+    ``sum`` for up to 2 workers, ``sqrt`` beyond, the better of the two measured
+    in bench/RESULTS.md)."""
     try:
         import distributed  # noqa: F401
     except ImportError:
         raise WordvecError("training on a cluster needs Dask: pip install 'wordvec[distributed]'") from None
-    if how not in rounds.COMBINE:
-        raise WordvecError(f"how must be one of {', '.join(rounds.COMBINE)}, not {how!r}")
+    if how != "auto" and how not in rounds.COMBINE:
+        raise WordvecError(f"how must be auto or one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
     client, started = connect(cluster)
     try:
@@ -185,8 +190,9 @@ class _ClusterRun:
 
     def __init__(self, trainer, client, round_words: int, how: str):
         self.trainer, self.client = trainer, client
-        self.round_words, self.how = round_words, how
         self.workers = check_workers(client)
+        self.how = how if how != "auto" else "sum" if self.workers <= 2 else "sqrt"
+        self.round_words = max(round_words // self.workers, 1)  # each worker's share of a round
         self.direct = True  # the client talks to the workers directly, until that fails
 
     def fit(self, corpus, resume: bool):

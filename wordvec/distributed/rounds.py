@@ -10,12 +10,14 @@ as on one machine) and returns only what changed (:func:`train_round`); the
 driver adds the changes of all workers (:func:`combine`) and the next round
 starts from the result.
 
-Combining by addition: for a row touched by one worker, the result is exactly
-that worker's update; for a row touched by several (the frequent words), the
-updates add up as they would have had the workers run as lock-free threads on
-one machine (Hogwild).  Averaging instead would shrink every shared row's step
-by the number of workers that touched it, which slows the frequent words down
-as workers are added; ``how="mean"`` is there to measure that.
+Combining: a row changed by one worker takes exactly that worker's change.
+For a row changed by k workers (the frequent words), adding the changes up is
+what lock-free threads would do, but each worker's change of a frequent row
+has already gone most of the way within its round, so the sum of k of them
+overshoots (with 4 workers the run was ruined); averaging shrinks the steps of
+rows that several workers changed only a little.  :func:`combine` divides the
+sum by ``k ** power`` (``sum`` 0, ``sqrt`` ½, ``mean`` 1); bench/RESULTS.md
+has the measurements.
 
 Every function here is pure: the same inputs give the same outputs, and nothing
 is changed in place, so an engine may run a task twice (after a worker dies)
@@ -135,7 +137,7 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
             touched = np.zeros(len(weights), dtype=np.float32)
             for result in results:
                 touched[getattr(result, rows)] += 1
-            scale = touched ** -power
+            scale = np.maximum(touched, 1) ** -power
         for result in results:
             change = getattr(result, deltas)
             if power:
