@@ -53,6 +53,12 @@ def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_pat
     assert right >= 9, f"{right} of {len(ANALOGIES)} analogies right"  # one machine: 11-13 (test_training)
     cluster = trainer.record_.cluster
     assert cluster["workers"] == 2 and cluster["rounds"] == 5 * 3  # 120,000 words a worker an epoch, 40,000 a round
+    trainer.model_.save(tmp_path / "m.wordvec")
+    from click.testing import CliRunner
+    from wordvec.cli import main
+
+    shown = CliRunner().invoke(main, ["info", "-m", str(tmp_path / "m.wordvec")]).output
+    assert "cluster   2 workers, 15 rounds, 0.4 MB out and" in shown and "combined by sum" in shown
     words = Trainer().prepare(path)[1].words
     assert [epoch.words for epoch in trainer.record_.epochs] == [words] * 5  # every word once an epoch
 

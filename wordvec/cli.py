@@ -364,6 +364,14 @@ def _describe(facts: dict) -> list[str]:
         lines.append("loss      " + " ".join(f"{loss:.4f}" for loss in record["loss_history"]) + "  (per epoch)")
         if record.get("train_seconds"):
             lines.append(f"trained   {record['train_seconds']:.1f} s, {record.get('words_per_second', 0):,.0f} words/s")
+        cluster = record.get("cluster")
+        if cluster:
+            rounds = max(cluster["rounds"], 1)
+            lines.append(f"cluster   {cluster['workers']} workers, {cluster['rounds']} rounds, "
+                         f"{cluster['bytes_to_workers'] / rounds / 2**20:,.1f} MB out and "
+                         f"{cluster['bytes_from_workers'] / rounds / 2**20:,.1f} MB back a round, "
+                         f"{100 * cluster['kernel_seconds'] / max(cluster['round_seconds'], 1e-9):.0f} % of it "
+                         f"in the kernels, changes combined by {cluster['combine']}")
     return lines
 
 
