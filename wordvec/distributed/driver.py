@@ -257,10 +257,11 @@ class _ClusterRun:
         import dask
 
         trainer = self.trainer
-        # Held for the whole run: a block lost with its worker is recomputed from the text and these words.
-        [self.words] = self.client.scatter([vocab.words], broadcast=True, hash=False)
+        # The words are a constant of the graph (not scattered data): a block lost with its worker is
+        # recomputed from the text and these words, whichever workers are left.
+        words = dask.delayed(vocab.words, pure=True)
         # Futures of a computed graph: Dask keeps each block on a worker and recomputes it if lost.
-        encoded = self.client.compute([dask.delayed(rounds.encode_block)(block, self.words, trainer.lowercase,
+        encoded = self.client.compute([dask.delayed(rounds.encode_block)(block, words, trainer.lowercase,
                                                                         trainer.whitespace) for block in blocks])
         summaries = self.client.gather(self.client.map(rounds.block_summary, encoded))
         return encoded, list(summaries)
@@ -277,7 +278,7 @@ class _ClusterRun:
         position = Position(**saved.position) if saved else Position.start()
         schedule = _Schedule(trainer._alpha(), trainer.min_alpha, words_per_epoch * trainer.epochs)
         schedule.done = words_per_epoch * position.epochs_done
-        [tables] = client.scatter([training_tables(vocab, trainer.sample, trainer.loss)], broadcast=True, hash=False)
+        tables = client.submit(_constant, training_tables(vocab, trainer.sample, trainer.loss), pure=False)
         settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
         trainer._curve = _CurvePoints(trainer.record_, max(words_per_epoch // 50, 1))
         trainer._curve.words = schedule.done + position.partial["words"]
@@ -399,6 +400,11 @@ class _ClusterRun:
         check_finite(trainer._alpha(), W_in, W_out)
         Model(vocab, W_in, W_out, trainer.settings(), trainer.record_.as_dict(), position.as_dict()).save(
             trainer.checkpoint)
+
+
+def _constant(value):
+    """``value`` itself: as a task, it lives in the graph and can be recomputed anywhere."""
+    return value
 
 
 @dataclass
