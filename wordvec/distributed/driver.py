@@ -167,8 +167,8 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     """Run ``trainer`` (its settings, checkpoint and callbacks) on a Dask cluster; returns it.
     A round trains ``round_words`` words (:data:`ROUND_WORDS`), shared by the workers,
     and their changes are combined by ``how`` (see :func:`rounds.combine`; ``auto``:
-    ``sum`` for up to 2 workers, ``sqrt`` beyond, the better of the two measured
-    in bench/RESULTS.md)."""
+    ``sum`` for up to 2 workers, ``sqrt`` up to 4, ``mean`` beyond: at each size the
+    best of those measured in bench/RESULTS.md)."""
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -191,7 +191,7 @@ class _ClusterRun:
     def __init__(self, trainer, client, round_words: int, how: str):
         self.trainer, self.client = trainer, client
         self.workers = check_workers(client)
-        self.how = how if how != "auto" else "sum" if self.workers <= 2 else "sqrt"
+        self.how = how if how != "auto" else "sum" if self.workers <= 2 else "sqrt" if self.workers <= 4 else "mean"
         self.round_words = max(round_words // self.workers, 1)  # each worker's share of a round
         self.direct = True  # the client talks to the workers directly, until that fails
 

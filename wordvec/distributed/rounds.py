@@ -14,8 +14,8 @@ Combining: a row changed by one worker takes exactly that worker's change.
 For a row changed by k workers (the frequent words), adding the changes up is
 what lock-free threads would do, but each worker's change of a frequent row
 has already gone most of the way within its round, so the sum of k of them
-overshoots (with 4 workers the run was ruined); averaging shrinks the steps of
-rows that several workers changed only a little.  :func:`combine` divides the
+overshoots (with 4 workers the run was ruined, and with 8 even the sum over
+√k); averaging shrinks the steps of rows that several workers changed only a little.  :func:`combine` divides the
 sum by ``k ** power`` (``sum`` 0, ``sqrt`` ½, ``mean`` 1); bench/RESULTS.md
 has the measurements.
 
