@@ -137,6 +137,14 @@ def test_sigterm_saves_a_checkpoint_and_exits_non_zero(demo_prefix, tmp_path):
     assert not wordvec.load(output).complete
 
 
+def _wait_until_stopped(pid: int) -> None:
+    """Until the process is in the stopped state ('T' in /proc/PID/stat)."""
+    deadline = time.monotonic() + 10
+    while open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, "the process did not stop"
+        time.sleep(0.0002)
+
+
 def test_sigkill_during_a_save_leaves_the_previous_model_and_resume_cleans_up(demo_prefix, tmp_path):
     """The model file is written atomically, so a SIGKILL while a checkpoint is
     being written (its temporary file exists) leaves the previous complete file;
@@ -151,6 +159,7 @@ def test_sigkill_during_a_save_leaves_the_previous_model_and_resume_cleans_up(de
             assert time.monotonic() < deadline and process.poll() is None, "no save was caught"
             if list(tmp_path.glob(".m.wordvec.*.tmp")):
                 process.send_signal(signal.SIGSTOP)
+                _wait_until_stopped(process.pid)  # the signal is asynchronous: be sure it has landed
                 if list(tmp_path.glob(".m.wordvec.*.tmp")):
                     break
                 process.send_signal(signal.SIGCONT)
