@@ -23,7 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..checkpoint import EMPTY_TOTALS, Position, StopSignals
+from ..checks import check_finite
 from ..errors import TrainingInterrupted, WordvecError
+from ..model import Model
+from ..trainer import EpochRecord, TrainingRecord, _CurvePoints, _Schedule, training_tables
+from ..vocab import Vocabulary
 from . import rounds
 
 #: Words one round trains, all workers together: each of k workers trains 1/k
@@ -196,8 +200,6 @@ class _ClusterRun:
         self.direct = True  # the client talks to the workers directly, until that fails
 
     def fit(self, corpus, resume: bool):
-        from ..trainer import TrainingRecord
-
         trainer, client = self.trainer, self.client
         trainer._say(f"Dask cluster: {self.workers} workers; dashboard {client.dashboard_link}")
         saved, finished = trainer._open_run(resume)
@@ -228,8 +230,6 @@ class _ClusterRun:
     def _vocabulary(self, blocks, saved):
         """Counted on the workers, merged by addition, finalised as on one machine."""
         import dask
-
-        from ..vocab import Vocabulary
 
         trainer = self.trainer
         counted = dask.compute(*[dask.delayed(rounds.count_block)(block, trainer.lowercase, trainer.whitespace)
@@ -269,7 +269,6 @@ class _ClusterRun:
     def _train(self, vocab, encoded, summaries, saved):
         from tqdm.auto import tqdm
 
-        from ..trainer import _CurvePoints, _Schedule, training_tables
 
         trainer, client = self.trainer, self.client
         W_in, W_out = trainer._initial_weights(vocab, saved)
@@ -322,8 +321,6 @@ class _ClusterRun:
                     trainer._curve.flush()
                     if totals["examples"] == 0:
                         raise WordvecError(trainer._why_no_example(totals))
-                    from ..trainer import EpochRecord
-
                     record = EpochRecord(epoch, totals["loss"] / max(totals["examples"], 1), totals["examples"],
                                          totals["words"], totals["kept"],
                                          totals["seconds"] + time.perf_counter() - epoch_started, schedule.alpha())
@@ -339,8 +336,6 @@ class _ClusterRun:
                         callback(trainer, record)
             finally:
                 bar.close()
-        from ..checks import check_finite
-
         check_finite(trainer._alpha(), W_in, W_out)
         return W_in, W_out
 
@@ -391,9 +386,6 @@ class _ClusterRun:
         return last_save
 
     def _save(self, vocab, W_in, W_out, position) -> None:
-        from ..checks import check_finite
-        from ..model import Model
-
         trainer = self.trainer
         if not trainer.checkpoint:
             return
