@@ -85,6 +85,11 @@ def test_info_export_and_import(runner, hand_model, tmp_path):
         np.testing.assert_array_equal(wordvec.load_vectors(tmp_path / name).vectors,
                                       np.array(list(HAND.values()), np.float32))
     assert json.loads(runner.invoke(main, ["info", "v.bin", "--json"]).output)["format"] == "word2vec-bin"
+    assert json.loads(runner.invoke(main, ["info", "-m", "v.bin", "--json"]).output)["words"] == 6
+    result = runner.invoke(main, ["export", "v2.txt", "-m", "v.bin", "--from", "word2vec-bin", "--limit", "3"])
+    assert result.exit_code == 0 and wordvec.load_vectors(tmp_path / "v2.txt").words == list(HAND)[:3]
+    wrong = runner.invoke(main, ["export", "v3.txt", "-m", "v.bin", "--from", "word2vec-txt"])
+    assert wrong.exit_code == 1 and wrong.output.startswith("error: ")
     result = runner.invoke(main, ["import", "v.txt", "back.wordvec", "--limit", "4"])
     assert result.exit_code == 0, result.output
     assert wordvec.load_vectors(tmp_path / "back.wordvec").words == list(HAND)[:4]

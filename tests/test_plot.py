@@ -106,3 +106,18 @@ def test_the_core_and_the_query_commands_import_neither_matplotlib_nor_sklearn(h
             "print(sorted(m for m in ('matplotlib', 'sklearn', 'numba') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_plot_commands_take_the_model_as_an_option_with_the_read_options(hand, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hand.save(tmp_path / "hand.txt")
+    runner = CliRunner()
+    result = runner.invoke(main, ["plot", "king", "queen", "man", "-m", "hand.txt", "--format", "word2vec-txt",
+                                  "-o", "m.png"])
+    assert result.exit_code == 0 and "3 words" in result.output, result.output
+    result = runner.invoke(main, ["plot", "--top", "3", "-m", "hand.txt", "--limit", "4", "-o", "top.png"])
+    assert result.exit_code == 0 and "3 words" in result.output, result.output
+    result = runner.invoke(main, ["plot-analogy", "man", "king", "woman", "-m", "hand.txt"])
+    assert result.exit_code == 0 and "man : king :: woman : queen" in result.output
+    limited = runner.invoke(main, ["plot-analogy", "man", "king", "woman", "-m", "hand.txt", "--limit", "2"])
+    assert limited.exit_code == 1 and "'man' is not in the vocabulary" in limited.output

@@ -160,23 +160,26 @@ class _Chunker:
 def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | None = None,
            chunk_words: int = CHUNK_WORDS) -> EncodedCorpus:
     """Renumber the scanned text to vocabulary ids, dropping words outside the
-    vocabulary (the text may lack some vocabulary words: a block of a larger corpus), cut the ids into pieces of at least ``chunk_words`` words at
+    vocabulary (the text may lack some vocabulary words: a block of a larger
+    corpus), cut the ids into pieces of at least ``chunk_words`` words at
     sentence ends, and close the spill file.
 
     With ``path`` the ids go to a memory-mapped ``.npy`` file instead of RAM,
     and each written piece is released from the process's memory at once.
     Memory beyond the ids is one batch and the list of pieces.
     """
-    present = [scanned.index[word] for word in vocab.words if word in scanned.index]
-    size = int(scanned.counts[present].sum()) + scanned.sentences
+    # Scan numbers of the vocabulary words, -1 where this text lacks one (a block of a larger corpus may).
+    scan_rows = np.fromiter((scanned.index.get(word, -1) for word in vocab.words), dtype=np.int64,
+                            count=len(vocab))
+    in_text = scan_rows >= 0
+    size = int(scanned.counts[scan_rows[in_text]].sum()) + scanned.sentences
     if path is None:
         ids = np.empty(size, dtype=np.int32)
     else:
         ids = np.lib.format.open_memmap(os.fspath(path), mode="w+", dtype=np.int32, shape=(size,))
     renumber = np.full(len(scanned.index), _OUT_OF_VOCABULARY, dtype=np.int32)
     renumber[0] = SENTENCE_END
-    in_text = np.array([word in scanned.index for word in vocab.words], dtype=bool)
-    renumber[present] = np.flatnonzero(in_text).astype(np.int32)  # a block of a corpus may lack some words
+    renumber[scan_rows[in_text]] = np.flatnonzero(in_text).astype(np.int32)
     chunker = _Chunker(chunk_words)
     result = EncodedCorpus(ids, scanned.tokens, 0, [])
     filled = 0
