@@ -50,7 +50,9 @@ def test_one_example_matches_the_reference(name, window, mean):
 
     before_in, before_out = W_in.copy(), W_out.copy()
     inputs = np.array(window, dtype=np.int32)
-    kernel_loss = kernels.train_example(W_in, W_out, tables, settings, scratch, inputs, len(inputs), target, np.float32(LR))
+    kernel_loss = kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
+                                        scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise,
+                                        tables.noise_prob, tables.noise_alias, *tables[3:])
 
     np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag, mean), rtol=1e-5, atol=1e-7)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
@@ -72,7 +74,7 @@ def test_softmax_batch_matches_the_reference(window, mean):
         scratch.batch_inputs[b, : len(window)] = window
         scratch.batch_counts[b] = len(window)
         scratch.batch_targets[b] = target
-        kernels.input_hidden(W_in, scratch.batch_inputs[b], len(window), settings.cbow_mean, scratch.batch_hidden[b])
+        kernels.input_hidden(W_in, scratch.batch_inputs[b], 0, len(window), settings.cbow_mean, scratch.batch_hidden[b])
         np.testing.assert_allclose(scratch.batch_hidden[b], reference.hidden_layer(before_in, bag, mean), rtol=1e-5)
 
     loss = kernels.softmax_batch_update(W_in, W_out, scratch, len(targets), settings.cbow_mean, np.float32(LR))
