@@ -22,7 +22,7 @@ def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, see
     tables = kernel_tables({"keep_prob": np.ones(V, np.float32) if keep is None else np.asarray(keep, np.float32),
                             "noise_prob": noise_prob, "noise_alias": noise_alias})
     settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), 0, -1)
-    scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative, V, 0)
+    scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1, V, 0)
     start_rng = scratch.rng.copy()
     before = W_in.copy(), W_out.copy()
     ids = np.asarray(ids, dtype=np.int32)
@@ -41,7 +41,9 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
     * CBOW: one example (context bag -> centre); skip-gram: one example per
       context word (that word -> centre: word2vec's direction);
     * negative sampling: the centre (label 1) and ``negative`` noise draws
-      (label 0; a draw equal to the centre is skipped), sequential SGD steps;
+      (label 0; a draw equal to the centre is skipped), one SGD step per
+      example: every score with the rows as they were, then every update
+      (a word drawn twice moves twice, by its gradient at the same point);
     * the learning rate falls linearly over the chunk's words, set per sentence.
     """
     W_in, W_out = W_in.astype(np.float64), W_out.astype(np.float64)
@@ -71,10 +73,10 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
                 step = np.zeros(D)
                 draws = [target] + [int(kernels.draw_noise(rng, tables.noise_prob, tables.noise_alias))
                                     for _ in range(negative)]
-                for k, word in enumerate(draws):
+                scores = [W_out[word] @ hidden for word in draws]
+                for k, (word, score) in enumerate(zip(draws, scores)):
                     if k and word == target:
                         continue
-                    score = W_out[word] @ hidden
                     label = 1.0 if k == 0 else 0.0
                     probability = 1 / (1 + np.exp(-score))
                     loss -= np.log(probability) if k == 0 else np.log(1 - probability)
@@ -98,6 +100,20 @@ def test_train_chunk_equals_its_reference_step_for_step(arch, mean):
     np.testing.assert_allclose(after[1], W_out, atol=2e-6)
     assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
     assert totals[3] < totals[2]  # some words were dropped
+
+
+def test_a_noise_word_drawn_twice_takes_two_steps_from_the_same_point():
+    """With 8 words and 6 draws per example, repeats are certain; the kernel
+    still equals the one-step-per-example reference."""
+    ids = [0, 1, 2, 3, 4, 5, 6, 7, -1] * 3
+    before, after, totals, (tables, rng) = _run(ids, arch=kernels.SKIPGRAM, negative=6)
+    replay = rng.copy()
+    draws = [kernels.draw_noise(replay, tables.noise_prob, tables.noise_alias) for _ in range(200)]
+    assert len(set(draws[:6])) < 6 or len(set(draws[6:12])) < 6
+    W_in, W_out, expected = _reference_chunk(np.array(ids), *before, tables, rng, kernels.SKIPGRAM, 3, 6, True,
+                                             0.05, 0.01)
+    np.testing.assert_allclose(after[0], W_in, atol=2e-6)
+    np.testing.assert_allclose(after[1], W_out, atol=2e-6)
 
 
 def test_a_window_never_crosses_a_sentence_end():

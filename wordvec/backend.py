@@ -30,16 +30,18 @@ def kernel_tables(tables: dict) -> kernels.Tables:
     )
 
 
-def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, negative: int, vocab_size: int,
+def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows: int, vocab_size: int,
                  softmax_batch: int) -> kernels.Scratch:
-    """One thread's scratch space; the softmax buffers are full size only when
-    ``softmax_batch`` is above 0."""
+    """One thread's scratch space; ``layer_rows`` is the most output rows one
+    example scores (``negative + 1``, or the depth of the Huffman tree); the
+    softmax buffers are full size only when ``softmax_batch`` is above 0."""
     batch, vocab = (softmax_batch, vocab_size) if softmax_batch else (1, 1)
     return kernels.Scratch(
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
         inputs=np.zeros(2 * window, dtype=np.int32),
-        noise=np.zeros(negative + 1, dtype=np.int64),
+        noise=np.zeros(layer_rows, dtype=np.int64),
+        scores=np.zeros(layer_rows, dtype=np.float32),
         hidden=np.zeros(dim, dtype=np.float32),
         grad_hidden=np.zeros(dim, dtype=np.float32),
         batch_inputs=np.zeros((batch, 2 * window), dtype=np.int32),
@@ -67,7 +69,9 @@ class CpuBackend:
         self.settings = kernels.Settings(_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative),
                                          int(bool(cbow_mean)), softmax_batch, SENTENCE_END)
         seeds = np.random.SeedSequence(seed).spawn(threads)
-        self.scratch = [make_scratch(s, vectors.shape[1], window, negative, len(vectors), softmax_batch) for s in seeds]
+        layer_rows = max(negative + 1, self.tables.hs_points.shape[1])
+        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, len(vectors), softmax_batch)
+                        for s in seeds]
 
     def train_chunk(self, slot: int, ids: np.ndarray, start: int, stop: int,
                     alpha_start: float, alpha_stop: float) -> tuple[float, int, int, int]:

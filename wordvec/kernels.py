@@ -50,7 +50,7 @@ Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_cod
 #: Per-thread scratch space, allocated once before training.
 Scratch = namedtuple(
     "Scratch",
-    "rng sentence inputs noise hidden grad_hidden batch_inputs batch_counts batch_targets "
+    "rng sentence inputs noise scores hidden grad_hidden batch_inputs batch_counts batch_targets "
     "batch_hidden batch_scores batch_grad_hidden grad_output",
 )
 #: The integer settings of one run.
@@ -185,7 +185,8 @@ def _backward_row(step, hidden, matrix, row, grad_hidden):
 
 
 @njit(**HOT)
-def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_alias, rng, lr, grad_hidden, noise):
+def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_alias, rng, lr, grad_hidden, noise,
+                            scores):
     """Sampled softmax by negative sampling for one example; returns its loss.
 
     Forward: targets ``t_0 = w`` (label ``y_0 = 1``) and ``K = negative`` noise
@@ -194,14 +195,19 @@ def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_a
     Loss: ``L = −log σ(s_0) − Σ_k log σ(−s_k)``.
     Gradient: ``∂L/∂s_k = σ(s_k) − y_k``, so ``∂L/∂W_out[t_k] = (σ(s_k) − y_k) h``
     and ``∂L/∂h = Σ_k (σ(s_k) − y_k) W_out[t_k]``.
-    Update: ``W_out[t_k] −= lr ∂L/∂W_out[t_k]``; ``grad_hidden += −lr ∂L/∂h``
-    (accumulated with the output rows as they were before their own update).
-    The noise words are drawn first into ``noise`` so their rows load in parallel.
+    Update: ``W_out[t_k] −= lr ∂L/∂W_out[t_k]``; ``grad_hidden += −lr ∂L/∂h``.
+    Every score is computed (into ``scores``) before any row moves, so this is
+    exactly one SGD step on ``L`` even when a noise word is drawn twice; and the
+    dot products, which only read, run back to back instead of each waiting
+    for the previous row's update.  The noise words are drawn first into
+    ``noise`` so their rows load in parallel.
     """
     noise[0] = target
     for k in range(1, negative + 1):
         noise[k] = draw_noise(rng, noise_prob, noise_alias)
         _prefetch_row(W_out, noise[k])
+    for k in range(negative + 1):
+        scores[k] = _dot_row(hidden, W_out, noise[k])
     loss = 0.0
     for k in range(negative + 1):
         word = noise[k]
@@ -211,7 +217,7 @@ def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_a
             continue
         else:
             label = np.float32(0.0)
-        score = _dot_row(hidden, W_out, word)
+        score = scores[k]
         prob, log_prob = log_sigmoid(score)
         loss -= log_prob if k == 0 else log_prob - score  # log σ(−s) = log σ(s) − s
         _backward_row(lr * (label - prob), hidden, W_out, word, grad_hidden)
@@ -219,7 +225,7 @@ def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_a
 
 
 @njit(**HOT)
-def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden):
+def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden, scores):
     """Hierarchical softmax over the Huffman tree for one example; returns its loss.
 
     Forward: the path from the root to leaf ``w`` passes inner nodes ``n_j`` with
@@ -228,23 +234,32 @@ def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_le
     Loss: ``L = −Σ_j log σ((1 − 2 b_j) s_j)``.
     Gradient: ``∂L/∂s_j = σ(s_j) − (1 − b_j)``; ``∂L/∂W_out[n_j] = ∂L/∂s_j · h``;
     ``∂L/∂h = Σ_j ∂L/∂s_j · W_out[n_j]``.
-    Update as in :func:`negative_sampling_layer`, except that a node already
-    predicted right with ``|s_j| ≥ 6`` (``|∂L/∂s_j| < 0.0025``) is not updated;
-    word2vec and gensim skip every node with ``|s_j| ≥ 6``, right or wrong.
+    Update as in :func:`negative_sampling_layer` (all scores first, into
+    ``scores``), except that a node already predicted right with ``|s_j| ≥ 6``
+    (``|∂L/∂s_j| < 0.0025``) is not updated; word2vec and gensim skip every
+    node with ``|s_j| ≥ 6``, right or wrong.  The caller prefetches the path's
+    rows (:func:`_prefetch_path`): all the examples of a skip-gram window share them.
     """
-    for j in range(hs_lengths[target]):
-        _prefetch_row(W_out, hs_points[target, j])
+    length = hs_lengths[target]
+    for j in range(length):
+        scores[j] = _dot_row(hidden, W_out, hs_points[target, j])
     loss = 0.0
-    for j in range(hs_lengths[target]):
-        node = hs_points[target, j]
-        score = _dot_row(hidden, W_out, node)
+    for j in range(length):
+        score = scores[j]
         label = np.float32(1.0) - np.float32(hs_codes[target, j])
         prob, log_prob = log_sigmoid(score)
         loss -= log_prob if label > 0 else log_prob - score  # log σ(−s) = log σ(s) − s
         if (score >= _SATURATED) if label > 0 else (score <= -_SATURATED):
             continue  # already right with |∂L/∂s| < 0.0025: skip a step that would change nothing
-        _backward_row(lr * (label - prob), hidden, W_out, node, grad_hidden)
+        _backward_row(lr * (label - prob), hidden, W_out, hs_points[target, j], grad_hidden)
     return loss
+
+
+@njit(**HOT)
+def _prefetch_path(W_out, hs_points, hs_lengths, target):
+    """Start loading the output rows of the inner nodes on ``target``'s Huffman path."""
+    for j in range(hs_lengths[target]):
+        _prefetch_row(W_out, hs_points[target, j])
 
 
 @njit(**HOT)
@@ -266,7 +281,7 @@ def input_hidden(W_in, inputs, first, n_inputs, cbow_mean, hidden):
 
 @njit(**HOT)
 def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hidden, grad_hidden, rng, noise,
-                  noise_prob, noise_alias, hs_points, hs_codes, hs_lengths):
+                  scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths):
     """Forward, loss, backward and SGD update for the example ``inputs[first:first
     + n_inputs]`` → ``target`` with negative sampling or hierarchical softmax;
     returns that layer's loss (see the module docstring).
@@ -280,9 +295,10 @@ def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hi
         grad_hidden[i] = 0.0
     if settings.objective == NEGATIVE_SAMPLING:
         loss = negative_sampling_layer(hidden, target, W_out, settings.negative, noise_prob, noise_alias, rng, lr,
-                                       grad_hidden, noise)
+                                       grad_hidden, noise, scores)
     else:
-        loss = hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden)
+        loss = hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden,
+                                          scores)
     for j in range(first, first + n_inputs):
         _add_to_row(np.float32(1.0), grad_hidden, W_in, inputs[j])
     return loss
@@ -386,7 +402,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     """
     # Every array is taken out of its tuple once, here (see HOT).
     rng, sentence, context = scratch.rng, scratch.sentence, scratch.inputs
-    hidden, grad_hidden, noise = scratch.hidden, scratch.grad_hidden, scratch.noise
+    hidden, grad_hidden, noise, scores = scratch.hidden, scratch.grad_hidden, scratch.noise, scratch.scores
     keep_prob, noise_prob, noise_alias = tables.keep_prob, tables.noise_prob, tables.noise_alias
     hs_points, hs_codes, hs_lengths = tables.hs_points, tables.hs_codes, tables.hs_lengths
     window = settings.window
@@ -420,13 +436,15 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
             if n_context == 0:
                 continue
             target = sentence[centre]
+            if settings.objective == HIERARCHICAL_SOFTMAX:
+                _prefetch_path(W_out, hs_points, hs_lengths, target)
             n_examples, bag = (1, n_context) if settings.arch == CBOW else (n_context, 1)
             for first in range(n_examples):  # the example's inputs are context[first:first + bag]
                 examples += 1
                 if settings.objective != FULL_SOFTMAX:
                     loss += train_example(W_in, W_out, context, first, bag, target, lr, settings, hidden,
-                                          grad_hidden, rng, noise, noise_prob, noise_alias, hs_points, hs_codes,
-                                          hs_lengths)
+                                          grad_hidden, rng, noise, scores, noise_prob, noise_alias, hs_points,
+                                          hs_codes, hs_lengths)
                     continue
                 pending = queue_softmax_example(W_in, scratch, context, first, bag, target, settings.cbow_mean,
                                                 pending)
