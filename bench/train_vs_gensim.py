@@ -34,6 +34,7 @@ CONFIGS = {  # name: (arch, loss, tools)
     "cbow-ns": ("cbow", "ns", ("wordvec", "gensim-iter", "gensim-file")),
     "sg-ns": ("skipgram", "ns", ("wordvec", "gensim-iter", "gensim-file")),
     "cbow-hs": ("cbow", "hs", ("wordvec", "gensim-iter", "gensim-file")),
+    "sg-hs": ("skipgram", "hs", ("wordvec", "gensim-iter", "gensim-file")),
     "cbow-softmax": ("cbow", "softmax", ("wordvec",)),
 }
 COMMON = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
@@ -166,7 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--tokens", type=int, help="use only the first N tokens")
-    parser.add_argument("--configs", default="cbow-ns,sg-ns,cbow-hs,cbow-softmax")
+    parser.add_argument("--configs", default="cbow-ns,sg-ns,cbow-hs,sg-hs,cbow-softmax")
     parser.add_argument("--threads", default="1,2", help="thread counts for cbow-ns; the others run at the largest")
     parser.add_argument("--softmax-tokens", type=int, default=1_000_000)
     parser.add_argument("--output", type=Path, help="also write the table to this file (markdown)")
