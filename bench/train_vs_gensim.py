@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, help="use only the first N tokens")
     parser.add_argument("--configs", default="cbow-ns,sg-ns,cbow-hs,sg-hs,cbow-softmax")
     parser.add_argument("--threads", default="1,2", help="thread counts for cbow-ns; the others run at the largest")
+    parser.add_argument("--gensim-modes", default="iter,file", help="gensim's modes to run (iter, file)")
     parser.add_argument("--softmax-tokens", type=int, default=1_000_000)
     parser.add_argument("--output", type=Path, help="also write the table to this file (markdown)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -193,6 +194,8 @@ def main() -> None:
                 source, max_vocab = first_tokens(args.corpus, args.softmax_tokens, scratch), 10_000
             for threads in thread_counts if config == "cbow-ns" else [max(thread_counts)]:
                 for tool in tools:
+                    if tool.startswith("gensim-") and tool.split("-")[1] not in args.gensim_modes.split(","):
+                        continue
                     row = run_child(tool, config, threads, source, max_vocab, scratch)
                     print(json.dumps(row), flush=True)
                     rows.append(row)
