@@ -14,10 +14,11 @@ from wordvec.tokenize import Tokenizer
 from wordvec.vocab import Vocabulary
 
 
-def test_words_are_letters_and_digits_joined_by_inner_apostrophes():
-    text = "Don't STOP: rock'n'roll, 'quoted' café_au_lait 42 — Zürich\u2019s naïve"
+def test_words_are_letters_and_digits_joined_by_inner_apostrophes_and_underscores():
+    # Inner underscores join: the phrases wordvec writes (new_york) read back as one word.
+    text = "Don't STOP: rock'n'roll, 'quoted' café_au_lait _lead trail_ 42 — Zürich\u2019s naïve"
     assert Tokenizer().tokens(text) == [
-        "don't", "stop", "rock'n'roll", "quoted", "café", "au", "lait", "42", "zürich", "s", "naïve"]
+        "don't", "stop", "rock'n'roll", "quoted", "café_au_lait", "lead", "trail", "42", "zürich", "s", "naïve"]
     assert Tokenizer(lowercase=False).tokens("Hello World") == ["Hello", "World"]
     assert Tokenizer(whitespace=True).tokens("a-b  c,d\te") == ["a-b", "c,d", "e"]
 

@@ -182,6 +182,53 @@ def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, **set
         click.echo(f"loss curve drawn to {loss_picture}")
 
 
+@main.command()
+@click.argument("corpus")
+@click.option("-o", "--output", required=True, help="Where to write the text with its phrases joined (- for stdout).")
+@click.option("--passes", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Passes; each can add one more word to a phrase (2: phrases of up to 3 words).")
+@click.option("--threshold", type=float, help="Join pairs scoring above this [default: 100 word2phrase, 0.5 npmi].")
+@click.option("--min-count", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Words and pairs seen fewer times never join.")
+@click.option("--scoring", type=click.Choice(("word2phrase", "npmi")), default="word2phrase", show_default=True)
+@click.option("--delimiter", default="_", show_default=True, help="Joins the words of a phrase.")
+@click.option("--max-pairs", default=20_000_000, show_default=True, type=click.IntRange(min=1000),
+              help="Distinct pairs counted in memory (16 bytes each) before the rarest are dropped.")
+@click.option("--save-table", type=click.Path(dir_okay=False), help="Also save the phrases found to this file.")
+@click.option("--phrase-table", type=click.Path(dir_okay=False),
+              help="Join the phrases of this saved table instead of finding new ones.")
+@click.option("--keep-case", is_flag=True, help="Do not lower-case the text.")
+@click.option("--whitespace", is_flag=True, help="The corpus is already tokenised: split on white space only.")
+def phrases(corpus, output, passes, threshold, min_count, scoring, delimiter, max_pairs, save_table, phrase_table,
+            keep_case, whitespace):
+    """Join the phrases of CORPUS (new york -> new_york), as word2phrase does,
+    and write the text, line for line, to OUTPUT."""
+    import time
+
+    from . import phrases as phrase_module
+    from .tokenize import Tokenizer
+
+    started = time.perf_counter()
+    table = phrase_module.PhraseTable.load(phrase_table) if phrase_table else None
+    table, report = phrase_module.phrase_text(
+        resolve_data(corpus, True), output, passes, scoring, threshold, min_count, delimiter, max_pairs, table,
+        Tokenizer(lowercase=not keep_case, whitespace=whitespace))
+    if save_table:
+        table.save(save_table)
+    if report is not None:
+        for number, (phrases_found, joins, pairs, pruned) in enumerate(
+                zip(report.phrases, report.joins, report.pairs_counted, report.pairs_pruned), 1):
+            click.echo(f"pass {number}: {pairs:,} distinct pairs counted ({pruned:,} rare ones dropped to fit "
+                       f"--max-pairs), {phrases_found:,} phrases, {joins:,} joined", err=True)
+        click.echo(f"pair counts took at most {report.memory_bytes / 2**20:,.0f} MB", err=True)
+    else:
+        click.echo(f"joined the {len(table):,} phrases of {phrase_table}", err=True)
+    click.echo(f"done in {time.perf_counter() - started:.1f} s" + (f"; wrote {output}" if output != "-" else ""),
+               err=True)
+    if save_table:
+        click.echo(f"phrase table saved to {save_table}", err=True)
+
+
 # -- asking the vectors ------------------------------------------------------------
 def _read_options(command, format_flag: str = "--format"):
     """``--format`` (or ``format_flag``), ``--limit`` and ``--unicode-errors``: how to read a vector file."""

@@ -47,11 +47,13 @@ def sentences_of(source, tokenizer: Tokenizer | None = None) -> Iterator[list[st
 class ScannedCorpus:
     """What one pass over the text gives: every distinct word (numbered in
     first-seen order, 0 being the sentence end) with its count, and the whole
-    text as those numbers (int32) in a temporary file, ready to be renumbered."""
+    text as those numbers (int32) in a temporary file, ready to be renumbered.
+    ``duplicates`` says what de-duplication dropped (``None`` when it was off)."""
 
     index: dict[str, int]
     counts: np.ndarray
     spill: BinaryIO
+    duplicates: dict | None = None
 
     @property
     def sentences(self) -> int:
@@ -66,18 +68,47 @@ class ScannedCorpus:
         next(words)  # the sentence end
         return dict(zip(words, self.counts[1:].tolist()))
 
+    def batches(self, size: int = _ENCODE_BATCH) -> Iterator[np.ndarray]:
+        """The numbers of the text from the start, ``size`` at a time."""
+        self.spill.seek(0)
+        while len(batch := np.frombuffer(self.spill.read(4 * size), dtype=np.int32)):
+            yield batch
 
-def scan(sentences: Iterable[list[str]]) -> ScannedCorpus:
-    """One streaming pass: number every distinct word in first-seen order, count
-    it, and keep the text as those numbers (4 bytes a token, never the text).
 
-    Python handles batches of :data:`_ENCODE_BATCH` tokens, not words: the new
+def spill_file() -> BinaryIO:
+    """An anonymous temporary file for a text's numbers."""
+    return tempfile.TemporaryFile(prefix="wordvec-ids-")
+
+
+def write_spill(spill: BinaryIO, ids: np.ndarray) -> None:
+    try:
+        spill.write(np.ascontiguousarray(ids, dtype=np.int32).tobytes())
+    except OSError as error:
+        raise WordvecError(f"cannot spill the encoded corpus to a temporary file: {error.strerror}") from None
+
+
+def scan(sentences: Iterable[list[str]], dedup: bool = False) -> ScannedCorpus:
+    """One streaming pass over ``sentences``: number every distinct word in
+    first-seen order, count it, and keep the text as those numbers (4 bytes a
+    token, never the text).  With ``dedup``, a sentence whose words repeat an
+    earlier sentence exactly is dropped (see :class:`SeenSentences`)."""
+    return _scan(((sentence, True) for sentence in sentences), SeenSentences() if dedup else None)
+
+
+def scan_lines(pieces: Iterable[tuple[list[str], bool]]) -> ScannedCorpus:
+    """:func:`scan` of ``(tokens, ends_line)`` pieces (:meth:`Tokenizer.pieces`):
+    the sentence end marks exactly the line ends of the text, empty lines
+    included, so the text can be written back in its own layout."""
+    return _scan(pieces, None)
+
+
+def _scan(pieces: Iterable[tuple[list[str], bool]], seen: "SeenSentences | None") -> ScannedCorpus:
+    """Python handles batches of :data:`_ENCODE_BATCH` tokens, not words: the new
     words of a batch are found by a set difference and the numbers looked up by
-    ``map``, both loops in C.
-    """
+    ``map``, both loops in C."""
     id_of = {_END_TOKEN: 0}
     counts = np.zeros(1, dtype=np.int64)
-    spill = tempfile.TemporaryFile(prefix="wordvec-ids-")
+    spill = spill_file()
     batch: list[str] = []
 
     def flush():
@@ -85,23 +116,83 @@ def scan(sentences: Iterable[list[str]]) -> ScannedCorpus:
         new = set(batch).difference(id_of)
         id_of.update(zip(sorted(new), range(len(id_of), len(id_of) + len(new))))
         ids = np.fromiter(map(id_of.__getitem__, batch), dtype=np.int32, count=len(batch))
+        if seen is not None:
+            ids = seen.drop_repeats(ids)
         grown = np.bincount(ids, minlength=len(id_of))
         grown[: len(counts)] += counts
         counts = grown
-        try:
-            spill.write(ids.tobytes())
-        except OSError as error:
-            raise WordvecError(f"cannot spill the encoded corpus to a temporary file: {error.strerror}") from None
+        write_spill(spill, ids)
         batch.clear()
 
-    for sentence in sentences:
-        batch.extend(sentence)
-        batch.append(_END_TOKEN)
+    for tokens, ends_line in pieces:
+        batch.extend(tokens)
+        if ends_line:
+            batch.append(_END_TOKEN)
         if len(batch) >= _ENCODE_BATCH:
             flush()
     if batch:
         flush()
-    return ScannedCorpus(id_of, counts, spill)
+    return ScannedCorpus(id_of, counts, spill, seen.report() if seen is not None else None)
+
+
+class SeenSentences:
+    """Exact de-duplication of sentences in bounded memory: 8 bytes a distinct sentence.
+
+    A sentence ``t_0 … t_{n−1}`` (its word numbers, ending in the sentence end
+    0) is known by the 64-bit hash ``Σ_k mix(t_k · 2^32 + k)`` (mod 2^64),
+    where ``mix`` is splitmix64's finaliser: the position ``k`` makes the sum
+    depend on the order, the closing 0 on the length.  Two different sentences
+    share a hash with probability about 2^−64.  The hashes seen are kept in
+    sorted numpy arrays (a large one and a recent one merged into it when it
+    grows), so a batch of sentences is checked and added without a Python loop.
+    """
+
+    def __init__(self):
+        self.known = np.empty(0, dtype=np.uint64)
+        self.recent = np.empty(0, dtype=np.uint64)
+        self.dropped_sentences = 0
+        self.dropped_tokens = 0
+
+    @staticmethod
+    def hashes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(hash of each sentence, its start)`` for ``ids`` that end with a sentence end."""
+        ends = np.flatnonzero(ids == 0)
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        position = np.arange(len(ids)) - np.repeat(starts, ends - starts + 1)
+        with np.errstate(over="ignore"):
+            z = (ids.astype(np.uint64) << np.uint64(32)) + position.astype(np.uint64)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            z ^= z >> np.uint64(31)
+            return np.add.reduceat(z, starts), starts
+
+    def drop_repeats(self, ids: np.ndarray) -> np.ndarray:
+        """``ids`` (whole sentences) without the sentences seen before, in this batch or an earlier one."""
+        hashes, starts = self.hashes(ids)
+        unique, first = np.unique(hashes, return_index=True)
+        fresh = ~(_in_sorted(self.known, unique) | _in_sorted(self.recent, unique))
+        keep = np.zeros(len(hashes), dtype=bool)
+        keep[first[fresh]] = True
+        self.recent = np.union1d(self.recent, unique[fresh])
+        if len(self.recent) > max(len(self.known) // 4, 1 << 16):
+            self.known, self.recent = np.union1d(self.known, self.recent), self.recent[:0]
+        lengths = np.diff(np.concatenate((starts, [len(ids)])))
+        self.dropped_sentences += int(np.count_nonzero(~keep))
+        self.dropped_tokens += int(lengths[~keep].sum() - np.count_nonzero(~keep))  # not the sentence ends
+        return ids[np.repeat(keep, lengths)]
+
+    def report(self) -> dict:
+        return {"sentences_dropped": self.dropped_sentences, "tokens_dropped": self.dropped_tokens,
+                "distinct_sentences": len(self.known) + len(self.recent),
+                "memory_bytes": 8 * (len(self.known) + len(self.recent))}
+
+
+def _in_sorted(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are in the sorted array ``sorted_values``."""
+    if len(sorted_values) == 0:
+        return np.zeros(len(values), dtype=bool)
+    where = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return sorted_values[where] == values
 
 
 @dataclass
@@ -183,9 +274,8 @@ def encode(scanned: ScannedCorpus, vocab: Vocabulary, path: str | os.PathLike | 
     chunker = _Chunker(chunk_words)
     result = EncodedCorpus(ids, scanned.tokens, 0, [])
     filled = 0
-    scanned.spill.seek(0)
     with scanned.spill:
-        while len(chunk := np.frombuffer(scanned.spill.read(4 * _ENCODE_BATCH), dtype=np.int32)):
+        for chunk in scanned.batches():
             encoded = renumber[chunk]
             encoded = encoded[encoded != _OUT_OF_VOCABULARY]
             if filled + len(encoded) > size:

@@ -7,7 +7,8 @@ that is one 100 MB line (text8's layout) never sits in memory whole.
 
 Words are runs of Unicode letters, combining marks and digits of any script
 (categories L, M and N), joined by inner apostrophes (``don't``,
-``rock'n'roll``), Hebrew geresh and gershayim (``צה״ל``) and the zero-width
+``rock'n'roll``), inner underscores (``new_york``: the phrases
+:mod:`wordvec.phrases` writes read back as one word), Hebrew geresh and gershayim (``צה״ל``) and the zero-width
 (non-)joiners that Persian and Indic text writes inside words; every other
 character separates words.  So a vowel sign, a virama or an accent never cuts
 a word (``नमस्ते``, ``İstanbul`` lower-cased to ``i̇stanbul``).  Text is
@@ -44,7 +45,7 @@ MAX_SENTENCE_TOKENS = 10_000
 MAX_WORD_CHARS = 1_000
 BLOCK_BYTES = 1 << 18
 #: Characters that join two runs of word characters into one word.
-INNER_JOINERS = "'\u05f3\u05f4\u200c\u200d"
+INNER_JOINERS = "'_\u05f3\u05f4\u200c\u200d"
 #: Code points that hold assigned characters: planes 0-3 and plane 14 (variation selectors).
 _ASSIGNED_PLANES = (range(0, 0x40000), range(0xE0000, 0xE1000))
 
@@ -114,7 +115,7 @@ class Tokenizer:
     def tokens(self, text: str | bytes) -> list[str]:
         """The tokens of one piece of text, in order."""
         if isinstance(text, bytes):
-            if not self.whitespace and text.isascii() and b"'" not in text:
+            if not self.whitespace and text.isascii() and b"'" not in text and b"_" not in text:
                 # Fast path, same result as the pattern: ASCII letters and digits only.
                 return self._capped(text.translate(_ASCII_TABLES[self.lowercase]).decode("ascii").split(), text)
             raw = text
@@ -140,18 +141,27 @@ class Tokenizer:
         """The sentences of ``data``, read exactly as a file of these bytes would be."""
         return self._sentences(_pieces_of_stream(io.BytesIO(data), name))
 
-    def _sentences(self, pieces) -> Iterator[list[str]]:
+    def pieces(self, source: str | os.PathLike | list) -> Iterator[tuple[list[str], bool]]:
+        """The tokens of ``source`` as ``(tokens, ends_line)`` pieces: every line
+        gives one piece (an empty line an empty list), a line longer than
+        :data:`MAX_SENTENCE_TOKENS` tokens several, of which only the last ends the line."""
+        return self._pieces(read_pieces(source))
+
+    def _pieces(self, raw_pieces) -> Iterator[tuple[list[str], bool]]:
         pending: list[str] = []
-        for piece, ends_line in pieces:
+        for piece, ends_line in raw_pieces:
             pending.extend(self.tokens(piece))
             while len(pending) > MAX_SENTENCE_TOKENS:
-                yield pending[:MAX_SENTENCE_TOKENS]
+                yield pending[:MAX_SENTENCE_TOKENS], False
                 pending = pending[MAX_SENTENCE_TOKENS:]
-            if ends_line and pending:
-                yield pending
+            if ends_line:
+                yield pending, True
                 pending = []
         if pending:
-            yield pending
+            yield pending, True
+
+    def _sentences(self, raw_pieces) -> Iterator[list[str]]:
+        return (tokens for tokens, _ in self._pieces(raw_pieces) if tokens)
 
 
 def corpus_files(source: str | os.PathLike | list) -> list[str | Path]:

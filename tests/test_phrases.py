@@ -1,0 +1,156 @@
+"""Phrases: counts, scores and joins checked against hand counts and a plain-Python word2phrase."""
+import io
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from wordvec import phrases
+from wordvec.cli import main
+from wordvec.corpus import scan_lines
+from wordvec.errors import WordvecError
+from wordvec.tokenize import Tokenizer
+
+
+def scanned_lines(lines):
+    return scan_lines((line.split(), True) for line in lines)
+
+
+def text_of(scanned):
+    stream = io.BytesIO()
+    with scanned.spill:
+        phrases.write_text(scanned, stream)
+    return stream.getvalue().decode()
+
+
+def word2phrase(lines, threshold, min_count):
+    """word2phrase's one pass in plain Python (pairs counted within lines)."""
+    words = Counter(w for line in lines for w in line.split())
+    pairs = Counter(p for line in lines for p in zip(line.split(), line.split()[1:]))
+    total = sum(words.values())
+
+    def score(a, b):
+        if min(words[a], words[b], pairs[a, b]) < min_count:
+            return -math.inf
+        return (pairs[a, b] - min_count) * total / (words[a] * words[b])
+
+    out = []
+    for line in lines:
+        joined, previous, just_joined = [], None, False
+        for word in line.split():
+            if previous is not None and not just_joined and score(previous, word) > threshold:
+                joined[-1] += "_" + word
+                just_joined = True
+            else:
+                joined.append(word)
+                just_joined = False
+            previous = word
+        out.append(" ".join(joined))
+    return out
+
+
+HAND = ["new york is big", "i love new york", "new york new york", "york is new"]
+
+
+def test_scores_and_joins_match_hand_counts():
+    # tokens N = 4 + 4 + 4 + 3 = 15; c(new) = 5, c(york) = 5, c(new york) = 4, c(york new) = 1, c(is) = 2
+    scanned = scanned_lines(HAND)
+    joined, table, report = phrases.detect(scanned, min_count=1, threshold=1.0)
+    scores = {(a, b): score for a, b, score, _ in table.passes[0]}
+    assert scores[("new", "york")] == pytest.approx((4 - 1) * 15 / (5 * 5))  # 1.8
+    assert scores[("york", "is")] == pytest.approx((2 - 1) * 15 / (5 * 2))  # 1.5
+    assert ("is", "big") not in scores and ("york", "new") not in scores  # (1 − 1) · N / ... = 0
+    assert report.pairs_counted == [7]  # new york, york is, is big, i love, love new, york new, is new
+    assert text_of(joined) == "new_york is big\ni love new_york\nnew_york new_york\nyork_is new\n"
+    assert report.joins == [5]  # york is: york was just joined to new
+
+
+def test_npmi_score_is_hand_computed():
+    scanned = scanned_lines(HAND)
+    _, table, _ = phrases.detect(scanned, min_count=1, scoring="npmi", threshold=0.0)
+    scores = {(a, b): score for a, b, score, _ in table.passes[0]}
+    p_ab, p_a, p_b = 4 / 15, 5 / 15, 5 / 15
+    assert scores[("new", "york")] == pytest.approx(math.log(p_ab / (p_a * p_b)) / -math.log(p_ab))
+
+
+def test_detection_matches_plain_word2phrase_on_random_text(monkeypatch):
+    rng = np.random.default_rng(3)
+    vocabulary = [f"w{i}" for i in range(12)]
+    lines = [" ".join(rng.choice(vocabulary, size=rng.integers(0, 15), p=np.r_[[0.3, 0.2], [0.05] * 10]))
+             for _ in range(400)]
+    expected = word2phrase(lines, threshold=1.5, min_count=3)
+    monkeypatch.setattr(phrases, "_BATCH", 7)  # pairs and joins must carry across batches
+    joined, _, _ = phrases.detect(scanned_lines(lines), threshold=1.5, min_count=3)
+    assert text_of(joined).split("\n")[:-1] == expected
+
+
+def test_choose_joins_alternates_in_runs_and_carries_across_batches():
+    candidate = np.array([1, 1, 1, 0, 1, 1, 0, 1], dtype=bool)
+    assert choose(candidate, 0) == [1, 0, 1, 0, 1, 0, 0, 1]
+    assert choose(candidate, 1) == [0, 1, 0, 0, 1, 0, 0, 1]  # the run before ended in a join
+    assert choose(candidate, 2) == [1, 0, 1, 0, 1, 0, 0, 1]
+
+
+def choose(candidate, run):
+    return phrases.choose_joins(candidate, run).astype(int).tolist()
+
+
+def test_second_pass_adds_a_word():
+    lines = ["new york times"] * 6 + ["new york city"] * 3 + ["times square"] * 3
+    # pass 1 (N = 33): new york (9 − 2)·33/81 = 2.85, york times 1.63, york city 1.22, times square 1.22;
+    # pass 2 (N = 21): new_york times (6 − 2)·21/(9·6) = 1.56, new_york city (3 − 2)·21/27 = 0.78
+    joined, table, report = phrases.detect(scanned_lines(lines), passes=2, min_count=2, threshold=1.0)
+    assert text_of(joined) == "new_york_times\n" * 6 + "new_york city\n" * 3 + "times_square\n" * 3
+    assert [(a, b) for a, b, _, _ in table.passes[1]] == [("new_york", "times")]
+    assert report.joins == [12, 6]
+
+
+def test_pair_counter_drops_the_rarest_when_full():
+    counter = phrases.PairCounter(max_pairs=3)
+    counter.add(np.array([5, 5, 5, 6, 6, 7, 8, 9], dtype=np.int64))
+    keys, counts = counter.finish()
+    assert keys.tolist() == [5, 6] and counts.tolist() == [3, 2]  # seen once: dropped (min_reduce 1)
+    assert counter.pruned == 3 and counter.min_reduce == 2
+
+
+def test_table_round_trip_and_apply_to_new_text(tmp_path):
+    _, table, _ = phrases.detect(scanned_lines(HAND), min_count=1, threshold=1.0)
+    path = tmp_path / "table.tsv"
+    table.save(path)
+    loaded = phrases.PhraseTable.load(path)
+    assert loaded == table
+    applied = phrases.apply(scanned_lines(["we saw new york today", "york is here"]), loaded)
+    assert text_of(applied) == "we saw new_york today\nyork_is here\n"
+    assert loaded.join_words("new york is new york".split()) == ["new_york", "is", "new_york"]
+    (tmp_path / "bad.tsv").write_text("not a table\n")
+    with pytest.raises(WordvecError, match="not a wordvec phrase table"):
+        phrases.PhraseTable.load(tmp_path / "bad.tsv")
+
+
+def test_cli_keeps_the_layout_and_reads_back_as_words(tmp_path):
+    long_line = " ".join(["new york"] * 6_000)  # 12,000 tokens: more than a sentence, still one line
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("New York, big!\n\n" + long_line + "\nlast line new york\n", encoding="utf-8")
+    out, table = tmp_path / "out.txt", tmp_path / "table.tsv"
+    result = CliRunner().invoke(main, ["phrases", str(corpus), "-o", str(out), "--min-count", "2",
+                                       "--threshold", "0.5", "--save-table", str(table)])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").split("\n")
+    assert lines[:2] == ["new_york big", ""] and lines[2] == " ".join(["new_york"] * 6_000)
+    assert lines[3:] == ["last line new_york", ""]
+    assert Tokenizer().tokens(lines[0]) == ["new_york", "big"]
+    again = CliRunner().invoke(main, ["phrases", str(corpus), "-o", "-", "--phrase-table", str(table)])
+    assert again.exit_code == 0 and again.stdout.split("\n")[0] == "new_york big"
+
+
+def test_bad_phrase_settings_are_one_line_errors(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c\n")
+    result = CliRunner().invoke(main, ["phrases", str(corpus), "-o", str(tmp_path / "o.txt"),
+                                       "--scoring", "npmi", "--threshold", "100"])
+    assert result.exit_code == 1 and "between -1 and 1" in result.output
+    result = CliRunner().invoke(main, ["phrases", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "o.txt")])
+    assert result.exit_code == 1 and "no such file" in result.output
+    assert not (tmp_path / "o.txt").exists()
