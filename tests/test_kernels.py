@@ -20,7 +20,7 @@ def _setup(objective, arch=kernels.CBOW, mean=True, seed=0):
     tables = {"keep_prob": np.ones(V, np.float32)}
     tables["noise_prob"], tables["noise_alias"] = alias_table(noise)
     tables["hs_points"], tables["hs_codes"], tables["hs_lengths"] = huffman_tree(COUNTS)
-    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), 8, -1)
+    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), 8, -1, 0)
     scratch = make_scratch(np.random.SeedSequence(seed), D, WINDOW, tables["hs_points"].shape[1], V, 8)
     return W_in, W_out, kernel_tables(tables), settings, scratch
 
@@ -50,13 +50,73 @@ def test_one_example_matches_the_reference(name, window, mean):
     inputs = np.array(window, dtype=np.int32)
     kernel_loss = kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
                                         scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise,
-                                        scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:])
+                                        scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:],
+                                        scratch.positions, np.ones((1, 1), np.float32), scratch.context_rows)
 
     np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag, mean), rtol=1e-5, atol=1e-7)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
     np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)
     input_scale = len(window) if mean else 1.0  # word2vec's step for the input rows, see kernels' docstring
     np.testing.assert_allclose((W_in - before_in) / -LR, input_scale * grad_in, rtol=1e-4, atol=2e-6)
+
+
+def _train_one(W_in, W_out, tables, settings, scratch, window, positions, D_weights, target=3):
+    inputs = np.array(window, dtype=np.int32)
+    scratch.positions[: len(positions)] = positions
+    return kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
+                                 scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise, scratch.scores,
+                                 tables.noise_prob, tables.noise_alias, *tables[3:], scratch.positions, D_weights,
+                                 scratch.context_rows)
+
+
+@pytest.mark.parametrize("name", ["ns", "hs"])
+@pytest.mark.parametrize("mean", [True, False])
+def test_position_weights_step_matches_the_reference(name, mean):
+    window, positions, target = [0, 2, 2, 5], [0, 2, 3, 5], 3
+    W_in, W_out, tables, settings, scratch = _setup(OBJECTIVES[name], mean=mean, seed=6)
+    settings = settings._replace(position_weights=1)
+    D_weights = np.random.default_rng(2).uniform(0.5, 1.5, (2 * WINDOW, D)).astype(np.float32)
+    negatives = _replay_negatives(tables, settings, scratch) if name == "ns" else []
+    tree = (tables.hs_points, tables.hs_codes, tables.hs_lengths)
+    loss, grad_in, grad_out, grad_D = reference.weighted_loss_and_gradients(
+        name, W_in, W_out, D_weights, window, positions, target, mean, negatives, tree)
+    before_in, before_out, before_D = W_in.copy(), W_out.copy(), D_weights.copy()
+    kernel_loss = _train_one(W_in, W_out, tables, settings, scratch, window, positions, D_weights, target)
+    np.testing.assert_allclose(scratch.hidden, reference.weighted_hidden_layer(before_in, before_D, window,
+                                                                               positions, mean), rtol=1e-5)
+    assert kernel_loss == pytest.approx(loss, rel=1e-5)
+    scale = len(window) if mean else 1.0  # word2vec's per-layer rate, see kernels' docstring
+    np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose((W_in - before_in) / -LR, scale * grad_in, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose((D_weights - before_D) / -LR, scale * grad_D, rtol=1e-4, atol=2e-6)
+
+
+@pytest.mark.parametrize("name", ["ns", "hs"])
+def test_unit_position_weights_take_plain_cbows_step_exactly(name):
+    plain = _setup(OBJECTIVES[name], seed=4)
+    weighted = _setup(OBJECTIVES[name], seed=4)
+    weighted = (*weighted[:3], weighted[3]._replace(position_weights=1), weighted[4])
+    loss_plain = _train_one(*plain, [0, 2, 2, 5], [0, 1, 3, 4], np.ones((1, 1), np.float32))
+    loss_weighted = _train_one(*weighted, [0, 2, 2, 5], [0, 1, 3, 4], np.ones((2 * WINDOW, D), np.float32))
+    assert loss_plain == loss_weighted
+    np.testing.assert_array_equal(plain[0], weighted[0])
+    np.testing.assert_array_equal(plain[1], weighted[1])
+
+
+def test_softmax_batch_with_position_weights_matches_the_reference():
+    window, positions, target = [0, 2, 5], [1, 2, 4], 7
+    W_in, W_out, tables, settings, scratch = _setup(kernels.FULL_SOFTMAX)
+    D_weights = np.random.default_rng(3).uniform(0.5, 1.5, (2 * WINDOW, D)).astype(np.float32)
+    loss, grad_in, grad_out, grad_D = reference.weighted_loss_and_gradients(
+        "softmax", W_in, W_out, D_weights, window, positions, target)
+    before_in, before_out, before_D = W_in.copy(), W_out.copy(), D_weights.copy()
+    inputs, where = np.array(window, np.int32), np.array(positions, np.int32)
+    kernels.queue_softmax_example(W_in, scratch, inputs, where, 0, 3, target, 1, 0, 1, D_weights)
+    kernel_loss = kernels.softmax_batch_update(W_in, W_out, scratch, 1, 1, np.float32(LR), 1, D_weights)
+    assert kernel_loss == pytest.approx(loss, rel=1e-5)
+    np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose((W_in - before_in) / -LR, 3 * grad_in, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose((D_weights - before_D) / -LR, 3 * grad_D, rtol=1e-4, atol=2e-6)
 
 
 @pytest.mark.parametrize("window,mean", [([0, 2, 2, 5], True), ([4], False)])
@@ -75,7 +135,8 @@ def test_softmax_batch_matches_the_reference(window, mean):
         kernels.input_hidden(W_in, scratch.batch_inputs[b], 0, len(window), settings.cbow_mean, scratch.batch_hidden[b])
         np.testing.assert_allclose(scratch.batch_hidden[b], reference.hidden_layer(before_in, bag, mean), rtol=1e-5)
 
-    loss = kernels.softmax_batch_update(W_in, W_out, scratch, len(targets), settings.cbow_mean, np.float32(LR))
+    loss = kernels.softmax_batch_update(W_in, W_out, scratch, len(targets), settings.cbow_mean, np.float32(LR),
+                                        0, np.ones((1, 1), np.float32))
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose((W_out - before_out) / -LR, expected_out, rtol=1e-4, atol=2e-6)
     input_scale = len(window) if mean else 1.0

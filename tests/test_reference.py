@@ -77,3 +77,34 @@ def test_softmax_and_hierarchical_softmax_probabilities_sum_to_one(h, seed):
     leaves = reference.hs_leaf_probabilities(W_out, h, *huffman_tree(COUNTS))
     assert leaves.sum() == pytest.approx(1.0, abs=1e-9)
     assert (leaves >= 0).all()
+
+
+@pytest.mark.parametrize("objective", ["softmax", "hs", "ns"])
+@pytest.mark.parametrize("mean", [True, False])
+def test_position_weight_gradients_match_finite_differences(objective, mean):
+    W_in, W_out = _weights(2)
+    positions_D = np.random.default_rng(5).normal(1.0, 0.3, (6, D))  # window 3: offsets −3..−1, 1..3
+    context, positions = [0, 2, 2, 5], [0, 2, 3, 5]  # a word twice, at two offsets
+    tree, negatives = huffman_tree(COUNTS), [6, 2, 3, 6, 0]
+
+    def loss():
+        return reference.weighted_loss_and_gradients(objective, W_in, W_out, positions_D, context, positions, 3,
+                                                     mean, negatives, tree)[0]
+
+    _, grad_in, grad_out, grad_D = reference.weighted_loss_and_gradients(
+        objective, W_in, W_out, positions_D, context, positions, 3, mean, negatives, tree)
+    np.testing.assert_allclose(grad_in, _numeric_gradient(loss, W_in), atol=1e-7, rtol=1e-5)
+    np.testing.assert_allclose(grad_out, _numeric_gradient(loss, W_out), atol=1e-7, rtol=1e-5)
+    np.testing.assert_allclose(grad_D, _numeric_gradient(loss, positions_D), atol=1e-7, rtol=1e-5)
+    assert np.all(grad_D[[1, 4]] == 0)  # offsets no word stood at
+
+
+def test_unit_position_weights_are_plain_cbow():
+    W_in, W_out = _weights(3)
+    bag = reference.context_vector([0, 2, 2, 5], V)
+    plain = reference.loss_and_gradients("ns", W_in, W_out, bag, 3, True, [6, 1])
+    weighted = reference.weighted_loss_and_gradients("ns", W_in, W_out, np.ones((6, D)), [0, 2, 2, 5],
+                                                     [0, 1, 3, 4], 3, True, [6, 1])
+    assert weighted[0] == pytest.approx(plain[0])
+    np.testing.assert_allclose(weighted[1], plain[1])
+    np.testing.assert_allclose(weighted[2], plain[2])

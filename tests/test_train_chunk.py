@@ -11,9 +11,11 @@ from wordvec.vocab import Vocabulary, alias_table
 V, D = 8, 6
 
 
-def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, seed=0, alpha=(0.05, 0.01)):
+def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, seed=0, alpha=(0.05, 0.01),
+         positions=None):
     """One ``train_chunk`` over ``ids``; returns the weights before and after,
-    the kernel's totals and the random state it started from."""
+    the kernel's totals and the random state it started from.  ``positions``:
+    position weights ``D`` to train (changed in place), or None for plain CBOW."""
     rng = np.random.default_rng(seed)
     W_in = (rng.random((V, D), dtype=np.float32) - 0.5) / D
     W_out = (rng.random((V, D), dtype=np.float32) - 0.5) / D
@@ -21,16 +23,19 @@ def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, see
                                           .noise_distribution())
     tables = kernel_tables({"keep_prob": np.ones(V, np.float32) if keep is None else np.asarray(keep, np.float32),
                             "noise_prob": noise_prob, "noise_alias": noise_alias})
-    settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), 0, -1)
+    settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), 0, -1,
+                                int(positions is not None))
     scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1, V, 0)
     start_rng = scratch.rng.copy()
     before = W_in.copy(), W_out.copy()
     ids = np.asarray(ids, dtype=np.int32)
-    totals = kernels.train_chunk(ids, 0, len(ids), W_in, W_out, tables, settings, scratch, *alpha)
+    totals = kernels.train_chunk(ids, 0, len(ids), W_in, W_out, tables, settings, scratch, *alpha,
+                                 np.ones((1, 1), np.float32) if positions is None else positions)
     return before, (W_in, W_out), totals, (tables, start_rng)
 
 
-def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean, alpha_start, alpha_stop):
+def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean, alpha_start, alpha_stop,
+                     positions=None):
     """train_chunk's semantics in plain float64 Python, drawing from the same
     random stream in the same order (the kernels' own generator functions):
 
@@ -44,9 +49,13 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
       (label 0; a draw equal to the centre is skipped), one SGD step per
       example: every score with the rows as they were, then every update
       (a word drawn twice moves twice, by its gradient at the same point);
-    * the learning rate falls linearly over the chunk's words, set per sentence.
+    * the learning rate falls linearly over the chunk's words, set per sentence;
+    * with position weights ``positions`` (``D``, 2·window rows: offsets
+      −window..−1, 1..window), CBOW's context word at offset ``o`` is scaled by
+      its row, and the word and the row each step by the other times the step.
     """
     W_in, W_out = W_in.astype(np.float64), W_out.astype(np.float64)
+    offset_weights = None if positions is None else positions.astype(np.float64)
     total = max(int(np.sum(ids != -1)), 1)
     loss, examples, read, kept = 0.0, 0, 0, 0
     position = 0
@@ -65,11 +74,13 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
         kept += len(sentence)
         for centre, target in enumerate(sentence):
             reach = window - kernels.random_below(rng, window)
-            context = [sentence[j] for j in range(max(centre - reach, 0), min(centre + reach + 1, len(sentence)))
-                       if j != centre]
+            near = [j for j in range(max(centre - reach, 0), min(centre + reach + 1, len(sentence))) if j != centre]
+            context = [sentence[j] for j in near]
+            offsets = [j - centre + window - (j > centre) for j in near]
             bags = ([context] if context else []) if arch == kernels.CBOW else [[word] for word in context]
             for bag in bags:
-                hidden = W_in[bag].sum(axis=0) / (len(bag) if mean else 1)
+                weights = np.ones((len(bag), D)) if offset_weights is None else offset_weights[offsets]
+                hidden = (weights * W_in[bag]).sum(axis=0) / (len(bag) if mean else 1)
                 step = np.zeros(D)
                 draws = [target] + [int(kernels.draw_noise(rng, tables.noise_prob, tables.noise_alias))
                                     for _ in range(negative)]
@@ -83,10 +94,13 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
                     gradient = float(lr) * (label - probability)
                     step += gradient * W_out[word]
                     W_out[word] += gradient * hidden
-                for word in bag:
-                    W_in[word] += step
+                rows = W_in[bag].copy()
+                for word, weight in zip(bag, weights):
+                    W_in[word] += weight * step
+                if offset_weights is not None:
+                    offset_weights[offsets] += rows * step
                 examples += 1
-    return W_in, W_out, (loss, examples, read, kept)
+    return W_in, W_out, (loss, examples, read, kept), offset_weights
 
 
 @pytest.mark.parametrize("arch", [kernels.CBOW, kernels.SKIPGRAM])
@@ -95,11 +109,27 @@ def test_train_chunk_equals_its_reference_step_for_step(arch, mean):
     ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1]
     keep = [0.5, 1, 1, 0.7, 1, 1, 0.3, 1]  # words 0, 3 and 6 are thinned out
     before, after, totals, (tables, rng) = _run(ids, arch=arch, mean=mean, keep=keep)
-    W_in, W_out, expected = _reference_chunk(np.array(ids), *before, tables, rng, arch, 3, 2, mean, 0.05, 0.01)
+    W_in, W_out, expected, _ = _reference_chunk(np.array(ids), *before, tables, rng, arch, 3, 2, mean, 0.05, 0.01)
     np.testing.assert_allclose(after[0], W_in, atol=2e-6)
     np.testing.assert_allclose(after[1], W_out, atol=2e-6)
     assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
     assert totals[3] < totals[2]  # some words were dropped
+
+
+def test_position_weights_train_as_their_reference_at_every_offset():
+    """CBOW with a weight row per offset: the dynamic window shrinks the reach,
+    but a word at offset o always uses row o (rows for −3..−1, 1..3)."""
+    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1]
+    D0 = np.random.default_rng(4).uniform(0.5, 1.5, (6, D)).astype(np.float32)
+    trained = D0.copy()
+    before, after, totals, (tables, rng) = _run(ids, positions=trained)
+    W_in, W_out, expected, D_ref = _reference_chunk(np.array(ids), *before, tables, rng, kernels.CBOW, 3, 2, True,
+                                                    0.05, 0.01, positions=D0)
+    np.testing.assert_allclose(after[0], W_in, atol=2e-6)
+    np.testing.assert_allclose(after[1], W_out, atol=2e-6)
+    np.testing.assert_allclose(trained, D_ref, atol=2e-6)
+    assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
+    assert np.all(np.any(trained != D0, axis=1))  # every offset was used
 
 
 def test_a_noise_word_drawn_twice_takes_two_steps_from_the_same_point():
@@ -110,7 +140,7 @@ def test_a_noise_word_drawn_twice_takes_two_steps_from_the_same_point():
     replay = rng.copy()
     draws = [kernels.draw_noise(replay, tables.noise_prob, tables.noise_alias) for _ in range(200)]
     assert len(set(draws[:6])) < 6 or len(set(draws[6:12])) < 6
-    W_in, W_out, expected = _reference_chunk(np.array(ids), *before, tables, rng, kernels.SKIPGRAM, 3, 6, True,
+    W_in, W_out, expected, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.SKIPGRAM, 3, 6, True,
                                              0.05, 0.01)
     np.testing.assert_allclose(after[0], W_in, atol=2e-6)
     np.testing.assert_allclose(after[1], W_out, atol=2e-6)
@@ -160,7 +190,7 @@ def test_skip_gram_trains_each_context_word_towards_the_centre():
     ids = [0, 1, 2, -1]
     before, after, (_, examples, _, _), (tables, rng) = _run(ids, arch=kernels.SKIPGRAM, window=1, negative=0)
     assert examples == 4  # (1 <- 0), (0 <- 1), (2 <- 1), (1 <- 2)
-    W_in, W_out, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.SKIPGRAM, 1, 0, True, 0.05, 0.01)
+    W_in, W_out, _, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.SKIPGRAM, 1, 0, True, 0.05, 0.01)
     np.testing.assert_allclose(after[1], W_out, atol=2e-6)
     changed = np.flatnonzero(np.any(after[1] != before[1], axis=1))
     assert changed.tolist() == [0, 1, 2]  # with no noise words, only the centres' output rows move
@@ -174,5 +204,5 @@ def test_the_learning_rate_falls_along_the_chunk():
     first = np.abs(after[0][0] - before[0][0]).sum()
     last = np.abs(after[0][2] - before[0][2]).sum()
     assert last < first / 20  # about 0.1 / 0.003
-    W_in, _, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.CBOW, 1, 0, True, 0.1, 0.001)
+    W_in, _, _, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.CBOW, 1, 0, True, 0.1, 0.001)
     np.testing.assert_allclose(after[0], W_in, atol=2e-6)

@@ -40,11 +40,14 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
         inputs=np.zeros(2 * window, dtype=np.int32),
+        positions=np.zeros(2 * window, dtype=np.int32),
+        context_rows=np.zeros((2 * window, dim), dtype=np.float32),
         noise=np.zeros(layer_rows, dtype=np.int64),
         scores=np.zeros(layer_rows, dtype=np.float32),
         hidden=np.zeros(dim, dtype=np.float32),
         grad_hidden=np.zeros(dim, dtype=np.float32),
         batch_inputs=np.zeros((batch, 2 * window), dtype=np.int32),
+        batch_positions=np.zeros((batch, 2 * window), dtype=np.int32),
         batch_counts=np.zeros(batch, dtype=np.int32),
         batch_targets=np.zeros(batch, dtype=np.int32),
         batch_hidden=np.zeros((batch, dim), dtype=np.float32),
@@ -60,14 +63,18 @@ class CpuBackend:
     SOFTMAX_BATCH = 64
 
     def __init__(self, vectors: np.ndarray, output_weights: np.ndarray, tables: dict, arch: str, loss: str,
-                 window: int, negative: int, cbow_mean: bool, threads: int, seed: int):
+                 window: int, negative: int, cbow_mean: bool, threads: int, seed: int,
+                 position_weights: np.ndarray | None = None):
         self.vectors = vectors
         self.output_weights = output_weights
+        #: ``D``: one weight vector per context position (CBOW), or an unused stand-in.
+        self.position_weights = np.ones((1, 1), np.float32) if position_weights is None else position_weights
         self.threads = threads
         self.tables = kernel_tables(tables)
         softmax_batch = self.SOFTMAX_BATCH if loss == "softmax" else 0
         self.settings = kernels.Settings(_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative),
-                                         int(bool(cbow_mean)), softmax_batch, SENTENCE_END)
+                                         int(bool(cbow_mean)), softmax_batch, SENTENCE_END,
+                                         int(position_weights is not None))
         seeds = np.random.SeedSequence(seed).spawn(threads)
         layer_rows = max(negative + 1, self.tables.hs_points.shape[1])
         self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, len(vectors), softmax_batch)
@@ -77,4 +84,5 @@ class CpuBackend:
                     alpha_start: float, alpha_stop: float) -> tuple[float, int, int, int]:
         """Train ``ids[start:stop]`` with thread ``slot``'s scratch space."""
         return kernels.train_chunk(ids, start, stop, self.vectors, self.output_weights, self.tables,
-                                   self.settings, self.scratch[slot], alpha_start, alpha_stop)
+                                   self.settings, self.scratch[slot], alpha_start, alpha_stop,
+                                   self.position_weights)

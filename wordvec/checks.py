@@ -43,6 +43,14 @@ def check_settings(settings: dict) -> None:
         raise WordvecError(f"min_alpha must be between 0 and alpha ({alpha}), not {settings['min_alpha']!r}")
     if not (isinstance(settings["sample"], (int, float)) and settings["sample"] >= 0):
         raise WordvecError(f"sample must be 0 or more, not {settings['sample']!r}")
+    if settings.get("position_weights") and settings["arch"] != "cbow":
+        raise WordvecError("position weights scale CBOW's context words; they need arch cbow, not "
+                           f"{settings['arch']!r}")
+    phrases = settings.get("phrases", 0)
+    if not _whole(phrases, 0):
+        raise WordvecError(f"phrases must be a whole number of passes, 0 or more, not {phrases!r}")
+    if phrases and settings.get("phrase_table"):
+        raise WordvecError("give phrases (find new ones) or phrase_table (join saved ones), not both")
     every, minutes = settings.get("checkpoint_every"), settings.get("checkpoint_minutes")
     if every is not None and not _whole(every, 1):
         raise WordvecError(f"checkpoint_every must be a whole number of epochs, at least 1, not {every!r}")

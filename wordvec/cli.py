@@ -138,6 +138,16 @@ def main():
 @click.option("--cbow-mean/--cbow-sum", default=True, show_default=True, help="Average or add the context vectors.")
 @click.option("--keep-case", is_flag=True, help="Do not lower-case the text.")
 @click.option("--whitespace", is_flag=True, help="The corpus is already tokenised: split on white space only.")
+@click.option("--phrases", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Find and join phrases (new_york) in N passes before training (see wordvec phrases).")
+@click.option("--phrase-scoring", type=click.Choice(("word2phrase", "npmi")), default="word2phrase", show_default=True)
+@click.option("--phrase-threshold", type=float, help="[default: 100 word2phrase, 0.5 npmi]")
+@click.option("--phrase-min-count", type=click.IntRange(min=1), help="[default: --min-count]")
+@click.option("--phrase-table", type=click.Path(dir_okay=False),
+              help="Join the phrases of this saved table (wordvec phrases --save-table) instead.")
+@click.option("--dedup", is_flag=True, help="Drop sentences that repeat an earlier one exactly.")
+@click.option("--position-weights", is_flag=True,
+              help="CBOW: learn a weight vector for each context position (Mikolov et al. 2018).")
 @click.option("--plot-loss", "loss_picture", type=click.Path(dir_okay=False), help="Also draw the loss curve to this PNG.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Save the run to MODEL every N epochs.")
 @click.option("--checkpoint-minutes", type=click.FloatRange(min=0, min_open=True),
@@ -170,6 +180,15 @@ def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, **set
         f"{len(record.epochs)} epochs in {record.train_seconds:.1f} s ({record.words_per_second:,.0f} words/s)"
     )
     click.echo("loss per epoch: " + " ".join(f"{loss:.4f}" for loss in record.loss_history))
+    if record.phrases:
+        click.echo(f"phrases: {sum(record.phrases['phrases']):,} found, {sum(record.phrases['joins']):,} joined "
+                   f"({', '.join(f'{n:,}' for n in record.phrases['pairs_counted'])} distinct pairs counted, "
+                   f"{record.phrases['pairs_pruned'][-1]:,} rare ones dropped)")
+    if record.duplicates:
+        click.echo(f"de-duplication: {record.duplicates['sentences_dropped']:,} repeated sentences dropped "
+                   f"({record.duplicates['tokens_dropped']:,} tokens); "
+                   f"{record.duplicates['distinct_sentences']:,} distinct sentences remembered in "
+                   f"{record.duplicates['memory_bytes'] / 2**20:,.1f} MB")
     if record.bad_input["replaced"]:
         click.echo(f"{record.bad_input['replaced']:,} byte sequences that are not UTF-8 were read as U+FFFD")
     if record.bad_input["capped"]:

@@ -20,6 +20,16 @@ word2vec: every ``c ∈ C`` moves by ``−lr · ∂L/∂h``, which for the mean 
 ``−lr · |C| · ∂L/∂W_in[c]`` (a per-layer learning rate of ``lr·|C|``), and for
 the sum is exactly ``−lr · ∂L/∂W_in[c]``.
 
+With position weights (Mikolov et al. 2018, CBOW only) the hidden layer is
+``h = (1/|C|) Σ_j d_{p_j} ⊙ W_in[c_j]``: context word ``c_j`` at offset ``p_j``
+from the centre (``−window..−1, 1..window``, whatever window was drawn) is
+scaled element-wise by the learned vector ``d_{p_j}`` (one row of the
+``2·window x d`` matrix ``D``).  Then ``∂L/∂W_in[c_j] = (1/|C|) d_{p_j} ⊙ ∂L/∂h``
+and ``∂L/∂d_{p_j} = (1/|C|) W_in[c_j] ⊙ ∂L/∂h``, and with word2vec's per-layer
+rate both step by ``|C|`` times their gradient: ``W_in[c_j] += d_{p_j} ⊙ g``,
+``d_{p_j} += W_in[c_j] ⊙ g`` with ``g = −lr ∂L/∂h`` and the values before the
+step.  With every ``d_p = 1`` this is plain CBOW.
+
 Everything here is numpy and numba only: no files, no printing, no Python
 objects in the loops.  Random state is an explicit ``uint64[1]`` array per
 thread (splitmix64), so one thread with one seed is bit-for-bit reproducible.
@@ -50,12 +60,14 @@ Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_cod
 #: Per-thread scratch space, allocated once before training.
 Scratch = namedtuple(
     "Scratch",
-    "rng sentence inputs noise scores hidden grad_hidden batch_inputs batch_counts batch_targets "
-    "batch_hidden batch_scores batch_grad_hidden grad_output",
+    "rng sentence inputs positions context_rows noise scores hidden grad_hidden batch_inputs batch_positions "
+    "batch_counts batch_targets batch_hidden batch_scores batch_grad_hidden grad_output",
 )
 #: The integer settings of one run.
-#: ``sentence_end`` is the id that closes a sentence in the encoded corpus.
-Settings = namedtuple("Settings", "arch objective window negative cbow_mean softmax_batch sentence_end")
+#: ``sentence_end`` is the id that closes a sentence in the encoded corpus;
+#: ``position_weights`` is 1 when CBOW scales its context by the rows of ``D``.
+Settings = namedtuple("Settings", "arch objective window negative cbow_mean softmax_batch sentence_end "
+                                  "position_weights")
 
 
 @intrinsic
@@ -280,17 +292,54 @@ def input_hidden(W_in, inputs, first, n_inputs, cbow_mean, hidden):
 
 
 @njit(**HOT)
+def weighted_input_hidden(W_in, inputs, positions, first, n_inputs, cbow_mean, D, hidden, context_rows):
+    """Forward with position weights: ``hidden = (1/|C|) Σ_j D[p_j] ⊙ W_in[c_j]`` over
+    ``c_j = inputs[j]``, ``p_j = positions[j]``; row ``j`` of ``context_rows`` keeps ``W_in[c_j]``
+    as it was, for the step of ``D`` (:func:`weighted_input_step`)."""
+    scale = np.float32(1.0) / np.float32(n_inputs) if cbow_mean else np.float32(1.0)
+    for i in range(hidden.shape[0]):
+        hidden[i] = 0.0
+    for j in range(first, first + n_inputs):
+        row, position = inputs[j], positions[j]
+        for i in range(hidden.shape[0]):
+            value = W_in[row, i]
+            context_rows[j, i] = value
+            hidden[i] += D[position, i] * value
+    for i in range(hidden.shape[0]):
+        hidden[i] *= scale
+
+
+@njit(**HOT)
+def weighted_input_step(W_in, inputs, positions, first, n_inputs, D, context_rows, step):
+    """Backward and update with position weights, for ``step = −lr ∂L/∂h`` (see the
+    module docstring): ``W_in[c_j] += D[p_j] ⊙ step``, then ``D[p_j] += W_in[c_j] ⊙ step``
+    with the rows as they were in the forward pass (the positions of one window differ)."""
+    for j in range(first, first + n_inputs):
+        row, position = inputs[j], positions[j]
+        for i in range(step.shape[0]):
+            W_in[row, i] += D[position, i] * step[i]
+    for j in range(first, first + n_inputs):
+        position = positions[j]
+        for i in range(step.shape[0]):
+            D[position, i] += context_rows[j, i] * step[i]
+
+
+@njit(**HOT)
 def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hidden, grad_hidden, rng, noise,
-                  scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths):
+                  scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, positions, D, context_rows):
     """Forward, loss, backward and SGD update for the example ``inputs[first:first
     + n_inputs]`` → ``target`` with negative sampling or hierarchical softmax;
     returns that layer's loss (see the module docstring).
 
-    ``hidden`` holds ``h`` afterwards and ``grad_hidden`` the step ``−lr ∂L/∂h``
-    that was added to every input row.  The other arrays are the fields of
-    :data:`Scratch` and :data:`Tables` the layer uses, passed one by one (see :data:`HOT`).
+    ``hidden`` holds ``h`` afterwards and ``grad_hidden`` the step ``−lr ∂L/∂h``.
+    With ``settings.position_weights`` the context at ``positions`` is weighted
+    by the rows of ``D``.  The other arrays are the fields of :data:`Scratch` and
+    :data:`Tables` the layer uses, passed one by one (see :data:`HOT`).
     """
-    input_hidden(W_in, inputs, first, n_inputs, settings.cbow_mean, hidden)
+    if settings.position_weights:
+        weighted_input_hidden(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, hidden, context_rows)
+    else:
+        input_hidden(W_in, inputs, first, n_inputs, settings.cbow_mean, hidden)
     for i in range(grad_hidden.shape[0]):
         grad_hidden[i] = 0.0
     if settings.objective == NEGATIVE_SAMPLING:
@@ -299,13 +348,16 @@ def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hi
     else:
         loss = hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden,
                                           scores)
-    for j in range(first, first + n_inputs):
-        _add_to_row(np.float32(1.0), grad_hidden, W_in, inputs[j])
+    if settings.position_weights:
+        weighted_input_step(W_in, inputs, positions, first, n_inputs, D, context_rows, grad_hidden)
+    else:
+        for j in range(first, first + n_inputs):
+            _add_to_row(np.float32(1.0), grad_hidden, W_in, inputs[j])
     return loss
 
 
 @njit(**JIT)
-def softmax_batch_update(W_in, W_out, scratch, n_examples, cbow_mean, lr):
+def softmax_batch_update(W_in, W_out, scratch, n_examples, cbow_mean, lr, position_weights, D):
     """Full softmax for a mini-batch of examples, with matrix products; returns
     the summed loss.
 
@@ -344,21 +396,34 @@ def softmax_batch_update(W_in, W_out, scratch, n_examples, cbow_mean, lr):
     for b in range(n_examples):
         for k in range(scratch.batch_counts[b]):
             row = scratch.batch_inputs[b, k]
+            position = scratch.batch_positions[b, k]
             for i in range(W_in.shape[1]):
-                W_in[row, i] -= lr * grad_hidden[b, i]
+                step = -lr * grad_hidden[b, i]
+                if position_weights:
+                    value = W_in[row, i]
+                    W_in[row, i] = value + D[position, i] * step
+                    D[position, i] += value * step
+                else:
+                    W_in[row, i] += step
     return loss
 
 
 @njit(**JIT)
-def queue_softmax_example(W_in, scratch, inputs, first, n_inputs, target, cbow_mean, pending):
-    """Put the example ``inputs[first:first + n_inputs]`` → ``target`` in slot
-    ``pending`` of the next full-softmax batch, with its hidden vector; returns
-    the number of queued examples."""
+def queue_softmax_example(W_in, scratch, inputs, positions, first, n_inputs, target, cbow_mean, pending,
+                          position_weights, D):
+    """Put the example ``inputs[first:first + n_inputs]`` (at ``positions``) →
+    ``target`` in slot ``pending`` of the next full-softmax batch, with its hidden
+    vector; returns the number of queued examples."""
     for j in range(n_inputs):
         scratch.batch_inputs[pending, j] = inputs[first + j]
+        scratch.batch_positions[pending, j] = positions[first + j]
     scratch.batch_counts[pending] = n_inputs
     scratch.batch_targets[pending] = target
-    input_hidden(W_in, inputs, first, n_inputs, cbow_mean, scratch.batch_hidden[pending])
+    if position_weights:
+        weighted_input_hidden(W_in, inputs, positions, first, n_inputs, cbow_mean, D, scratch.batch_hidden[pending],
+                              scratch.context_rows)
+    else:
+        input_hidden(W_in, inputs, first, n_inputs, cbow_mean, scratch.batch_hidden[pending])
     return pending + 1
 
 
@@ -386,9 +451,9 @@ def _read_sentence(ids, position, stop, keep_prob, rng, sentence, sentence_end):
 
 
 @njit(**JIT)
-def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_start, alpha_stop):
+def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_start, alpha_stop, D):
     """Train on the sentences of ``ids[start:stop]`` (word ids, ``-1`` ends a
-    sentence).
+    sentence); ``D`` holds the position weights (when ``settings.position_weights``).
 
     Each sentence is subsampled, then every kept word is a centre whose window is
     shrunk to ``b ~ U{1..window}`` words on each side (word2vec's dynamic
@@ -402,6 +467,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     """
     # Every array is taken out of its tuple once, here (see HOT).
     rng, sentence, context = scratch.rng, scratch.sentence, scratch.inputs
+    positions, context_rows = scratch.positions, scratch.context_rows
     hidden, grad_hidden, noise, scores = scratch.hidden, scratch.grad_hidden, scratch.noise, scratch.scores
     keep_prob, noise_prob, noise_alias = tables.keep_prob, tables.noise_prob, tables.noise_alias
     hs_points, hs_codes, hs_lengths = tables.hs_points, tables.hs_codes, tables.hs_lengths
@@ -432,6 +498,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
             for j in range(max(centre - reach, 0), min(centre + reach + 1, length)):
                 if j != centre:
                     context[n_context] = sentence[j]
+                    positions[n_context] = j - centre + window - (1 if j > centre else 0)  # −w..−1, 1..w → 0..2w−1
                     n_context += 1
             if n_context == 0:
                 continue
@@ -444,13 +511,15 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
                 if settings.objective != FULL_SOFTMAX:
                     loss += train_example(W_in, W_out, context, first, bag, target, lr, settings, hidden,
                                           grad_hidden, rng, noise, scores, noise_prob, noise_alias, hs_points,
-                                          hs_codes, hs_lengths)
+                                          hs_codes, hs_lengths, positions, D, context_rows)
                     continue
-                pending = queue_softmax_example(W_in, scratch, context, first, bag, target, settings.cbow_mean,
-                                                pending)
+                pending = queue_softmax_example(W_in, scratch, context, positions, first, bag, target,
+                                                settings.cbow_mean, pending, settings.position_weights, D)
                 if pending == settings.softmax_batch:
-                    loss += softmax_batch_update(W_in, W_out, scratch, pending, settings.cbow_mean, lr)
+                    loss += softmax_batch_update(W_in, W_out, scratch, pending, settings.cbow_mean, lr,
+                                                 settings.position_weights, D)
                     pending = 0
     if pending > 0:
-        loss += softmax_batch_update(W_in, W_out, scratch, pending, settings.cbow_mean, lr)
+        loss += softmax_batch_update(W_in, W_out, scratch, pending, settings.cbow_mean, lr,
+                                     settings.position_weights, D)
     return loss, examples, words_read, words_kept

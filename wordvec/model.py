@@ -18,13 +18,19 @@ class Model:
     per word: the rows of ``W_in``) are the stable public face.
     ``output_weights`` is ``W_out``, ``config`` the settings it was trained with
     and ``record`` what happened during training (loss per epoch, speed).
+    ``position_weights`` is CBOW's ``D`` (2·window x d) when it was learned, and
+    ``phrases`` the phrase table the corpus was joined with (a dict, see
+    :class:`wordvec.phrases.PhraseTable`).
     """
 
     def __init__(self, vocab: Vocabulary, vectors: np.ndarray, output_weights: np.ndarray,
-                 config: dict, record: dict | None = None, position: dict | None = None):
+                 config: dict, record: dict | None = None, position: dict | None = None,
+                 position_weights: np.ndarray | None = None, phrases: dict | None = None):
         self.vocab = vocab
         self.vectors = vectors
         self.output_weights = output_weights
+        self.position_weights = position_weights
+        self.phrases = phrases
         self.config = dict(config)
         self.record = dict(record or {})
         #: Where an unfinished training run stopped (``None`` once training is complete).
@@ -47,6 +53,14 @@ class Model:
         """See :meth:`KeyedVectors.most_similar`."""
         return self.wv.most_similar(*args, **kwargs)
 
+    def phrase_table(self):
+        """The :class:`~wordvec.phrases.PhraseTable` of the run, or ``None``."""
+        if self.phrases is None:
+            return None
+        from .phrases import PhraseTable
+
+        return PhraseTable.from_dict(self.phrases)
+
     @property
     def complete(self) -> bool:
         """False for a checkpoint of a training run that has not finished."""
@@ -59,9 +73,11 @@ class Model:
         """Write the model atomically in the native format (see :mod:`wordvec.io`)."""
         io.save_native(
             path, self.vocab.words, self.vocab.counts,
-            {"vectors": self.vectors, "output_weights": self.output_weights},
+            {"vectors": self.vectors, "output_weights": self.output_weights,
+             **({"position_weights": self.position_weights} if self.position_weights is not None else {})},
             {"settings": self.config, "record": self.record,
-             **({"position": self.position} if self.position else {})},
+             **({"position": self.position} if self.position else {}),
+             **({"phrases": self.phrases} if self.phrases is not None else {})},
         )
 
     @classmethod
@@ -75,7 +91,8 @@ class Model:
                                "read it with wordvec.load_vectors")
         return cls(Vocabulary(words, counts), arrays["vectors"], arrays["output_weights"],
                    header.get("settings", {}), header.get("record", {}),
-                   header.get("position", header.get("checkpoint")))  # "checkpoint": files of 0.1.0
+                   header.get("position", header.get("checkpoint")),  # "checkpoint": files of 0.1.0
+                   arrays.get("position_weights"), header.get("phrases"))
 
 
 def load(path: str | os.PathLike, mmap: bool = True) -> Model:

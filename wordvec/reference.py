@@ -97,3 +97,30 @@ def loss_and_gradients(objective: str, W_in, W_out, bag, target: int, mean: bool
     grad_in = np.zeros(np.shape(W_in), dtype=np.float64)
     grad_in[indices] = np.outer(counts / (counts.sum() if mean else 1.0), grad_h)
     return loss, grad_in, grad_out
+
+
+def weighted_hidden_layer(W_in, D, context, positions, mean: bool = True) -> np.ndarray:
+    """CBOW with position weights: ``h = (1/|C|) Σ_j D[p_j] ⊙ W_in[c_j]``."""
+    rows = np.asarray(W_in, dtype=np.float64)[list(context)] * np.asarray(D, dtype=np.float64)[list(positions)]
+    return rows.sum(axis=0) / (len(context) if mean else 1.0)
+
+
+def weighted_loss_and_gradients(objective: str, W_in, W_out, D, context, positions, target: int,
+                                mean: bool = True, negatives=(), tree=None):
+    """``(L, ∂L/∂W_in, ∂L/∂W_out, ∂L/∂D)`` for one example of CBOW with position weights.
+
+    Backward pass: as :func:`loss_and_gradients` up to ``∂L/∂h``; then, with
+    ``a = 1/|C|`` (1 when ``mean`` is false), ``∂L/∂W_in[c_j] += a · D[p_j] ⊙ ∂L/∂h``
+    and ``∂L/∂D[p_j] += a · W_in[c_j] ⊙ ∂L/∂h``.
+    """
+    W_in, W_out, D = (np.asarray(m, dtype=np.float64) for m in (W_in, W_out, D))
+    h = weighted_hidden_layer(W_in, D, context, positions, mean)
+    loss, rows, dscores = output_scores_and_gradient(objective, W_out, h, target, negatives, tree)
+    grad_out = np.zeros_like(W_out)
+    np.add.at(grad_out, rows, np.outer(dscores, h))
+    grad_h = dscores @ W_out[rows] / (len(context) if mean else 1.0)
+    grad_in, grad_D = np.zeros_like(W_in), np.zeros_like(D)
+    for word, position in zip(context, positions):
+        grad_in[word] += D[position] * grad_h
+        grad_D[position] += W_in[word] * grad_h
+    return loss, grad_in, grad_out, grad_D

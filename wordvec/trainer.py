@@ -38,6 +38,9 @@ from .vocab import Vocabulary, alias_table
 #: where a checkpoint can be taken or a signal acted on.
 SEGMENT_JOBS = 64
 ARCHS, LOSSES = checks.ARCHS, checks.LOSSES
+#: Settings added after models were first saved: a file without them had their defaults.
+_LATER_SETTINGS = ("phrases", "phrase_scoring", "phrase_threshold", "phrase_min_count", "phrase_table", "dedup",
+                   "position_weights")
 
 
 @dataclass
@@ -66,6 +69,10 @@ class TrainingRecord:
     bad_input: dict = field(default_factory=lambda: {"replaced": 0, "capped": 0})
     #: On a cluster: workers, rounds, bytes each way, seconds in the kernels and in whole rounds.
     cluster: dict = field(default_factory=dict)
+    #: Phrase detection: pairs counted and dropped, memory, phrases and joins per pass (see wordvec.phrases).
+    phrases: dict = field(default_factory=dict)
+    #: De-duplication: sentences and tokens dropped, distinct sentences, memory of their hashes.
+    duplicates: dict = field(default_factory=dict)
 
     @property
     def loss_history(self) -> list[float]:
@@ -92,7 +99,8 @@ class TrainingRecord:
     def from_dict(cls, data: dict) -> "TrainingRecord":
         """The record :meth:`as_dict` wrote (for resuming from a checkpoint)."""
         fields = {name: data[name] for name in ("corpus_tokens", "vocab_size", "prepare_seconds",
-                                                  "train_seconds", "loss_curve", "bad_input", "cluster")
+                                                  "train_seconds", "loss_curve", "bad_input", "cluster",
+                                                  "phrases", "duplicates")
                   if name in data}
         return cls(**fields, epochs=[EpochRecord(**epoch) for epoch in data.get("epochs", [])])
 
@@ -106,6 +114,13 @@ class Trainer:
     for stdin), a list of paths, or a re-iterable of sentences (lists of str).
     ``callbacks`` are called from the calling thread after every epoch with
     ``(trainer, epoch_record)``.
+
+    Beyond word2vec's recipe (Mikolov et al. 2018): ``phrases=N`` finds and joins
+    phrases in ``N`` passes before the vocabulary is built (``phrase_scoring``,
+    ``phrase_threshold``, ``phrase_min_count``: see :mod:`wordvec.phrases`), or
+    ``phrase_table`` joins those of a saved table; ``dedup`` drops sentences that
+    repeat an earlier one exactly; ``position_weights`` (CBOW) learns one weight
+    vector per context position (see :mod:`wordvec.kernels`).
 
     With ``checkpoint`` (a model path), the run is saved there every
     ``checkpoint_every`` epochs and every ``checkpoint_minutes`` minutes, on
@@ -123,7 +138,10 @@ class Trainer:
                  threads: int | None = None, seed: int = 1, cbow_mean: bool = True,
                  lowercase: bool = True, whitespace: bool = False, progress: bool = False,
                  callbacks: tuple[Callable, ...] = (), checkpoint: str | os.PathLike | None = None,
-                 checkpoint_every: int | None = None, checkpoint_minutes: float | None = None):
+                 checkpoint_every: int | None = None, checkpoint_minutes: float | None = None,
+                 phrases: int = 0, phrase_scoring: str = "word2phrase", phrase_threshold: float | None = None,
+                 phrase_min_count: int | None = None, phrase_table: str | os.PathLike | None = None,
+                 dedup: bool = False, position_weights: bool = False):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -145,6 +163,13 @@ class Trainer:
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.checkpoint_minutes = checkpoint_minutes
+        self.phrases = phrases
+        self.phrase_scoring = phrase_scoring
+        self.phrase_threshold = phrase_threshold
+        self.phrase_min_count = phrase_min_count
+        self.phrase_table = phrase_table
+        self.dedup = dedup
+        self.position_weights = position_weights
 
     # -- settings ---------------------------------------------------------------
     def settings(self) -> dict:
@@ -155,7 +180,21 @@ class Trainer:
             "max_vocab": self.max_vocab, "epochs": self.epochs, "alpha": self._alpha(),
             "min_alpha": self.min_alpha, "threads": self._threads(), "seed": self.seed,
             "cbow_mean": self.cbow_mean, "lowercase": self.lowercase, "whitespace": self.whitespace,
+            "phrases": self.phrases, "phrase_scoring": self.phrase_scoring,
+            "phrase_threshold": self._phrase_threshold(), "phrase_min_count": self._phrase_min_count(),
+            "phrase_table": os.fspath(self.phrase_table) if self.phrase_table else None,
+            "dedup": self.dedup, "position_weights": self.position_weights,
         }
+
+    def _phrase_min_count(self) -> int:
+        return self.min_count if self.phrase_min_count is None else self.phrase_min_count
+
+    def _phrase_threshold(self) -> float | None:
+        from .phrases import DEFAULT_THRESHOLDS
+
+        if self.phrase_threshold is not None:
+            return self.phrase_threshold
+        return DEFAULT_THRESHOLDS.get(self.phrase_scoring)
 
     def _alpha(self) -> float:
         if self.alpha is not None:
@@ -175,6 +214,13 @@ class Trainer:
         checks.check_settings({**self.settings(), "checkpoint": self.checkpoint,
                                "checkpoint_every": self.checkpoint_every,
                                "checkpoint_minutes": self.checkpoint_minutes})
+        if self.phrases:
+            from .phrases import DEFAULT_MAX_PAIRS, check_phrase_settings
+
+            check_phrase_settings(self.phrases, self.phrase_scoring, self.phrase_threshold, self._phrase_min_count(),
+                                  "_", DEFAULT_MAX_PAIRS)
+        if self.phrase_table and not os.path.isfile(self.phrase_table):
+            raise WordvecError(f"no such phrase table: {self.phrase_table}")
         if self.checkpoint:
             checks.check_output_folder(self.checkpoint)
 
@@ -193,7 +239,7 @@ class Trainer:
         saved, finished = self._open_run(resume)
         if finished:
             return self
-        vocab, encoded = self.prepare(corpus, saved.vocab if saved else None)
+        vocab, encoded = self.prepare(corpus, saved.vocab if saved else None, saved.phrases if saved else None)
         if saved:
             record = TrainingRecord.from_dict(saved.record)
             if encoded.tokens != record.corpus_tokens:
@@ -203,12 +249,13 @@ class Trainer:
             record = TrainingRecord(corpus_tokens=encoded.tokens, vocab_size=len(vocab),
                                     prepare_seconds=time.perf_counter() - started)
         record.bad_input = dict(self._bad_input)
+        record.phrases, record.duplicates = self._phrase_report, self._duplicates
         self.record_ = record
         self._check_resources(vocab)
         started = time.perf_counter()
-        vectors, output_weights = self._train(vocab, encoded, saved)
+        vectors, output_weights, position_weights = self._train(vocab, encoded, saved)
         record.train_seconds += time.perf_counter() - started
-        self._keep(vocab, vectors, output_weights, record)
+        self._keep(vocab, vectors, output_weights, record, position_weights)
         if self.checkpoint:
             self.model_.save(self.checkpoint)
         return self
@@ -220,16 +267,25 @@ class Trainer:
         self.resumed_ = "finished" if saved is not None and saved.complete else "continued" if saved else "started"
         if saved is not None and saved.complete:
             self._say(f"{self.checkpoint} holds a finished run: nothing left to do")
-            self._keep(saved.vocab, saved.vectors, saved.output_weights, TrainingRecord.from_dict(saved.record))
+            self.phrase_table_ = saved.phrase_table()
+            self._keep(saved.vocab, saved.vectors, saved.output_weights, TrainingRecord.from_dict(saved.record),
+                       saved.position_weights)
             return saved, True
         if resume and saved is None:
             self._say(f"{self.checkpoint} does not exist yet: starting the run")
         return saved, False
 
-    def _keep(self, vocab: Vocabulary, vectors, output_weights, record: "TrainingRecord") -> None:
+    def _keep(self, vocab: Vocabulary, vectors, output_weights, record: "TrainingRecord",
+              position_weights=None) -> None:
         """Set what :meth:`fit` learned."""
         self.vocabulary_, self.record_, self.loss_history_ = vocab, record, record.loss_history
-        self.model_ = Model(vocab, vectors, output_weights, self.settings(), record.as_dict())
+        self.model_ = self._model(vocab, vectors, output_weights, position_weights)
+
+    def _model(self, vocab, vectors, output_weights, position_weights, position=None) -> Model:
+        table = getattr(self, "phrase_table_", None)  # not set by a run on a cluster
+        table = table.as_dict() if table is not None else None
+        return Model(vocab, vectors, output_weights, self.settings(), self.record_.as_dict(), position,
+                     position_weights, table)
 
     def _say(self, message: str) -> None:
         """A line about what goes on, on stderr beside the progress bar (only with ``progress``)."""
@@ -240,13 +296,18 @@ class Trainer:
 
             tqdm.write(message, file=sys.stderr)
 
-    def prepare(self, corpus, vocab: Vocabulary | None = None) -> tuple[Vocabulary, EncodedCorpus]:
-        """Count the words, build the vocabulary (unless given) and encode the corpus to ids."""
+    def prepare(self, corpus, vocab: Vocabulary | None = None,
+                phrase_table: dict | None = None) -> tuple[Vocabulary, EncodedCorpus]:
+        """Count the words (dropping repeated sentences with ``dedup``), join the
+        phrases (those of ``phrase_table``, a saved run's, when given), build the
+        vocabulary (unless given) and encode the corpus to ids."""
         tokenizer = Tokenizer(lowercase=self.lowercase, whitespace=self.whitespace)
         self._bad_input = tokenizer.stats
-        scanned = scan(sentences_of(corpus, tokenizer))
+        scanned = scan(sentences_of(corpus, tokenizer), dedup=self.dedup)
+        self._duplicates = scanned.duplicates or {}
         if scanned.tokens == 0:
             raise WordvecError("the corpus holds no words")
+        scanned = self._join_phrases(scanned, phrase_table)
         if vocab is None:
             word_counts = scanned.word_counts()
             vocab = Vocabulary.from_counts(word_counts, self.min_count, self.max_vocab)
@@ -267,6 +328,26 @@ class Trainer:
             # The mapping outlives the file's name: the ids are deleted with the process.
             return vocab, encode(scanned, vocab, path=os.path.join(folder, "ids.npy"))
 
+    def _join_phrases(self, scanned, saved_table: dict | None):
+        """``scanned`` with phrases joined: a saved run's table, else ``phrase_table``'s,
+        else ``phrases`` passes of detection; sets ``phrase_table_``."""
+        from . import phrases
+
+        self.phrase_table_, self._phrase_report = None, {}
+        if saved_table is not None or self.phrase_table:
+            table = phrases.PhraseTable.from_dict(saved_table) if saved_table is not None \
+                else phrases.PhraseTable.load(self.phrase_table)
+            self._say(f"joining the {len(table):,} phrases of {'the saved run' if saved_table else self.phrase_table}")
+            self.phrase_table_ = table
+            return phrases.apply(scanned, table)
+        if not self.phrases:
+            return scanned
+        scanned, table, report = phrases.detect(scanned, self.phrases, self.phrase_scoring, self._phrase_threshold(),
+                                                self._phrase_min_count())
+        self.phrase_table_, self._phrase_report = table, report.as_dict()
+        self._say(f"phrases: {len(table):,} found in {self.phrases} pass(es), {sum(report.joins):,} joined")
+        return scanned
+
     def _saved_run(self) -> Model | None:
         """The run in ``checkpoint`` (``None`` if there is no file yet), checked against these settings."""
         if not self.checkpoint:
@@ -276,8 +357,9 @@ class Trainer:
             return None
         saved = Model.load(self.checkpoint, mmap=False)
         mine = self.settings()
-        differ = [f"{key} {saved.config.get(key)!r} -> {mine[key]!r}" for key in mine
-                  if key != "threads" and saved.config.get(key) != mine[key]]
+        earlier = {key: Trainer().settings()[key] for key in _LATER_SETTINGS}  # files from before these settings
+        differ = [f"{key} {saved.config.get(key, earlier.get(key))!r} -> {mine[key]!r}" for key in mine
+                  if key != "threads" and saved.config.get(key, earlier.get(key)) != mine[key]]
         if differ:
             raise WordvecError(f"these settings differ from the run in {self.checkpoint}: {'; '.join(differ)}")
         return saved
@@ -303,10 +385,10 @@ class Trainer:
 
         from .backend import CpuBackend  # imports numba
 
-        vectors, output_weights = self._initial_weights(vocab, saved)
+        vectors, output_weights, position_weights = self._initial_weights(vocab, saved)
         backend = CpuBackend(vectors, output_weights, training_tables(vocab, self.sample, self.loss),
                              self.arch, self.loss, self.window, self.negative, self.cbow_mean,
-                             self._workers(), self.seed)
+                             self._workers(), self.seed, position_weights)
         position = Position.restore(saved.position, backend.scratch) if saved else Position.start()
         chunks = encoded.chunks
         encoded.release(0, len(encoded.ids))
@@ -340,18 +422,22 @@ class Trainer:
             finally:
                 bar.close()
         checks.check_finite(self._alpha(), vectors, output_weights)
-        return vectors, output_weights
+        return vectors, output_weights, position_weights
 
-    def _initial_weights(self, vocab: Vocabulary, saved: Model | None) -> tuple[np.ndarray, np.ndarray]:
-        """W_in ~ U(−0.5, 0.5) / d and W_out = 0, as word2vec; or the saved run's weights."""
+    def _initial_weights(self, vocab: Vocabulary, saved: Model | None):
+        """W_in ~ U(−0.5, 0.5) / d and W_out = 0, as word2vec, and position weights
+        of 1 (plain CBOW at the start); or the saved run's weights."""
         if saved is not None:
             return (np.ascontiguousarray(saved.vectors, dtype=np.float32),
-                    np.ascontiguousarray(saved.output_weights, dtype=np.float32))
+                    np.ascontiguousarray(saved.output_weights, dtype=np.float32),
+                    None if saved.position_weights is None
+                    else np.ascontiguousarray(saved.position_weights, dtype=np.float32))
         init = np.random.default_rng(self.seed)
         vectors = init.random((len(vocab), self.dim), dtype=np.float32)
         vectors -= 0.5  # in place: no temporary copies of a |V| x d matrix
         vectors /= self.dim
-        return vectors, np.zeros((len(vocab), self.dim), dtype=np.float32)
+        position_weights = np.ones((2 * self.window, self.dim), np.float32) if self.position_weights else None
+        return vectors, np.zeros((len(vocab), self.dim), dtype=np.float32), position_weights
 
     def _run_epoch(self, epoch, backend, encoded, chunks, schedule, bar, vocab, position) -> EpochRecord:
         """One epoch in segments of :data:`SEGMENT_JOBS` jobs; between segments, every
@@ -416,8 +502,9 @@ class Trainer:
         if not self.checkpoint:
             return
         checks.check_finite(self._alpha(), backend.vectors, backend.output_weights)
-        Model(vocab, backend.vectors, backend.output_weights, self.settings(), self.record_.as_dict(),
-              position.as_dict()).save(self.checkpoint)
+        position_weights = backend.position_weights if self.position_weights else None
+        self._model(vocab, backend.vectors, backend.output_weights, position_weights, position.as_dict()).save(
+            self.checkpoint)
         self._last_save = time.monotonic()
 
 

@@ -180,6 +180,11 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     if how != "auto" and how not in rounds.COMBINE:
         raise WordvecError(f"how must be auto or one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
+    single_machine = [name for name in ("phrases", "phrase_table", "dedup", "position_weights")
+                      if getattr(trainer, name)]
+    if single_machine:
+        raise WordvecError(f"{', '.join(single_machine)}: not yet on a cluster; train on one machine, or join the "
+                           "phrases first with 'wordvec phrases' and train on its output")
     client, started = connect(cluster)
     try:
         return _ClusterRun(trainer, client, round_words or ROUND_WORDS, how).fit(corpus, resume)
@@ -269,9 +274,8 @@ class _ClusterRun:
     def _train(self, vocab, encoded, summaries, saved):
         from tqdm.auto import tqdm
 
-
         trainer, client = self.trainer, self.client
-        W_in, W_out = trainer._initial_weights(vocab, saved)
+        W_in, W_out, _ = trainer._initial_weights(vocab, saved)  # no position weights on a cluster
         parts = plan_parts(summaries, self.workers)
         words_per_epoch = sum(words for part in parts for *_, words in part)
         position = Position(**saved.position) if saved else Position.start()

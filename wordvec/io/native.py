@@ -26,6 +26,8 @@ from .files import atomic_write
 
 FORMAT_NAME = "wordvec-model"
 FORMAT_VERSION = 1
+#: The arrays with one row per word; others (CBOW's position weights) have their own rows.
+WORD_ARRAYS = ("vectors", "output_weights")
 _ZIP_LOCAL_HEADER = struct.Struct("<4s22xHH")
 
 
@@ -98,7 +100,7 @@ def load_native(path, mmap: bool = True):
         # method zipfile lacks; TypeError: a header field of the wrong type).
         raise WordvecError(f"{path} is not a readable wordvec model ({error})") from None
     for name, array in arrays.items():
-        if array.ndim != 2 or array.shape[0] != len(words):
+        if array.ndim != 2 or (name in WORD_ARRAYS and array.shape[0] != len(words)):
             raise WordvecError(f"{path}: {name} has shape {array.shape}, which does not fit {len(words)} words")
         if array.shape[1] < 1:
             raise WordvecError(f"{path}: {name} has shape {array.shape}: vectors of no dimensions")
