@@ -51,7 +51,8 @@ def test_one_example_matches_the_reference(name, window, mean):
     kernel_loss = kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
                                         scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise,
                                         scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:],
-                                        scratch.positions, np.ones((1, 1), np.float32), scratch.context_rows)
+                                        scratch.positions, np.ones((1, 1), np.float32), np.ones((1, 1), np.float32),
+                                        scratch.context_rows)
 
     np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag, mean), rtol=1e-5, atol=1e-7)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
@@ -66,7 +67,7 @@ def _train_one(W_in, W_out, tables, settings, scratch, window, positions, D_weig
     return kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
                                  scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise, scratch.scores,
                                  tables.noise_prob, tables.noise_alias, *tables[3:], scratch.positions, D_weights,
-                                 scratch.context_rows)
+                                 D_weights, scratch.context_rows)  # D's step straight into D
 
 
 @pytest.mark.parametrize("name", ["ns", "hs"])

@@ -52,10 +52,13 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
     * the learning rate falls linearly over the chunk's words, set per sentence;
     * with position weights ``positions`` (``D``, 2·window rows: offsets
       −window..−1, 1..window), CBOW's context word at offset ``o`` is scaled by
-      its row, and the word and the row each step by the other times the step.
+      its row, and the word and the row each step by the other times the step;
+      the rows' steps are summed and added to ``D`` every ``POSITION_FLUSH``
+      examples and at the end.
     """
     W_in, W_out = W_in.astype(np.float64), W_out.astype(np.float64)
     offset_weights = None if positions is None else positions.astype(np.float64)
+    offset_steps = None if positions is None else np.zeros_like(offset_weights)
     total = max(int(np.sum(ids != -1)), 1)
     loss, examples, read, kept = 0.0, 0, 0, 0
     position = 0
@@ -97,9 +100,14 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
                 rows = W_in[bag].copy()
                 for word, weight in zip(bag, weights):
                     W_in[word] += weight * step
-                if offset_weights is not None:
-                    offset_weights[offsets] += rows * step
                 examples += 1
+                if offset_weights is not None:
+                    offset_steps[offsets] += rows * step
+                    if examples % kernels.POSITION_FLUSH == 0:
+                        offset_weights += offset_steps
+                        offset_steps[:] = 0
+    if offset_weights is not None:
+        offset_weights += offset_steps
     return W_in, W_out, (loss, examples, read, kept), offset_weights
 
 
@@ -118,8 +126,9 @@ def test_train_chunk_equals_its_reference_step_for_step(arch, mean):
 
 def test_position_weights_train_as_their_reference_at_every_offset():
     """CBOW with a weight row per offset: the dynamic window shrinks the reach,
-    but a word at offset o always uses row o (rows for −3..−1, 1..3)."""
-    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1]
+    but a word at offset o always uses row o (rows for −3..−1, 1..3).  Long
+    enough for the summed steps to be added to D several times."""
+    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1] * 4
     D0 = np.random.default_rng(4).uniform(0.5, 1.5, (6, D)).astype(np.float32)
     trained = D0.copy()
     before, after, totals, (tables, rng) = _run(ids, positions=trained)

@@ -42,6 +42,7 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         inputs=np.zeros(2 * window, dtype=np.int32),
         positions=np.zeros(2 * window, dtype=np.int32),
         context_rows=np.zeros((2 * window, dim), dtype=np.float32),
+        position_steps=np.zeros((2 * window, dim), dtype=np.float32),
         noise=np.zeros(layer_rows, dtype=np.int64),
         scores=np.zeros(layer_rows, dtype=np.float32),
         hidden=np.zeros(dim, dtype=np.float32),

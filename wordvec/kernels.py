@@ -28,7 +28,12 @@ scaled element-wise by the learned vector ``d_{p_j}`` (one row of the
 and ``∂L/∂d_{p_j} = (1/|C|) W_in[c_j] ⊙ ∂L/∂h``, and with word2vec's per-layer
 rate both step by ``|C|`` times their gradient: ``W_in[c_j] += d_{p_j} ⊙ g``,
 ``d_{p_j} += W_in[c_j] ⊙ g`` with ``g = −lr ∂L/∂h`` and the values before the
-step.  With every ``d_p = 1`` this is plain CBOW.
+step.  With every ``d_p = 1`` this is plain CBOW.  ``D`` is shared by every
+example of every thread, so each thread sums its steps of ``D`` in its own
+``position_steps`` and adds them to ``D`` every :data:`POSITION_FLUSH` examples
+(and at the end of a chunk): written by both threads on every example, ``D``'s
+cache lines went back and forth between the cores and two threads trained at
+0.41x the speed of plain CBOW.
 
 Everything here is numpy and numba only: no files, no printing, no Python
 objects in the loops.  Random state is an explicit ``uint64[1]`` array per
@@ -54,13 +59,15 @@ JIT = dict(cache=True, nogil=True, fastmath={"nsz", "arcp", "contract", "afn", "
 HOT = dict(JIT, inline="always")
 
 CBOW, SKIPGRAM = 0, 1
+#: Examples between two additions of a thread's summed position-weight steps to ``D``.
+POSITION_FLUSH = 32
 NEGATIVE_SAMPLING, HIERARCHICAL_SOFTMAX, FULL_SOFTMAX = 0, 1, 2
 #: Read-only tables the kernels sample from (see ``wordvec.vocab``).
 Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_codes hs_lengths")
 #: Per-thread scratch space, allocated once before training.
 Scratch = namedtuple(
     "Scratch",
-    "rng sentence inputs positions context_rows noise scores hidden grad_hidden batch_inputs batch_positions "
+    "rng sentence inputs positions context_rows position_steps noise scores hidden grad_hidden batch_inputs batch_positions "
     "batch_counts batch_targets batch_hidden batch_scores batch_grad_hidden grad_output",
 )
 #: The integer settings of one run.
@@ -310,10 +317,11 @@ def weighted_input_hidden(W_in, inputs, positions, first, n_inputs, cbow_mean, D
 
 
 @njit(**HOT)
-def weighted_input_step(W_in, inputs, positions, first, n_inputs, D, context_rows, step):
+def weighted_input_step(W_in, inputs, positions, first, n_inputs, D, D_steps, context_rows, step):
     """Backward and update with position weights, for ``step = −lr ∂L/∂h`` (see the
-    module docstring): ``W_in[c_j] += D[p_j] ⊙ step``, then ``D[p_j] += W_in[c_j] ⊙ step``
-    with the rows as they were in the forward pass (the positions of one window differ)."""
+    module docstring): ``W_in[c_j] += D[p_j] ⊙ step``, then ``D_steps[p_j] += W_in[c_j] ⊙ step``
+    with the rows as they were in the forward pass (the positions of one window
+    differ).  ``D_steps`` is ``D`` itself or the thread's sum of steps to add to it later."""
     for j in range(first, first + n_inputs):
         row, position = inputs[j], positions[j]
         for i in range(step.shape[0]):
@@ -321,19 +329,29 @@ def weighted_input_step(W_in, inputs, positions, first, n_inputs, D, context_row
     for j in range(first, first + n_inputs):
         position = positions[j]
         for i in range(step.shape[0]):
-            D[position, i] += context_rows[j, i] * step[i]
+            D_steps[position, i] += context_rows[j, i] * step[i]
+
+
+@njit(**HOT)
+def flush_position_steps(D, D_steps):
+    """``D += D_steps``, then ``D_steps = 0``."""
+    for p in range(D_steps.shape[0]):
+        for i in range(D_steps.shape[1]):
+            D[p, i] += D_steps[p, i]
+            D_steps[p, i] = 0.0
 
 
 @njit(**HOT)
 def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hidden, grad_hidden, rng, noise,
-                  scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, positions, D, context_rows):
+                  scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, positions, D, D_steps,
+                  context_rows):
     """Forward, loss, backward and SGD update for the example ``inputs[first:first
     + n_inputs]`` → ``target`` with negative sampling or hierarchical softmax;
     returns that layer's loss (see the module docstring).
 
     ``hidden`` holds ``h`` afterwards and ``grad_hidden`` the step ``−lr ∂L/∂h``.
     With ``settings.position_weights`` the context at ``positions`` is weighted
-    by the rows of ``D``.  The other arrays are the fields of :data:`Scratch` and
+    by the rows of ``D``, whose step is added to ``D_steps``.  The other arrays are the fields of :data:`Scratch` and
     :data:`Tables` the layer uses, passed one by one (see :data:`HOT`).
     """
     if settings.position_weights:
@@ -349,7 +367,7 @@ def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hi
         loss = hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden,
                                           scores)
     if settings.position_weights:
-        weighted_input_step(W_in, inputs, positions, first, n_inputs, D, context_rows, grad_hidden)
+        weighted_input_step(W_in, inputs, positions, first, n_inputs, D, D_steps, context_rows, grad_hidden)
     else:
         for j in range(first, first + n_inputs):
             _add_to_row(np.float32(1.0), grad_hidden, W_in, inputs[j])
@@ -467,7 +485,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     """
     # Every array is taken out of its tuple once, here (see HOT).
     rng, sentence, context = scratch.rng, scratch.sentence, scratch.inputs
-    positions, context_rows = scratch.positions, scratch.context_rows
+    positions, context_rows, position_steps = scratch.positions, scratch.context_rows, scratch.position_steps
     hidden, grad_hidden, noise, scores = scratch.hidden, scratch.grad_hidden, scratch.noise, scratch.scores
     keep_prob, noise_prob, noise_alias = tables.keep_prob, tables.noise_prob, tables.noise_alias
     hs_points, hs_codes, hs_lengths = tables.hs_points, tables.hs_codes, tables.hs_lengths
@@ -511,7 +529,9 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
                 if settings.objective != FULL_SOFTMAX:
                     loss += train_example(W_in, W_out, context, first, bag, target, lr, settings, hidden,
                                           grad_hidden, rng, noise, scores, noise_prob, noise_alias, hs_points,
-                                          hs_codes, hs_lengths, positions, D, context_rows)
+                                          hs_codes, hs_lengths, positions, D, position_steps, context_rows)
+                    if settings.position_weights and examples % POSITION_FLUSH == 0:
+                        flush_position_steps(D, position_steps)
                     continue
                 pending = queue_softmax_example(W_in, scratch, context, positions, first, bag, target,
                                                 settings.cbow_mean, pending, settings.position_weights, D)
@@ -522,4 +542,6 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     if pending > 0:
         loss += softmax_batch_update(W_in, W_out, scratch, pending, settings.cbow_mean, lr,
                                      settings.position_weights, D)
+    if settings.position_weights:
+        flush_position_steps(D, position_steps)
     return loss, examples, words_read, words_kept
