@@ -323,13 +323,19 @@ def _join(scanned: ScannedCorpus, phrase_keys: np.ndarray, table: PhraseTable, p
     phrase_ids = np.array([index.setdefault(table.phrase(a, b), len(index)) for a, b, _, _ in pairs],
                           dtype=np.int32)
     joined_text = _CountedSpill(len(index), counter)
+    # Words that start or end a phrase: only their pairs are looked up in phrase_keys.
+    starts, ends = np.zeros(len(scanned.index), dtype=bool), np.zeros(len(scanned.index), dtype=bool)
+    starts[phrase_keys >> 32], ends[phrase_keys & 0xFFFFFFFF] = True, True
     held, held_taken, run, joins = 0, True, 0, 0  # before the text: a sentence end, not to be written
     with scanned.spill:
         for batch in scanned.batches(_BATCH):
             words = np.concatenate(([held], batch)).astype(np.int32)
             keys = pair_keys(held, batch)  # pair i is (words[i], words[i + 1])
-            where = np.minimum(np.searchsorted(phrase_keys, keys), max(len(phrase_keys) - 1, 0))
-            candidate = (phrase_keys[where] == keys) & (keys != 0) if len(phrase_keys) else keys < 0
+            where = np.zeros(len(keys), dtype=np.int64)
+            maybe = np.flatnonzero(starts[words[:-1]] & ends[words[1:]])
+            where[maybe] = np.minimum(np.searchsorted(phrase_keys, keys[maybe]), max(len(phrase_keys) - 1, 0))
+            candidate = np.zeros(len(keys), dtype=bool)
+            candidate[maybe] = phrase_keys[where[maybe]] == keys[maybe]
             joined = choose_joins(candidate, run)
             outside = np.flatnonzero(~candidate)
             run = len(candidate) - 1 - int(outside[-1]) if len(outside) else run + len(candidate)

@@ -1,0 +1,142 @@
+"""Better vectors from the same text: phrases, position weights and de-duplication,
+each alone and all together, against plain wordvec and gensim in one run.
+
+    python bench/better_vectors.py CORPUS.txt [--tokens N] [--configs plain,positions,...] [--output FILE]
+
+CBOW with negative sampling, word2vec's defaults (dim 100, window 5, 5 noise
+words, sample 1e-3, min_count 5, 5 epochs), 2 threads; every run a fresh child
+process.  All vectors are scored by the same code (gensim's evaluators):
+
+* analogies: questions-words, the 30,000 most frequent words, semantic and
+  syntactic sections apart;
+* phrase analogies: questions-phrases (word2vec's phrase set), accuracy over the
+  questions whose four words the model has, and that coverage;
+* WordSim-353 Spearman.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whatever is installed
+from phrases_vs_peers import cpu_model  # noqa: E402
+from train_vs_gensim import COMMON, EVAL, first_tokens, train_gensim  # noqa: E402
+
+THREADS = 2
+PHRASE_PASSES = 2
+CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
+    "gensim": None,
+    "plain": {},
+    "positions": {"position_weights": True},
+    "phrases": {"phrases": PHRASE_PASSES},
+    "dedup": {"dedup": True},
+    "all": {"position_weights": True, "phrases": PHRASE_PASSES, "dedup": True},
+}
+
+
+def worker(corpus: Path, config: str, out: Path) -> None:
+    """Child process: train one configuration, save words, vectors and times."""
+    if CONFIGS[config] is None:
+        words, vectors, prep, train, tokens = train_gensim(corpus, "cbow", "ns", THREADS, "file")
+    else:
+        import wordvec
+
+        trainer = wordvec.Trainer(threads=THREADS, alpha=0.05, **COMMON, **CONFIGS[config]).fit(corpus)
+        record = trainer.record_
+        words, vectors = trainer.model_.words, np.asarray(trainer.model_.vectors)
+        prep, train, tokens = record.prepare_seconds, record.train_seconds, record.corpus_tokens
+    np.save(out / "vectors.npy", vectors)
+    (out / "words.txt").write_text("\n".join(words), encoding="utf-8")
+    (out / "times.json").write_text(json.dumps({"prep": prep, "train": train, "tokens": tokens}))
+
+
+def section_accuracy(sections, semantic: bool) -> float:
+    chosen = [s for s in sections if s["section"] != "Total accuracy"
+              and s["section"].startswith("gram") != semantic]
+    correct = sum(len(s["correct"]) for s in chosen)
+    return 100.0 * correct / max(correct + sum(len(s["incorrect"]) for s in chosen), 1)
+
+
+def evaluate(folder: Path) -> dict:
+    import logging
+
+    from gensim.models import KeyedVectors
+
+    logging.getLogger("gensim").setLevel(logging.ERROR)
+    words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
+    kv = KeyedVectors(COMMON["dim"])
+    kv.add_vectors(words, np.load(folder / "vectors.npy"))
+    analogy, sections = kv.evaluate_word_analogies(str(EVAL / "questions-words.txt"), restrict_vocab=30_000)
+    phrase_accuracy, phrase_sections = kv.evaluate_word_analogies(str(EVAL / "questions-phrases.txt"),
+                                                                  restrict_vocab=len(words))
+    asked = sum(1 for line in open(EVAL / "questions-phrases.txt", encoding="utf-8") if not line.startswith(":"))
+    answered = sum(len(s["correct"]) + len(s["incorrect"]) for s in phrase_sections
+                   if s["section"] == "Total accuracy")
+    _, spearman, _ = kv.evaluate_word_pairs(str(EVAL / "wordsim353.tsv"))
+    return {"analogy": 100.0 * analogy, "semantic": section_accuracy(sections, True),
+            "syntactic": section_accuracy(sections, False), "phrase_analogy": 100.0 * phrase_accuracy,
+            "phrase_coverage": 100.0 * answered / asked, "wordsim": float(spearman[0]), "vocab": len(words)}
+
+
+def run_child(corpus: Path, config: str, scratch: Path) -> dict:
+    out = scratch / config
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, __file__, str(corpus), "--worker", config, "--out", str(out)]
+    child = subprocess.run(command, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+    if child.returncode != 0:
+        raise SystemExit(f"{config} failed:\n{child.stderr.decode(errors='replace')[-3000:]}")
+    times = json.loads((out / "times.json").read_text())
+    return {"config": config, **times, "words_per_s": times["tokens"] * COMMON["epochs"] / times["train"],
+            **evaluate(out)}
+
+
+def table(rows: list[dict]) -> list[str]:
+    plain = next((r for r in rows if r["config"] == "plain"), None)
+    gensim = next((r for r in rows if r["config"] == "gensim"), None)
+    lines = ["| config | vocab | words/s | vs plain | analogy % | semantic | syntactic | vs plain | vs gensim | "
+             "phrase analogy % (coverage) | WS353 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        versus = lambda base, key, fmt: fmt.format(row[key] - base[key]) if base else "-"  # noqa: E731
+        speed = f"{row['words_per_s'] / plain['words_per_s']:.2f}x" if plain else "-"
+        lines.append(f"| {row['config']} | {row['vocab']:,} | {row['words_per_s']:,.0f} | {speed} | "
+                     f"{row['analogy']:.2f} | {row['semantic']:.2f} | {row['syntactic']:.2f} | "
+                     f"{versus(plain, 'analogy', '{:+.2f}')} | {versus(gensim, 'analogy', '{:+.2f}')} | "
+                     f"{row['phrase_analogy']:.2f} ({row['phrase_coverage']:.1f} %) | {row['wordsim']:.3f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--tokens", type=int, help="use only the first N tokens")
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--output", type=Path, help="also write the table to this file (markdown)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.corpus, args.worker, args.out)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="wordvec-better-") as scratch:
+        scratch = Path(scratch)
+        corpus = first_tokens(args.corpus, args.tokens, scratch) if args.tokens else args.corpus
+        for config in args.configs.split(","):
+            rows.append(run_child(corpus, config, scratch))
+            print(json.dumps(rows[-1]), flush=True)
+    lines = [f"CPU: {cpu_model()}; {THREADS} threads; corpus {args.corpus.name}", ""] + table(rows)
+    print("\n".join(lines))
+    if args.output:
+        args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
