@@ -9,13 +9,19 @@ from click.testing import CliRunner
 
 from wordvec import phrases
 from wordvec.cli import main
-from wordvec.corpus import scan_lines
+import tempfile
+
+from wordvec.corpus import scan_text
 from wordvec.errors import WordvecError
 from wordvec.tokenize import Tokenizer
 
 
 def scanned_lines(lines):
-    return scan_lines((line.split(), True) for line in lines)
+    """The numbered text of ``lines``, as ``wordvec phrases`` reads a file."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as text:
+        text.write("".join(line + "\n" for line in lines))
+        text.flush()
+        return scan_text(text.name, Tokenizer(), keep_lines=True)
 
 
 def text_of(scanned):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from wordvec import corpus, tokenize
-from wordvec.corpus import encode, scan, sentences_of
+from wordvec.corpus import encode, scan, scan_text
 from wordvec.errors import WordvecError
 from wordvec.tokenize import Tokenizer
 from wordvec.vocab import Vocabulary
@@ -62,7 +62,7 @@ def test_compressed_files_folders_and_stdin(tmp_path, monkeypatch):
     (tmp_path / "folder" / ".hidden").write_text("never read")
     assert list(Tokenizer().sentences(tmp_path / "folder")) == [["alpha", "beta"], ["gamma"]]
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"from stdin\n")))
-    assert list(sentences_of("-")) == [["from", "stdin"]]
+    assert list(Tokenizer().sentences("-")) == [["from", "stdin"]]
 
 
 def test_missing_and_empty_sources_give_clear_errors(tmp_path):
@@ -122,3 +122,41 @@ def test_encoded_ids_can_live_in_a_memory_mapped_file(tmp_path):
     encoded = encode(scanned, Vocabulary.from_counts(scanned.word_counts(), min_count=1), path=tmp_path / "ids.npy")
     assert isinstance(encoded.ids, np.memmap)
     assert np.load(tmp_path / "ids.npy").tolist() == [1, 0, -1, 0, -1]
+
+
+TRICKY = ("The Café, café and CAFE\u0301! don't stop_here\n\n   \n" + "word " * 12_345 + "\n"
+          + "short " + "y" * 1_001 + "\n" + "נמסתה צה״ל नमस्ते " + "x" * 1_500 + " " + "é" * 1_200 + " tail\r\nlast line without end")
+
+
+def _words_of(scanned):
+    """The text of a scan as words, sentence ends as None."""
+    words = list(scanned.index)
+    ids = np.concatenate(list(scanned.batches()))
+    return [None if i == 0 else words[i] for i in ids.tolist()]
+
+
+@pytest.mark.parametrize("text_batch", [1 << 20, 37])
+def test_numbering_text_in_numba_equals_numbering_its_sentences(tmp_path, monkeypatch, text_batch):
+    monkeypatch.setattr(corpus, "_TEXT_BATCH", text_batch)
+    path = tmp_path / "tricky.txt"
+    path.write_text(TRICKY, encoding="utf-8")
+    by_sentences = Tokenizer()
+    expected = scan(by_sentences.sentences(path))
+    by_text = Tokenizer()
+    scanned = scan_text(path, by_text)
+    assert scanned.word_counts() == expected.word_counts()
+    assert _words_of(scanned) == _words_of(expected)
+    assert by_text.stats == by_sentences.stats == {"replaced": 0, "capped": 3}  # y, x and é words
+    assert "y" * 1_000 in scanned.index and "é" * 1_000 in scanned.index
+    lines = _words_of(scan_text(path, Tokenizer(), keep_lines=True))
+    assert lines.count(None) == 7 and lines[7:10] == [None, None, None]  # every line ends, empty ones too
+    assert lines[10:10 + 12_345] == ["word"] * 12_345 and lines[10 + 12_345] is None  # one line, not cut
+
+
+def test_dedup_over_batches_that_cut_sentences(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus, "_TEXT_BATCH", 5)
+    path = tmp_path / "repeats.txt"
+    path.write_text("a b c\nd e\na b c\na b c d\nd e\n", encoding="utf-8")
+    scanned = scan_text(path, Tokenizer(), dedup=True)
+    assert scanned.word_counts() == {"a": 2, "b": 2, "c": 2, "d": 2, "e": 1}
+    assert scanned.duplicates["sentences_dropped"] == 2

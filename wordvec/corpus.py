@@ -22,25 +22,31 @@ from typing import BinaryIO, Iterable, Iterator
 import numpy as np
 
 from .errors import WordvecError
-from .tokenize import Tokenizer
+from .tokenize import MAX_SENTENCE_TOKENS, MAX_WORD_CHARS, Tokenizer
 from .vocab import Vocabulary
 
 SENTENCE_END = -1
 _OUT_OF_VOCABULARY = -2
 _END_TOKEN = "\n"  # never a token: tokens hold no white space
 _ENCODE_BATCH = 1 << 16
+#: Bytes of text numbered per call of the numba kernel.
+_TEXT_BATCH = 1 << 20
 #: Words in one chunk of training work (a chunk ends at a sentence end).
 CHUNK_WORDS = 16_384
 
 
-def sentences_of(source, tokenizer: Tokenizer | None = None) -> Iterator[list[str]]:
-    """The sentences of ``source``: a path (file, folder, ``-`` for stdin) or a
-    list of paths, read by ``tokenizer``; or an iterable of token lists, as is."""
-    if isinstance(source, (str, os.PathLike)) or (
-        isinstance(source, (list, tuple)) and source and isinstance(source[0], (str, os.PathLike))
-    ):
-        return (tokenizer or Tokenizer()).sentences(source)
-    return iter(source)
+def is_text_source(source) -> bool:
+    """Whether ``source`` names text to read (a path, ``-``, a list of paths)
+    rather than being an iterable of token lists."""
+    return isinstance(source, (str, os.PathLike)) or (
+        isinstance(source, (list, tuple)) and bool(source) and isinstance(source[0], (str, os.PathLike)))
+
+
+def scan_source(source, tokenizer: Tokenizer, dedup: bool = False) -> "ScannedCorpus":
+    """:func:`scan_text` for text to read, :func:`scan` for sentences given as token lists."""
+    if is_text_source(source):
+        return scan_text(source, tokenizer, dedup=dedup)
+    return scan(iter(source), dedup=dedup)
 
 
 @dataclass
@@ -88,24 +94,17 @@ def write_spill(spill: BinaryIO, ids: np.ndarray) -> None:
 
 
 def scan(sentences: Iterable[list[str]], dedup: bool = False) -> ScannedCorpus:
-    """One streaming pass over ``sentences``: number every distinct word in
-    first-seen order, count it, and keep the text as those numbers (4 bytes a
-    token, never the text).  With ``dedup``, a sentence whose words repeat an
-    earlier sentence exactly is dropped (see :class:`SeenSentences`)."""
-    return _scan(((sentence, True) for sentence in sentences), SeenSentences() if dedup else None)
+    """One streaming pass over ``sentences``: number every distinct word, count
+    it, and keep the text as those numbers (4 bytes a token, never the text).
+    With ``dedup``, a sentence whose words repeat an earlier sentence exactly is
+    dropped (see :class:`SeenSentences`).
 
-
-def scan_lines(pieces: Iterable[tuple[list[str], bool]]) -> ScannedCorpus:
-    """:func:`scan` of ``(tokens, ends_line)`` pieces (:meth:`Tokenizer.pieces`):
-    the sentence end marks exactly the line ends of the text, empty lines
-    included, so the text can be written back in its own layout."""
-    return _scan(pieces, None)
-
-
-def _scan(pieces: Iterable[tuple[list[str], bool]], seen: "SeenSentences | None") -> ScannedCorpus:
-    """Python handles batches of :data:`_ENCODE_BATCH` tokens, not words: the new
+    Python handles batches of :data:`_ENCODE_BATCH` tokens, not words: the new
     words of a batch are found by a set difference and the numbers looked up by
-    ``map``, both loops in C."""
+    ``map``, both loops in C.  (Text read from files goes through the faster
+    :func:`scan_text`.)
+    """
+    seen = SeenSentences() if dedup else None
     id_of = {_END_TOKEN: 0}
     counts = np.zeros(1, dtype=np.int64)
     spill = spill_file()
@@ -124,15 +123,56 @@ def _scan(pieces: Iterable[tuple[list[str], bool]], seen: "SeenSentences | None"
         write_spill(spill, ids)
         batch.clear()
 
-    for tokens, ends_line in pieces:
-        batch.extend(tokens)
-        if ends_line:
-            batch.append(_END_TOKEN)
+    for sentence in sentences:
+        batch.extend(sentence)
+        batch.append(_END_TOKEN)
         if len(batch) >= _ENCODE_BATCH:
             flush()
     if batch:
         flush()
     return ScannedCorpus(id_of, counts, spill, seen.report() if seen is not None else None)
+
+
+def scan_text(source, tokenizer: Tokenizer, keep_lines: bool = False, dedup: bool = False) -> ScannedCorpus:
+    """:func:`scan` of the text ``source`` names, read by ``tokenizer``, with the
+    words numbered by a numba kernel (:mod:`wordvec.scan_kernels`) over
+    batches of :data:`_TEXT_BATCH` bytes: no Python string per token.  The
+    sentences are :meth:`Tokenizer.sentences`'; with ``keep_lines`` they are
+    exactly the lines of the text instead, empty ones included and long ones
+    whole, so that the text can be written back in its own layout."""
+    from .scan_kernels import WordTable  # imports numba
+
+    table = WordTable()
+    counts = np.zeros(1, dtype=np.int64)
+    spill = spill_file()
+    seen = SeenSentences() if dedup else None
+    open_sentence = np.empty(0, dtype=np.int32)  # with dedup: the words of a sentence that goes on in the next batch
+
+    def flush(text: bytes):
+        nonlocal counts, open_sentence
+        ids = table.number(np.frombuffer(text, dtype=np.uint8), keep_lines, MAX_SENTENCE_TOKENS, MAX_WORD_CHARS)
+        if seen is not None:
+            ids = np.concatenate((open_sentence, ids))
+            complete = int(np.flatnonzero(ids == 0)[-1]) + 1 if np.any(ids == 0) else 0
+            ids, open_sentence = seen.drop_repeats(ids[:complete]), ids[complete:]
+        grown = np.bincount(ids, minlength=table.words + 1)
+        grown[: len(counts)] += counts
+        counts = grown
+        write_spill(spill, ids)
+
+    batch: list[bytes] = []
+    size = 0
+    for words in tokenizer.word_bytes(source):
+        batch.append(words)
+        size += len(words)
+        if size >= _TEXT_BATCH:
+            flush(b"".join(batch))
+            batch, size = [], 0
+    flush(b"".join(batch) + (b"\n" if len(open_sentence) else b""))
+    tokenizer.stats["capped"] += int(table.state[3])
+    index = {_END_TOKEN: 0}
+    index.update(zip(table.word_list(), range(1, table.words + 1)))
+    return ScannedCorpus(index, counts, spill, seen.report() if seen is not None else None)
 
 
 class SeenSentences:

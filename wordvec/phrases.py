@@ -374,8 +374,8 @@ class _CountedSpill:
 
 def write_text(scanned: ScannedCorpus, stream) -> None:
     """Write the numbered text to the binary ``stream`` as text: words separated
-    by one space, a line break at every sentence end (for :func:`scan_lines`'s
-    text: exactly the lines of the input)."""
+    by one space, a line break at every sentence end (for :func:`~wordvec.corpus.scan_text`'s
+    text with ``keep_lines``: exactly the lines of the input)."""
     words = np.array(list(scanned.index), dtype=object)
     open_line = False  # words of the current line were written
     for batch in scanned.batches(_BATCH):
@@ -401,13 +401,13 @@ def phrase_text(source, output, passes: int = 1, scoring: str = "word2phrase", t
     Returns the table and the report (``None`` with a given table)."""
     import sys
 
-    from .corpus import scan_lines
+    from .corpus import scan_text
     from .io.files import atomic_write
     from .tokenize import Tokenizer
 
     if table is None:
         check_phrase_settings(passes, scoring, threshold, min_count, delimiter, max_pairs)
-    scanned = scan_lines((tokenizer or Tokenizer()).pieces(source))
+    scanned = scan_text(source, tokenizer or Tokenizer(), keep_lines=True)
     if scanned.tokens == 0:
         raise WordvecError("the corpus holds no words")
     if table is None:

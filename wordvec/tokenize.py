@@ -115,15 +115,34 @@ class Tokenizer:
     def tokens(self, text: str | bytes) -> list[str]:
         """The tokens of one piece of text, in order."""
         if isinstance(text, bytes):
-            if not self.whitespace and text.isascii() and b"'" not in text and b"_" not in text:
-                # Fast path, same result as the pattern: ASCII letters and digits only.
-                return self._capped(text.translate(_ASCII_TABLES[self.lowercase]).decode("ascii").split(), text)
+            words = self._ascii_words(text)
+            if words is not None:
+                return self._capped(words.decode("ascii").split(), text)
             raw = text
             text = text.decode("utf-8", errors="replace")
             if "\ufffd" in text:
                 self.stats["replaced"] += text.count("\ufffd") - raw.count("\ufffd".encode())
         text = normalise(text, self.lowercase)
         return self._capped(text.split() if self.whitespace else word_pattern().findall(text), text)
+
+    def _ascii_words(self, text: bytes) -> bytes | None:
+        """The fast path, same tokens as the pattern for text of ASCII letters, digits,
+        spaces and punctuation other than joiners: ``text`` with every other byte a
+        space (and lower-cased when asked); ``None`` for text that needs the pattern."""
+        if not self.whitespace and text.isascii() and b"'" not in text and b"_" not in text:
+            return text.translate(_ASCII_TABLES[self.lowercase])
+        return None
+
+    def word_bytes(self, source: str | os.PathLike | list) -> Iterator[bytes]:
+        """The words of ``source`` as UTF-8 bytes, separated by spaces, each line
+        ended by ``\n``: what :func:`wordvec.corpus.scan_text` numbers without making
+        a string per token.  Words are not cut to :data:`MAX_WORD_CHARS` here (the
+        numbering does it and counts it); lines are not cut into sentences."""
+        for piece, ends_line in read_pieces(source):
+            words = self._ascii_words(piece)
+            if words is None:
+                words = " ".join(self.tokens(piece)).encode("utf-8")
+            yield words + (b"\n" if ends_line else b" ")
 
     def _capped(self, tokens: list[str], text) -> list[str]:
         """``tokens`` with every word cut to :data:`MAX_WORD_CHARS` characters."""
@@ -141,13 +160,9 @@ class Tokenizer:
         """The sentences of ``data``, read exactly as a file of these bytes would be."""
         return self._sentences(_pieces_of_stream(io.BytesIO(data), name))
 
-    def pieces(self, source: str | os.PathLike | list) -> Iterator[tuple[list[str], bool]]:
-        """The tokens of ``source`` as ``(tokens, ends_line)`` pieces: every line
-        gives one piece (an empty line an empty list), a line longer than
-        :data:`MAX_SENTENCE_TOKENS` tokens several, of which only the last ends the line."""
-        return self._pieces(read_pieces(source))
-
     def _pieces(self, raw_pieces) -> Iterator[tuple[list[str], bool]]:
+        """``(tokens, ends_line)``: every line gives one piece (an empty line an
+        empty list), a line longer than :data:`MAX_SENTENCE_TOKENS` tokens several."""
         pending: list[str] = []
         for piece, ends_line in raw_pieces:
             pending.extend(self.tokens(piece))

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import checks
 from .checkpoint import EMPTY_TOTALS, Position, StopSignals, remove_stale_temporaries
-from .corpus import EncodedCorpus, encode, scan, sentences_of
+from .corpus import EncodedCorpus, encode, scan_source
 from .errors import TrainingInterrupted, WordvecError
 from .model import Model
 from .tokenize import Tokenizer
@@ -303,7 +303,7 @@ class Trainer:
         vocabulary (unless given) and encode the corpus to ids."""
         tokenizer = Tokenizer(lowercase=self.lowercase, whitespace=self.whitespace)
         self._bad_input = tokenizer.stats
-        scanned = scan(sentences_of(corpus, tokenizer), dedup=self.dedup)
+        scanned = scan_source(corpus, tokenizer, dedup=self.dedup)
         self._duplicates = scanned.duplicates or {}
         if scanned.tokens == 0:
             raise WordvecError("the corpus holds no words")
