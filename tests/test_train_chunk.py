@@ -52,7 +52,8 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
     * the learning rate falls linearly over the chunk's words, set per sentence;
     * with position weights ``positions`` (``D``, 2·window rows: offsets
       −window..−1, 1..window), CBOW's context word at offset ``o`` is scaled by
-      its row, and the word and the row each step by the other times the step;
+      its row; the word steps by the row times the step, the row by the word
+      times the step over |C| (with the mean);
       the rows' steps are summed and added to ``D`` every ``POSITION_FLUSH``
       examples and at the end.
     """
@@ -102,7 +103,7 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
                     W_in[word] += weight * step
                 examples += 1
                 if offset_weights is not None:
-                    offset_steps[offsets] += rows * step
+                    offset_steps[offsets] += rows * step / (len(bag) if mean else 1)
                     if examples % kernels.POSITION_FLUSH == 0:
                         offset_weights += offset_steps
                         offset_steps[:] = 0

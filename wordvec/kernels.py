@@ -25,10 +25,13 @@ With position weights (Mikolov et al. 2018, CBOW only) the hidden layer is
 from the centre (``−window..−1, 1..window``, whatever window was drawn) is
 scaled element-wise by the learned vector ``d_{p_j}`` (one row of the
 ``2·window x d`` matrix ``D``).  Then ``∂L/∂W_in[c_j] = (1/|C|) d_{p_j} ⊙ ∂L/∂h``
-and ``∂L/∂d_{p_j} = (1/|C|) W_in[c_j] ⊙ ∂L/∂h``, and with word2vec's per-layer
-rate both step by ``|C|`` times their gradient: ``W_in[c_j] += d_{p_j} ⊙ g``,
-``d_{p_j} += W_in[c_j] ⊙ g`` with ``g = −lr ∂L/∂h`` and the values before the
-step.  With every ``d_p = 1`` this is plain CBOW.  ``D`` is shared by every
+and ``∂L/∂d_{p_j} = (1/|C|) W_in[c_j] ⊙ ∂L/∂h``.  The word rows keep word2vec's
+per-layer rate, ``W_in[c_j] += d_{p_j} ⊙ g`` with ``g = −lr ∂L/∂h``; ``D`` takes
+the plain SGD step ``d_{p_j} += (1/|C|) W_in[c_j] ⊙ g`` (values before the
+step; the ``1/|C|`` only with ``cbow_mean``).  ``D`` learns from every example,
+not only from those its word is in: with the word rows' ``|C|``-fold rate it grew
+to 3.7 ± 3.3 near the centre and cost 8.6 analogy points on the bench corpus.
+With every ``d_p = 1`` this is plain CBOW.  ``D`` is shared by every
 example of every thread, so each thread sums its steps of ``D`` in its own
 ``position_steps`` and adds them to ``D`` every :data:`POSITION_FLUSH` examples
 (and at the end of a chunk): written by both threads on every example, ``D``'s
@@ -317,19 +320,21 @@ def weighted_input_hidden(W_in, inputs, positions, first, n_inputs, cbow_mean, D
 
 
 @njit(**HOT)
-def weighted_input_step(W_in, inputs, positions, first, n_inputs, D, D_steps, context_rows, step):
+def weighted_input_step(W_in, inputs, positions, first, n_inputs, cbow_mean, D, D_steps, context_rows, step):
     """Backward and update with position weights, for ``step = −lr ∂L/∂h`` (see the
-    module docstring): ``W_in[c_j] += D[p_j] ⊙ step``, then ``D_steps[p_j] += W_in[c_j] ⊙ step``
-    with the rows as they were in the forward pass (the positions of one window
-    differ).  ``D_steps`` is ``D`` itself or the thread's sum of steps to add to it later."""
+    module docstring): ``W_in[c_j] += D[p_j] ⊙ step``, then ``D_steps[p_j] += a W_in[c_j] ⊙ step``
+    (``a = 1/|C|`` with ``cbow_mean``, else 1) with the rows as they were in the
+    forward pass (the positions of one window differ).  ``D_steps`` is ``D``
+    itself or the thread's sum of steps to add to it later."""
     for j in range(first, first + n_inputs):
         row, position = inputs[j], positions[j]
         for i in range(step.shape[0]):
             W_in[row, i] += D[position, i] * step[i]
+    scale = np.float32(1.0) / np.float32(n_inputs) if cbow_mean else np.float32(1.0)
     for j in range(first, first + n_inputs):
         position = positions[j]
         for i in range(step.shape[0]):
-            D_steps[position, i] += context_rows[j, i] * step[i]
+            D_steps[position, i] += scale * context_rows[j, i] * step[i]
 
 
 @njit(**HOT)
@@ -367,7 +372,8 @@ def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hi
         loss = hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden,
                                           scores)
     if settings.position_weights:
-        weighted_input_step(W_in, inputs, positions, first, n_inputs, D, D_steps, context_rows, grad_hidden)
+        weighted_input_step(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, D_steps, context_rows,
+                            grad_hidden)
     else:
         for j in range(first, first + n_inputs):
             _add_to_row(np.float32(1.0), grad_hidden, W_in, inputs[j])
@@ -383,8 +389,10 @@ def softmax_batch_update(W_in, W_out, scratch, n_examples, cbow_mean, lr, positi
     ``P = softmax(S)`` row by row.  Loss: ``L = Σ_b −log P[b, w_b]``.
     Gradient: ``G = ∂L/∂S = P − Y`` (``Y`` one-hot targets), ``∂L/∂W_out = Gᵀ H``,
     ``∂L/∂H = G W_out``.  Update: ``W_out −= lr Gᵀ H`` and every input row of
-    example ``b`` moves by ``−lr ∂L/∂H[b]`` (word2vec's convention, see module doc).
-    Each example contributes its full gradient, as in per-example SGD.
+    example ``b`` moves by ``−lr ∂L/∂H[b]`` (word2vec's convention, see module doc;
+    with ``position_weights``, by ``D[p] ⊙ (−lr ∂L/∂H[b])``, and ``D[p]`` by
+    ``a W_in[c] ⊙ (−lr ∂L/∂H[b])``, ``a = 1/|C|`` with ``cbow_mean``).  Each
+    example contributes its full gradient, as in per-example SGD.
     """
     hidden = scratch.batch_hidden[:n_examples]
     scores = scratch.batch_scores[:n_examples]
@@ -412,6 +420,7 @@ def softmax_batch_update(W_in, W_out, scratch, n_examples, cbow_mean, lr, positi
         for i in range(W_out.shape[1]):
             W_out[j, i] -= lr * grad_output[j, i]
     for b in range(n_examples):
+        scale = np.float32(1.0) / np.float32(scratch.batch_counts[b]) if cbow_mean else np.float32(1.0)
         for k in range(scratch.batch_counts[b]):
             row = scratch.batch_inputs[b, k]
             position = scratch.batch_positions[b, k]
@@ -420,7 +429,7 @@ def softmax_batch_update(W_in, W_out, scratch, n_examples, cbow_mean, lr, positi
                 if position_weights:
                     value = W_in[row, i]
                     W_in[row, i] = value + D[position, i] * step
-                    D[position, i] += value * step
+                    D[position, i] += scale * value * step
                 else:
                     W_in[row, i] += step
     return loss
