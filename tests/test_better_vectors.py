@@ -105,6 +105,9 @@ def test_cli_train_reports_phrases_and_duplicates(runner, tmp_path):
     assert "de-duplication: 28 repeated sentences dropped (112 tokens)" in result.output
     similar = runner.invoke(main, ["similar", "new_york", "-m", str(tmp_path / "m.wordvec"), "-n", "2"])
     assert similar.exit_code == 0, similar.output
+    spelled = runner.invoke(main, ["similar", "New York", "-m", str(tmp_path / "m.wordvec"), "-n", "2"])
+    assert spelled.exit_code == 0 and spelled.stdout == similar.stdout
+    assert "note: 'New York' looked up as 'new_york' (a phrase's words are joined by _)" in spelled.output
 
 
 def test_the_additions_are_refused_on_a_cluster_before_it_starts(demo_prefix):

@@ -83,7 +83,8 @@ def _load(model: str | None, format: str | None = None, limit: int | None = None
 def _say_folded(vectors) -> None:
     """Tell on stderr which query words were found only after folding them."""
     for asked, found in dict.fromkeys(vectors.folded):
-        why = "the model was trained lower-cased" if vectors.lowercase and asked.lower() != asked else "NFC form"
+        why = ("a phrase's words are joined by _" if len(asked.split()) > 1
+               else "the model was trained lower-cased" if vectors.lowercase and asked.lower() != asked else "NFC form")
         click.echo(f"note: '{asked}' looked up as '{found}' ({why})", err=True)
     vectors.folded.clear()
 

@@ -103,8 +103,9 @@ class KeyedVectors:
     ``counts`` (corpus counts) is known for models wordvec trained, ``None`` for
     vectors read from other tools' files.  A query word that is not found as
     written is looked up again as the tokenizer would have written it: in NFC
-    form and, for a model trained lower-cased (``lowercase``), lower-cased;
-    such look-ups are listed in :attr:`folded`.
+    form and, for a model trained lower-cased (``lowercase``), lower-cased, and
+    words written apart as the phrase they were joined into (``"New York"`` as
+    ``new_york``, :mod:`wordvec.phrases`); such look-ups are listed in :attr:`folded`.
     """
 
     def __init__(self, words: list[str], vectors: np.ndarray, counts: np.ndarray | None = None,
@@ -180,6 +181,8 @@ class KeyedVectors:
             from .tokenize import normalise
 
             folded = normalise(word, self.lowercase)
+            if len(folded.split()) > 1:
+                folded = "_".join(folded.split())  # a phrase, as wordvec phrases joins it
             found = self._find(folded) if folded != word else None
             if found is None:
                 raise UnknownWordError(word, self.words)
