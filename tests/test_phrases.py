@@ -92,15 +92,10 @@ def test_detection_matches_plain_word2phrase_on_random_text(monkeypatch):
     assert text_of(joined).split("\n")[:-1] == expected
 
 
-def test_choose_joins_alternates_in_runs_and_carries_across_batches():
-    candidate = np.array([1, 1, 1, 0, 1, 1, 0, 1], dtype=bool)
-    assert choose(candidate, 0) == [1, 0, 1, 0, 1, 0, 0, 1]
-    assert choose(candidate, 1) == [0, 1, 0, 0, 1, 0, 0, 1]  # the run before ended in a join
-    assert choose(candidate, 2) == [1, 0, 1, 0, 1, 0, 0, 1]
-
-
-def choose(candidate, run):
-    return phrases.choose_joins(candidate, run).astype(int).tolist()
+def test_a_word_joined_to_its_left_does_not_join_to_its_right():
+    lines = ["a b c d e"] * 6 + ["a b", "b c", "c d", "d e"] * 3
+    joined, _, _ = phrases.detect(scanned_lines(lines), min_count=1, threshold=0.0)
+    assert text_of(joined).split("\n")[0] == "a_b c_d e"
 
 
 def test_second_pass_adds_a_word():
@@ -114,11 +109,16 @@ def test_second_pass_adds_a_word():
 
 
 def test_pair_counter_drops_the_rarest_when_full():
+    # pairs in order: (1 2) x3, (3 4) x2, (5 6), (7 8), (9 10); room for 3
+    ids = np.array([1, 2, 0, 1, 2, 0, 1, 2, 0, 3, 4, 0, 3, 4, 0, 5, 6, 0, 7, 8, 0, 9, 10, 0], dtype=np.int32)
     counter = phrases.PairCounter(max_pairs=3)
-    counter.add(np.array([5, 5, 5, 6, 6, 7, 8, 9], dtype=np.int64))
+    counter.add(ids[:5], 0)
+    counter.add(ids[5:], int(ids[4]))
     keys, counts = counter.finish()
-    assert keys.tolist() == [5, 6] and counts.tolist() == [3, 2]  # seen once: dropped (min_reduce 1)
-    assert counter.pruned == 3 and counter.min_reduce == 2
+    # (7 8) finds the table full: (5 6), seen once, goes; (9 10) finds it full again: (3 4) and (7 8), seen
+    # at most twice, go
+    assert [(k >> 32, k & 0xFFFFFFFF) for k in keys.tolist()] == [(1, 2), (9, 10)] and counts.tolist() == [3, 1]
+    assert counter.pruned == 3 and counter.min_reduce == 3
 
 
 def test_table_round_trip_and_apply_to_new_text(tmp_path):

@@ -213,7 +213,7 @@ def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, **set
 @click.option("--scoring", type=click.Choice(("word2phrase", "npmi")), default="word2phrase", show_default=True)
 @click.option("--delimiter", default="_", show_default=True, help="Joins the words of a phrase.")
 @click.option("--max-pairs", default=20_000_000, show_default=True, type=click.IntRange(min=1000),
-              help="Distinct pairs counted in memory (16 bytes each) before the rarest are dropped.")
+              help="Distinct pairs counted in memory (32 to 64 bytes each) before the rarest are dropped.")
 @click.option("--save-table", type=click.Path(dir_okay=False), help="Also save the phrases found to this file.")
 @click.option("--phrase-table", type=click.Path(dir_okay=False),
               help="Join the phrases of this saved table instead of finding new ones.")

@@ -27,13 +27,15 @@ before it, so one pass makes phrases of two words (``a b c`` with both pairs
 phrases gives ``a_b c``); each further pass can add one word to them
 (``new_york times`` → ``new_york_times``), counting again on the joined text.
 
-Memory.  Pair counts are kept in sorted numpy arrays, 16 bytes a distinct pair,
-at most ``max_pairs`` of them; when more are counted, the rarest are dropped as
-word2phrase does when its table fills (every pair seen at most ``m`` times,
-``m`` = 1, 2, … until the table fits) and the number dropped is reported.
+Memory.  Pair counts are kept in a hash table (:mod:`wordvec.phrase_kernels`)
+of 16-byte slots, at least two a pair, for at most ``max_pairs`` pairs; when
+it is full, the rarest are dropped as word2phrase does when its table fills
+(every pair seen at most ``m`` times, ``m`` = 1, 2, … until the table has
+room) and the number dropped is reported.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -46,66 +48,73 @@ from .errors import WordvecError
 
 SCORINGS = ("word2phrase", "npmi")
 DEFAULT_THRESHOLDS = {"word2phrase": 100.0, "npmi": 0.5}
-#: Distinct pairs counted before the rarest are dropped (16 bytes each, about 320 MB).
+#: Distinct pairs counted before the rarest are dropped (a table of 32 to 64 bytes a pair: 0.6 to 1.3 GB).
 DEFAULT_MAX_PAIRS = 20_000_000
 #: Tokens read from the numbered text at a time.
 _BATCH = 1 << 20
 _TABLE_HEADER = "# wordvec phrase table"
 
 
-def pair_keys(previous: int, ids: np.ndarray) -> np.ndarray:
-    """The pairs ``(x_{i−1}, x_i)`` of ``ids`` as ``x_{i−1} · 2^32 + x_i`` (int64),
-    ``x_{−1}`` being ``previous``; a pair with a sentence end (0) in it is 0."""
-    words = np.concatenate(([previous], ids)).astype(np.int64)
-    keys = (words[:-1] << 32) | words[1:]
-    keys[(words[:-1] == 0) | (words[1:] == 0)] = 0
-    return keys
-
-
 class PairCounter:
-    """Counts of word pairs (keys of :func:`pair_keys`) in at most ``max_pairs``
-    entries of two sorted arrays; new keys wait in a buffer that is sorted and
-    merged in when it holds a quarter of the table (or 4 M keys)."""
+    """Counts of the pairs of adjacent words in a numbered text, in a hash table
+    (:mod:`wordvec.phrase_kernels`) of at most ``max_pairs`` pairs, 16 bytes a
+    slot and at least two slots a pair; when it is full, the rarest pairs are
+    dropped as word2phrase does (every pair seen at most ``min_reduce`` times,
+    then ``min_reduce`` goes up by one)."""
 
-    def __init__(self, max_pairs: int = DEFAULT_MAX_PAIRS):
+    def __init__(self, max_pairs: int = DEFAULT_MAX_PAIRS, expected: int = 0):
+        """``expected``: about how many distinct pairs will come, to size the table
+        once instead of growing it (a quarter of the words of a text is typical)."""
         self.max_pairs = max_pairs
-        self.keys = np.empty(0, dtype=np.int64)
-        self.counts = np.empty(0, dtype=np.int64)
-        self.pending: list[np.ndarray] = []
-        self.pending_size = 0
+        slots = 1 << max(16, (2 * min(expected, max_pairs)).bit_length())
+        self.keys = np.zeros(slots, dtype=np.int64)
+        self.counts = np.zeros(slots, dtype=np.int64)
+        self.pairs = 0
         self.min_reduce = 1
         self.pruned = 0
         self.peak_bytes = 0
 
-    def add(self, keys: np.ndarray) -> None:
-        keys = keys[keys != 0]
-        self.pending.append(keys)
-        self.pending_size += len(keys)
-        if self.pending_size >= max(len(self.keys) // 4, 1 << 22):
-            self._merge()
+    def add(self, ids: np.ndarray, previous: int) -> None:
+        """Count the pairs of ``ids``, the word before them being ``previous``."""
+        from .phrase_kernels import count_pairs
 
-    def _merge(self) -> None:
-        if not self.pending:
-            return
-        new, counts = np.unique(np.concatenate(self.pending), return_counts=True)
-        self.peak_bytes = max(self.peak_bytes, 16 * (2 * len(self.keys) + len(new)) + 8 * self.pending_size)
-        self.pending, self.pending_size = [], 0
-        where = np.searchsorted(self.keys, new)
-        found = where < len(self.keys)
-        found[found] = self.keys[where[found]] == new[found]
-        self.counts[where[found]] += counts[found]
-        self.keys = np.insert(self.keys, where[~found], new[~found])
-        self.counts = np.insert(self.counts, where[~found], counts[~found])
-        while len(self.keys) > self.max_pairs:
-            keep = self.counts > self.min_reduce
+        done = 0
+        while done < len(ids):
+            limit = min(self.max_pairs, len(self.keys) // 2)
+            before = previous if done == 0 else int(ids[done - 1])
+            consumed, self.pairs = count_pairs(ids[done:], before, self.keys, self.counts, self.pairs, limit)
+            done += consumed
+            if done < len(ids):
+                self._grow() if len(self.keys) // 2 < self.max_pairs else self._prune()
+
+    def _items(self) -> tuple[np.ndarray, np.ndarray]:
+        used = self.keys != 0
+        return self.keys[used], self.counts[used]
+
+    def _rebuild(self, slots: int, keys: np.ndarray, counts: np.ndarray) -> None:
+        from .phrase_kernels import insert_pairs
+
+        self.peak_bytes = max(self.peak_bytes, 16 * (len(self.keys) + slots + len(keys)))
+        self.keys, self.counts = np.zeros(slots, dtype=np.int64), np.zeros(slots, dtype=np.int64)
+        insert_pairs(keys, counts, self.keys, self.counts)
+        self.pairs = len(keys)
+
+    def _grow(self) -> None:
+        self._rebuild(2 * len(self.keys), *self._items())
+
+    def _prune(self) -> None:
+        keys, counts = self._items()
+        while len(keys) >= min(self.max_pairs, len(self.keys) // 2):
+            keep = counts > self.min_reduce
             self.pruned += int(np.count_nonzero(~keep))
-            self.keys, self.counts = self.keys[keep], self.counts[keep]
+            keys, counts = keys[keep], counts[keep]
             self.min_reduce += 1
+        self._rebuild(len(self.keys), keys, counts)
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(keys, counts)``, sorted by key."""
-        self._merge()
-        return self.keys, self.counts
+        """``(keys, counts)`` of every pair counted, in the table's order."""
+        self.peak_bytes = max(self.peak_bytes, 16 * len(self.keys))
+        return self._items()
 
 
 def score_pairs(keys: np.ndarray, pair_counts: np.ndarray, word_counts: np.ndarray, words: int, scoring: str,
@@ -124,17 +133,6 @@ def score_pairs(keys: np.ndarray, pair_counts: np.ndarray, word_counts: np.ndarr
             scores[p_ab >= 1.0] = 1.0  # a text of one pair repeated: as associated as can be
     scores[rare] = -np.inf
     return scores
-
-
-def choose_joins(candidate: np.ndarray, run_before: int) -> np.ndarray:
-    """Which pairs to join, left to right: in every run of consecutive candidate
-    pairs, the 1st, 3rd, 5th, … (a word joined to its left is not joined to its
-    right).  ``run_before`` is the length of the run that ends just before
-    ``candidate[0]``, so batches join as the whole text would."""
-    index = np.arange(len(candidate))
-    starts = candidate & ~np.concatenate(([run_before > 0], candidate[:-1]))
-    run_start = np.maximum.accumulate(np.where(starts, index, -run_before))
-    return candidate & ((index - run_start) % 2 == 0)
 
 
 @dataclass
@@ -275,10 +273,10 @@ def detect(scanned: ScannedCorpus, passes: int = 1, scoring: str = "word2phrase"
     threshold = check_phrase_settings(passes, scoring, threshold, min_count, delimiter, max_pairs)
     table = PhraseTable(scoring, threshold, min_count, delimiter)
     report = PhraseReport()
-    counter = PairCounter(max_pairs)
+    counter = PairCounter(max_pairs, scanned.tokens // 4)
     previous = 0
     for batch in scanned.batches(_BATCH):
-        counter.add(pair_keys(previous, batch))
+        counter.add(batch, previous)
         previous = int(batch[-1])
     for number in range(passes):
         keys, pair_counts = counter.finish()
@@ -287,13 +285,14 @@ def detect(scanned: ScannedCorpus, passes: int = 1, scoring: str = "word2phrase"
         report.memory_bytes = max(report.memory_bytes, counter.peak_bytes)
         scores = score_pairs(keys, pair_counts, scanned.counts, scanned.tokens, scoring, min_count)
         chosen = np.flatnonzero(scores > threshold)
+        chosen = chosen[np.argsort(keys[chosen])]  # the table lists pairs by their words' numbers
         words = list(scanned.index)
         pairs = [(words[key >> 32], words[key & 0xFFFFFFFF], float(score), int(count))
                  for key, score, count in zip(keys[chosen].tolist(), scores[chosen].tolist(),
                                               pair_counts[chosen].tolist())]
         table.passes.append(pairs)
         report.phrases.append(len(pairs))
-        counter = PairCounter(max_pairs) if number + 1 < passes else None
+        counter = PairCounter(max_pairs, scanned.tokens // 4) if number + 1 < passes else None
         scanned, joins = _join(scanned, keys[chosen], table, pairs, counter)
         report.joins.append(joins)
     return scanned, table, report
@@ -302,94 +301,60 @@ def detect(scanned: ScannedCorpus, passes: int = 1, scoring: str = "word2phrase"
 def apply(scanned: ScannedCorpus, table: PhraseTable) -> ScannedCorpus:
     """Join the phrases of a saved ``table`` in ``scanned`` (pass by pass, no detection)."""
     for pairs in table.passes:
-        ids = [(scanned.index.get(a), scanned.index.get(b)) for a, b, _, _ in pairs]
-        present = [pair for pair, (a, b) in zip(pairs, ids) if a is not None and b is not None]
+        present = [pair for pair in pairs if pair[0] in scanned.index and pair[1] in scanned.index]
         keys = np.array([(scanned.index[a] << 32) | scanned.index[b] for a, b, _, _ in present], dtype=np.int64)
-        order = np.argsort(keys)
-        scanned, _ = _join(scanned, keys[order], table, [present[i] for i in order], None)
+        scanned, _ = _join(scanned, keys, table, present, None)
     return scanned
 
 
 def _join(scanned: ScannedCorpus, phrase_keys: np.ndarray, table: PhraseTable, pairs: list,
           counter: PairCounter | None) -> tuple[ScannedCorpus, int]:
-    """Write ``scanned`` with the pairs ``phrase_keys`` (sorted; ``pairs`` in the
-    same order) joined into new words; count the new text's pairs into ``counter``.
-    Returns the joined text and the number of joins.
+    """Write ``scanned`` with the pairs ``phrase_keys`` (``pairs`` in the same
+    order) joined into new words (:func:`~wordvec.phrase_kernels.join_pairs`);
+    count the new text's pairs into ``counter``.  Returns the joined text and
+    the number of joins."""
+    from .phrase_kernels import insert_pairs, join_pairs
 
-    The last word of each batch is held back until the next batch says whether
-    it starts a phrase; ``held_taken`` is set when it was joined to its left.
-    """
     index = dict(scanned.index)
     phrase_ids = np.array([index.setdefault(table.phrase(a, b), len(index)) for a, b, _, _ in pairs],
-                          dtype=np.int32)
-    joined_text = _CountedSpill(len(index), counter)
-    # Words that start or end a phrase: only their pairs are looked up in phrase_keys.
-    starts, ends = np.zeros(len(scanned.index), dtype=bool), np.zeros(len(scanned.index), dtype=bool)
-    starts[phrase_keys >> 32], ends[phrase_keys & 0xFFFFFFFF] = True, True
-    held, held_taken, run, joins = 0, True, 0, 0  # before the text: a sentence end, not to be written
+                          dtype=np.int64)
+    slots = 1 << max(4, int(2 * len(pairs)).bit_length())
+    lookup_keys, lookup_ids = np.zeros(slots, dtype=np.int64), np.zeros(slots, dtype=np.int64)
+    insert_pairs(phrase_keys, phrase_ids, lookup_keys, lookup_ids)
+    counts = np.zeros(len(index), dtype=np.int64)
+    spill = spill_file()
+    state = np.array([-1, 0], dtype=np.int64)  # nothing held yet, no joins
+    previous = 0  # the last word written, for the pairs of the next pass
     with scanned.spill:
-        for batch in scanned.batches(_BATCH):
-            words = np.concatenate(([held], batch)).astype(np.int32)
-            keys = pair_keys(held, batch)  # pair i is (words[i], words[i + 1])
-            where = np.zeros(len(keys), dtype=np.int64)
-            maybe = np.flatnonzero(starts[words[:-1]] & ends[words[1:]])
-            where[maybe] = np.minimum(np.searchsorted(phrase_keys, keys[maybe]), max(len(phrase_keys) - 1, 0))
-            candidate = np.zeros(len(keys), dtype=bool)
-            candidate[maybe] = phrase_keys[where[maybe]] == keys[maybe]
-            joined = choose_joins(candidate, run)
-            outside = np.flatnonzero(~candidate)
-            run = len(candidate) - 1 - int(outside[-1]) if len(outside) else run + len(candidate)
-            keep = np.ones(len(words), dtype=bool)
-            keep[0] = not held_taken
-            keep[1:][joined] = False
-            keep[-1] = False
-            words_out = words.copy()
-            words_out[:-1][joined] = phrase_ids[where[joined]]
-            joined_text.write(words_out[keep])
-            joins += int(np.count_nonzero(joined))
-            held, held_taken = int(words[-1]), bool(joined[-1])
-    if not held_taken:
-        joined_text.write(np.array([held], dtype=np.int32))
-    return ScannedCorpus(index, joined_text.counts, joined_text.spill, scanned.duplicates), joins
-
-
-class _CountedSpill:
-    """A new numbered text, written in order: its word counts and, into ``counter``, its pairs."""
-
-    def __init__(self, words: int, counter: PairCounter | None):
-        self.spill = spill_file()
-        self.counts = np.zeros(words, dtype=np.int64)
-        self.counter = counter
-        self.last = 0
-
-    def write(self, ids: np.ndarray) -> None:
-        if not len(ids):
-            return
-        write_spill(self.spill, ids)
-        self.counts += np.bincount(ids, minlength=len(self.counts))
-        if self.counter is not None:
-            self.counter.add(pair_keys(self.last, ids))
-        self.last = int(ids[-1])
+        for batch in itertools.chain(scanned.batches(_BATCH), [np.zeros(0, dtype=np.int32)]):
+            out = np.empty(len(batch) + 1, dtype=np.int32)
+            written = join_pairs(batch, state, lookup_keys, lookup_ids, out)
+            if not len(batch) and state[0] >= 0:  # the end: the word still held
+                out[written], written = state[0], written + 1
+            out = out[:written]
+            write_spill(spill, out)
+            counts += np.bincount(out, minlength=len(counts))
+            if counter is not None and written:
+                counter.add(out, previous)
+                previous = int(out[-1])
+    return ScannedCorpus(index, counts, spill, scanned.duplicates), int(state[1])
 
 
 def write_text(scanned: ScannedCorpus, stream) -> None:
     """Write the numbered text to the binary ``stream`` as text: words separated
     by one space, a line break at every sentence end (for :func:`~wordvec.corpus.scan_text`'s
     text with ``keep_lines``: exactly the lines of the input)."""
-    words = np.array(list(scanned.index), dtype=object)
-    open_line = False  # words of the current line were written
+    from .phrase_kernels import text_bytes
+
+    encoded = [word.encode("utf-8") for word in scanned.index]
+    arena = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    starts = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(word) for word in encoded], out=starts[1:])
+    lengths = np.diff(starts)
+    open_line = np.zeros(1, dtype=np.bool_)
     for batch in scanned.batches(_BATCH):
-        tokens = words[batch].tolist()
-        out, start = [], 0
-        for end in np.flatnonzero(batch == 0).tolist() + [len(tokens)]:
-            line = " ".join(tokens[start:end])
-            out.append(" " + line if open_line and line else line)
-            open_line = open_line or bool(line)
-            if end < len(tokens):
-                out.append("\n")
-                open_line = False
-            start = end + 1
-        stream.write("".join(out).encode("utf-8"))
+        out = np.empty(int(lengths[batch].sum()) + len(batch), dtype=np.uint8)
+        stream.write(out[:text_bytes(batch, arena, starts, open_line, out)].tobytes())
 
 
 def phrase_text(source, output, passes: int = 1, scoring: str = "word2phrase", threshold: float | None = None,

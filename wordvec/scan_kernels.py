@@ -25,6 +25,7 @@ class WordTable:
 
     def __init__(self):
         self.slots = np.zeros(1 << 16, dtype=np.int32)  # word number, 0 for an empty slot
+        self.slot_hashes = np.zeros(1 << 16, dtype=np.uint64)  # its hash, read without touching the word
         self.hashes = np.zeros(1 << 15, dtype=np.uint64)
         self.starts = np.zeros(1 << 15, dtype=np.int64)
         self.lengths = np.zeros(1 << 15, dtype=np.int32)
@@ -47,7 +48,8 @@ class WordTable:
             while size < 2 * words:
                 size *= 2
             self.slots = np.zeros(size, dtype=np.int32)
-            _rehash(self.slots, self.hashes, self.words)
+            self.slot_hashes = np.zeros(size, dtype=np.uint64)
+            _rehash(self.slots, self.slot_hashes, self.hashes, self.words)
         while len(self.arena) < self.state[1] + text_bytes:
             self.arena = np.concatenate((self.arena, np.zeros_like(self.arena)))
 
@@ -55,8 +57,8 @@ class WordTable:
         """The numbers of the words of ``text`` (uint8), 0 at each sentence end."""
         self.make_room(len(text))
         out = np.empty(len(text) // 2 + 2 + len(text) // max(max_sentence, 1), dtype=np.int32)
-        used = number_words(text, keep_lines, max_sentence, max_chars, self.slots, self.hashes, self.starts,
-                            self.lengths, self.arena, self.state, out)
+        used = number_words(text, keep_lines, max_sentence, max_chars, self.slots, self.slot_hashes, self.hashes,
+                            self.starts, self.lengths, self.arena, self.state, out)
         return out[:used]
 
     def word_list(self) -> list[str]:
@@ -68,17 +70,18 @@ class WordTable:
 
 
 @njit(cache=True, nogil=True)
-def _rehash(slots, hashes, words):
+def _rehash(slots, slot_hashes, hashes, words):
     mask = np.uint64(len(slots) - 1)
     for word in range(1, words + 1):
         slot = hashes[word] & mask
         while slots[slot] != 0:
             slot = (slot + np.uint64(1)) & mask
-        slots[slot] = word
+        slots[slot], slot_hashes[slot] = word, hashes[word]
 
 
 @njit(cache=True, nogil=True)
-def number_words(text, keep_lines, max_sentence, max_chars, slots, hashes, starts, lengths, arena, state, out):
+def number_words(text, keep_lines, max_sentence, max_chars, slots, slot_hashes, hashes, starts, lengths, arena, state,
+                 out):
     """Number the words of ``text`` into ``out``; returns how many numbers were written.
 
     A word is a run of bytes other than space and ``\\n``, cut to its first
@@ -119,14 +122,14 @@ def number_words(text, keep_lines, max_sentence, max_chars, slots, hashes, start
             word = slots[slot]
             if word == 0:  # a new word
                 words += 1
-                slots[slot] = words
+                slots[slot], slot_hashes[slot] = words, h
                 hashes[words], starts[words], lengths[words] = h, used_bytes, length
                 arena[used_bytes:used_bytes + length] = text[start:end]
                 used_bytes += length
                 word = words
                 break
-            if hashes[word] == h and lengths[word] == length and _same_bytes(arena, starts[word], text, start,
-                                                                             length):
+            if slot_hashes[slot] == h and lengths[word] == length and _same_bytes(arena, starts[word], text, start,
+                                                                                  length):
                 break
             slot = (slot + np.uint64(1)) & mask
         if not keep_lines and sentence == max_sentence:
