@@ -129,7 +129,7 @@ def test_position_weights_train_as_their_reference_at_every_offset():
     """CBOW with a weight row per offset: the dynamic window shrinks the reach,
     but a word at offset o always uses row o (rows for −3..−1, 1..3).  Long
     enough for the summed steps to be added to D several times."""
-    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1] * 4
+    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1] * 16
     D0 = np.random.default_rng(4).uniform(0.5, 1.5, (6, D)).astype(np.float32)
     trained = D0.copy()
     before, after, totals, (tables, rng) = _run(ids, positions=trained)
@@ -140,6 +140,7 @@ def test_position_weights_train_as_their_reference_at_every_offset():
     np.testing.assert_allclose(trained, D_ref, atol=2e-6)
     assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
     assert np.all(np.any(trained != D0, axis=1))  # every offset was used
+    assert totals[1] > 2 * kernels.POSITION_FLUSH  # the summed steps were added to D on the way, not only at the end
 
 
 def test_a_noise_word_drawn_twice_takes_two_steps_from_the_same_point():
