@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from wordvec import kernels, reference
-from wordvec.backend import kernel_tables, make_scratch
+from wordvec.backend import SoftmaxBatches, kernel_tables, make_scratch
 from wordvec.vocab import Vocabulary, alias_table, huffman_tree
 
 V, D, WINDOW = 9, 6, 3
@@ -20,8 +20,8 @@ def _setup(objective, arch=kernels.CBOW, mean=True, seed=0):
     tables = {"keep_prob": np.ones(V, np.float32)}
     tables["noise_prob"], tables["noise_alias"] = alias_table(noise)
     tables["hs_points"], tables["hs_codes"], tables["hs_lengths"] = huffman_tree(COUNTS)
-    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), 8, -1, 0)
-    scratch = make_scratch(np.random.SeedSequence(seed), D, WINDOW, tables["hs_points"].shape[1], V, 8)
+    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), -1, 0)
+    scratch = make_scratch(np.random.SeedSequence(seed), D, WINDOW, tables["hs_points"].shape[1], queue=8)
     return W_in, W_out, kernel_tables(tables), settings, scratch
 
 
@@ -104,40 +104,51 @@ def test_unit_position_weights_take_plain_cbows_step_exactly(name):
     np.testing.assert_array_equal(plain[1], weighted[1])
 
 
-def test_softmax_batch_with_position_weights_matches_the_reference():
+def _softmax_batch(W_in, W_out, scratch, examples, parts, mean=True, D_weights=None):
+    """Queue ``examples`` ((inputs, positions, target) each) and train them as one
+    batch, the vocabulary split in ``parts`` blocks; returns the loss."""
+    queued = 0
+    for inputs, positions, target in examples:
+        queued = kernels.queue_example(scratch.queue_inputs, scratch.queue_positions, scratch.queue_counts,
+                                       scratch.queue_targets, scratch.queue_rates, queued,
+                                       np.array(inputs, np.int32), np.array(positions, np.int32), 0, len(inputs),
+                                       target, np.float32(LR))
+    scratch.queued[0] = queued
+    weighted = D_weights is not None
+    return SoftmaxBatches(D, V, parts, 8).train(W_in, W_out, scratch, int(mean), int(weighted),
+                                                D_weights if weighted else np.ones((1, 1), np.float32))
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_softmax_batch_with_position_weights_matches_the_reference(parts):
     window, positions, target = [0, 2, 5], [1, 2, 4], 7
     W_in, W_out, tables, settings, scratch = _setup(kernels.FULL_SOFTMAX)
     D_weights = np.random.default_rng(3).uniform(0.5, 1.5, (2 * WINDOW, D)).astype(np.float32)
     loss, grad_in, grad_out, grad_D = reference.weighted_loss_and_gradients(
         "softmax", W_in, W_out, D_weights, window, positions, target)
     before_in, before_out, before_D = W_in.copy(), W_out.copy(), D_weights.copy()
-    inputs, where = np.array(window, np.int32), np.array(positions, np.int32)
-    kernels.queue_softmax_example(W_in, scratch, inputs, where, 0, 3, target, 1, 0, 1, D_weights)
-    kernel_loss = kernels.softmax_batch_update(W_in, W_out, scratch, 1, 1, np.float32(LR), 1, D_weights)
+    kernel_loss = _softmax_batch(W_in, W_out, scratch, [(window, positions, target)], parts, D_weights=D_weights)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
     np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)
     np.testing.assert_allclose((W_in - before_in) / -LR, 3 * grad_in, rtol=1e-4, atol=2e-6)
     np.testing.assert_allclose((D_weights - before_D) / -LR, grad_D, rtol=1e-4, atol=2e-6)
 
 
+@pytest.mark.parametrize("parts", [1, 2, 3])
 @pytest.mark.parametrize("window,mean", [([0, 2, 2, 5], True), ([4], False)])
-def test_softmax_batch_matches_the_reference(window, mean):
+def test_softmax_batch_matches_the_reference(window, mean, parts):
+    """One batch of two examples; with ``parts`` blocks of the vocabulary the
+    targets 3 and 7 fall in different blocks, and the step is the same."""
     W_in, W_out, tables, settings, scratch = _setup(kernels.FULL_SOFTMAX, mean=mean)
     targets = [3, 7]
     before_in, before_out = W_in.copy(), W_out.copy()
     bag = reference.context_vector(window, V)
     expected_loss, expected_in, expected_out = 0.0, 0.0, 0.0
-    for b, target in enumerate(targets):
+    for target in targets:
         loss, grad_in, grad_out = reference.loss_and_gradients("softmax", before_in, before_out, bag, target, mean)
         expected_loss, expected_in, expected_out = expected_loss + loss, expected_in + grad_in, expected_out + grad_out
-        scratch.batch_inputs[b, : len(window)] = window
-        scratch.batch_counts[b] = len(window)
-        scratch.batch_targets[b] = target
-        kernels.input_hidden(W_in, scratch.batch_inputs[b], 0, len(window), settings.cbow_mean, scratch.batch_hidden[b])
-        np.testing.assert_allclose(scratch.batch_hidden[b], reference.hidden_layer(before_in, bag, mean), rtol=1e-5)
-
-    loss = kernels.softmax_batch_update(W_in, W_out, scratch, len(targets), settings.cbow_mean, np.float32(LR),
-                                        0, np.ones((1, 1), np.float32))
+    examples = [(window, list(range(len(window))), target) for target in targets]
+    loss = _softmax_batch(W_in, W_out, scratch, examples, parts, mean)
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose((W_out - before_out) / -LR, expected_out, rtol=1e-4, atol=2e-6)
     input_scale = len(window) if mean else 1.0

@@ -23,9 +23,9 @@ def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, see
                                           .noise_distribution())
     tables = kernel_tables({"keep_prob": np.ones(V, np.float32) if keep is None else np.asarray(keep, np.float32),
                             "noise_prob": noise_prob, "noise_alias": noise_alias})
-    settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), 0, -1,
+    settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), -1,
                                 int(positions is not None))
-    scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1, V, 0)
+    scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1)
     start_rng = scratch.rng.copy()
     before = W_in.copy(), W_out.copy()
     ids = np.asarray(ids, dtype=np.int32)

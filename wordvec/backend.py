@@ -30,12 +30,12 @@ def kernel_tables(tables: dict) -> kernels.Tables:
     )
 
 
-def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows: int, vocab_size: int,
-                 softmax_batch: int) -> kernels.Scratch:
+def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows: int,
+                 queue: int = 0) -> kernels.Scratch:
     """One thread's scratch space; ``layer_rows`` is the most output rows one
-    example scores (``negative + 1``, or the depth of the Huffman tree); the
-    softmax buffers are full size only when ``softmax_batch`` is above 0."""
-    batch, vocab = (softmax_batch, vocab_size) if softmax_batch else (1, 1)
+    example scores (``negative + 1``, or the depth of the Huffman tree);
+    ``queue`` the full softmax's examples one chunk can queue."""
+    queue = max(queue, 1)
     return kernels.Scratch(
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
@@ -47,43 +47,117 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         scores=np.zeros(layer_rows, dtype=np.float32),
         hidden=np.zeros(dim, dtype=np.float32),
         grad_hidden=np.zeros(dim, dtype=np.float32),
-        batch_inputs=np.zeros((batch, 2 * window), dtype=np.int32),
-        batch_positions=np.zeros((batch, 2 * window), dtype=np.int32),
-        batch_counts=np.zeros(batch, dtype=np.int32),
-        batch_targets=np.zeros(batch, dtype=np.int32),
-        batch_hidden=np.zeros((batch, dim), dtype=np.float32),
-        batch_scores=np.zeros((batch, vocab), dtype=np.float32),
-        batch_grad_hidden=np.zeros((batch, dim), dtype=np.float32),
-        grad_output=np.zeros((vocab if softmax_batch else 1, dim), dtype=np.float32),
+        queue_inputs=np.zeros((queue, 2 * window), dtype=np.int32),
+        queue_positions=np.zeros((queue, 2 * window), dtype=np.int32),
+        queue_counts=np.zeros(queue, dtype=np.int32),
+        queue_targets=np.zeros(queue, dtype=np.int32),
+        queue_rates=np.zeros(queue, dtype=np.float32),
+        queued=np.zeros(1, dtype=np.int64),
     )
 
 
+class SoftmaxBatches:
+    """The full softmax over the examples a chunk queued, ``batch`` at a time
+    (the maths: the comment above :func:`wordvec.kernels.queue_example`).  The
+    output layer of each batch is split into ``parts`` blocks of the vocabulary,
+    worked on by as many threads at once (the kernels release the GIL; each
+    matrix product runs on one BLAS thread); the blocks meet twice a batch, to
+    normalise the softmax and to add up ``∂L/∂H``."""
+
+    def __init__(self, dim: int, vocab_size: int, parts: int, batch: int):
+        bounds = np.linspace(0, vocab_size, max(1, min(parts, vocab_size)) + 1).astype(np.int64)
+        self.blocks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        self.batch = batch
+        self.hidden = np.zeros((batch, dim), dtype=np.float32)
+        self.scores = [np.zeros((batch, high - low), dtype=np.float32) for low, high in self.blocks]
+        self.grad_output = [np.zeros((high - low, dim), dtype=np.float32) for low, high in self.blocks]
+        self.grad_hidden = np.zeros((len(self.blocks), batch, dim), dtype=np.float32)
+        self.row_max = np.zeros((len(self.blocks), batch), dtype=np.float32)
+        self.row_sum = np.zeros((len(self.blocks), batch), dtype=np.float32)
+        self.target_scores = np.zeros(batch, dtype=np.float32)
+        self.pool = None
+        if len(self.blocks) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(len(self.blocks), thread_name_prefix="wordvec-softmax")
+
+    def _each_block(self, work) -> None:
+        if self.pool is None:
+            work(0)
+        else:
+            for _ in self.pool.map(work, range(len(self.blocks))):
+                pass
+
+    def train(self, W_in, W_out, scratch: kernels.Scratch, cbow_mean: int, position_weights: int, D) -> float:
+        """Train the queued examples; returns their summed loss."""
+        loss = 0.0
+        queued = int(scratch.queued[0])
+        for start in range(0, queued, self.batch):
+            stop = min(start + self.batch, queued)
+            size, targets = stop - start, scratch.queue_targets[start:stop]
+            lr = np.float32(scratch.queue_rates[stop - 1])
+            hidden = self.hidden[:size]
+            kernels.softmax_hidden(W_in, scratch, start, stop, cbow_mean, position_weights, D, hidden)
+            self._each_block(lambda k: kernels.softmax_scores(
+                hidden, W_out, *self.blocks[k], targets, self.scores[k][:size], self.row_max[k, :size],
+                self.row_sum[k, :size], self.target_scores[:size]))
+            row_max, row_sum = self.row_max[:, :size].astype(np.float64), self.row_sum[:, :size]
+            top = row_max.max(axis=0)
+            total = (row_sum * np.exp(row_max - top)).sum(axis=0)
+            loss += float(np.sum(np.log(total) + top - self.target_scores[:size]))
+            scale = (np.exp(row_max - top) / total).astype(np.float32)
+            self._each_block(lambda k: kernels.softmax_step(
+                hidden, W_out, *self.blocks[k], targets, self.scores[k][:size], scale[k], lr,
+                self.grad_hidden[k, :size], self.grad_output[k]))
+            grad_hidden = self.grad_hidden[:, :size].sum(axis=0)
+            kernels.apply_input_steps(W_in, scratch, start, stop, grad_hidden, lr, cbow_mean, position_weights, D)
+        return loss
+
+
 class CpuBackend:
-    """numba kernels on the CPU; one scratch space and random state per thread."""
+    """numba kernels on the CPU; one scratch space and random state per thread.
+    The full softmax runs one chunk at a time and splits each batch's output
+    layer over ``softmax_threads`` threads."""
 
     SOFTMAX_BATCH = 64
 
     def __init__(self, vectors: np.ndarray, output_weights: np.ndarray, tables: dict, arch: str, loss: str,
                  window: int, negative: int, cbow_mean: bool, threads: int, seed: int,
-                 position_weights: np.ndarray | None = None):
+                 position_weights: np.ndarray | None = None, softmax_threads: int = 1):
         self.vectors = vectors
         self.output_weights = output_weights
         #: ``D``: one weight vector per context position (CBOW), or an unused stand-in.
         self.position_weights = np.ones((1, 1), np.float32) if position_weights is None else position_weights
         self.threads = threads
         self.tables = kernel_tables(tables)
-        softmax_batch = self.SOFTMAX_BATCH if loss == "softmax" else 0
         self.settings = kernels.Settings(_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative),
-                                         int(bool(cbow_mean)), softmax_batch, SENTENCE_END,
-                                         int(position_weights is not None))
+                                         int(bool(cbow_mean)), SENTENCE_END, int(position_weights is not None))
         seeds = np.random.SeedSequence(seed).spawn(threads)
         layer_rows = max(negative + 1, self.tables.hs_points.shape[1])
-        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, len(vectors), softmax_batch)
-                        for s in seeds]
+        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows) for s in seeds]
+        self.softmax = (SoftmaxBatches(vectors.shape[1], len(vectors), softmax_threads, self.SOFTMAX_BATCH)
+                        if loss == "softmax" else None)
 
     def train_chunk(self, slot: int, ids: np.ndarray, start: int, stop: int,
                     alpha_start: float, alpha_stop: float) -> tuple[float, int, int, int]:
         """Train ``ids[start:stop]`` with thread ``slot``'s scratch space."""
-        return kernels.train_chunk(ids, start, stop, self.vectors, self.output_weights, self.tables,
-                                   self.settings, self.scratch[slot], alpha_start, alpha_stop,
-                                   self.position_weights)
+        if self.softmax is not None:
+            self._make_queue_room(slot, stop - start)
+        totals = kernels.train_chunk(ids, start, stop, self.vectors, self.output_weights, self.tables,
+                                     self.settings, self.scratch[slot], alpha_start, alpha_stop,
+                                     self.position_weights)
+        if self.softmax is None:
+            return totals
+        loss = self.softmax.train(self.vectors, self.output_weights, self.scratch[slot], self.settings.cbow_mean,
+                                  self.settings.position_weights, self.position_weights)
+        return (loss, *totals[1:])
+
+    def _make_queue_room(self, slot: int, ids: int) -> None:
+        """Room in the queue for every example ``ids`` ids can make (skip-gram: one per context word)."""
+        needed = ids * (2 * self.settings.window if self.settings.arch == kernels.SKIPGRAM else 1)
+        scratch = self.scratch[slot]
+        if len(scratch.queue_counts) < needed:
+            grown = make_scratch(np.random.SeedSequence(0), scratch.hidden.shape[0], self.settings.window,
+                                 len(scratch.noise), needed)
+            self.scratch[slot] = scratch._replace(**{name: getattr(grown, name) for name in kernels.Scratch._fields
+                                                     if name.startswith("queue")})

@@ -205,8 +205,9 @@ class Trainer:
         return self.threads if self.threads is not None else (os.cpu_count() or 1)
 
     def _workers(self) -> int:
-        """Training threads.  The full softmax rewrites every output row on each
-        batch, so lock-free threads would only fight over W_out: it uses one."""
+        """Threads that train chunks.  The full softmax rewrites every output row
+        on each batch, so lock-free threads would only fight over W_out: it trains
+        one chunk at a time and splits each batch's output layer over the threads."""
         return 1 if self.loss == "softmax" else self._threads()
 
     def check_settings(self) -> None:
@@ -388,7 +389,7 @@ class Trainer:
         vectors, output_weights, position_weights = self._initial_weights(vocab, saved)
         backend = CpuBackend(vectors, output_weights, training_tables(vocab, self.sample, self.loss),
                              self.arch, self.loss, self.window, self.negative, self.cbow_mean,
-                             self._workers(), self.seed, position_weights)
+                             self._workers(), self.seed, position_weights, softmax_threads=self._threads())
         position = Position.restore(saved.position, backend.scratch) if saved else Position.start()
         chunks = encoded.chunks
         encoded.release(0, len(encoded.ids))
@@ -397,8 +398,6 @@ class Trainer:
         schedule.done = words_per_epoch * position.epochs_done
         self._curve = _CurvePoints(self.record_, max(words_per_epoch // 50, 1))
         self._curve.words = schedule.done + position.partial["words"]
-        if self._workers() < self._threads():
-            self._say("the full softmax updates all of W_out on every batch: training on one thread")
         if saved:
             self._say(f"resuming after {position.describe(len(chunks))}")
         # At these matrix sizes one BLAS thread is faster than several.
