@@ -160,3 +160,12 @@ def test_dedup_over_batches_that_cut_sentences(tmp_path, monkeypatch):
     scanned = scan_text(path, Tokenizer(), dedup=True)
     assert scanned.word_counts() == {"a": 2, "b": 2, "c": 2, "d": 2, "e": 1}
     assert scanned.duplicates["sentences_dropped"] == 2
+
+
+def test_numbering_text_of_one_letter_and_empty_lines(tmp_path):
+    """The densest text there is: a number for every byte (a one-letter word or
+    a line end); the kernel's output must hold them all."""
+    path = tmp_path / "dense.txt"
+    path.write_text("a\n\nb\n" * 3_000, encoding="utf-8")
+    words = _words_of(scan_text(path, Tokenizer(), keep_lines=True))
+    assert words == ["a", None, None, "b", None] * 3_000

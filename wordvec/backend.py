@@ -83,7 +83,8 @@ class SoftmaxBatches:
 
     def _each_block(self, work) -> None:
         if self.pool is None:
-            work(0)
+            for block in range(len(self.blocks)):
+                work(block)
         else:
             for _ in self.pool.map(work, range(len(self.blocks))):
                 pass

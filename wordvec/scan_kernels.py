@@ -56,7 +56,9 @@ class WordTable:
     def number(self, text: np.ndarray, keep_lines: bool, max_sentence: int, max_chars: int) -> np.ndarray:
         """The numbers of the words of ``text`` (uint8), 0 at each sentence end."""
         self.make_room(len(text))
-        out = np.empty(len(text) // 2 + 2 + len(text) // max(max_sentence, 1), dtype=np.int32)
+        # Every number comes from at least one byte (a word, or the \n that ends a
+        # line), and a long sentence's cuts add one in max_sentence.
+        out = np.empty(len(text) + len(text) // max(max_sentence, 1) + 1, dtype=np.int32)
         used = number_words(text, keep_lines, max_sentence, max_chars, self.slots, self.slot_hashes, self.hashes,
                             self.starts, self.lengths, self.arena, self.state, out)
         return out[:used]
