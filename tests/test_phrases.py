@@ -160,3 +160,18 @@ def test_bad_phrase_settings_are_one_line_errors(tmp_path):
     result = CliRunner().invoke(main, ["phrases", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "o.txt")])
     assert result.exit_code == 1 and "no such file" in result.output
     assert not (tmp_path / "o.txt").exists()
+
+
+def test_phrase_kernels_stay_in_bounds(monkeypatch):
+    """Counting, joining and writing compiled again with numba's bounds checks,
+    on text with one-word lines, empty lines and phrases at the batch edges."""
+    from numba import njit
+
+    from wordvec import phrase_kernels
+
+    for name in ("count_pairs", "insert_pairs", "join_pairs", "text_bytes"):
+        monkeypatch.setattr(phrase_kernels, name, njit(boundscheck=True)(getattr(phrase_kernels, name).py_func))
+    monkeypatch.setattr(phrases, "_BATCH", 5)
+    lines = ["new york", "", "a", "new york new york", "york"] * 20
+    joined, _, _ = phrases.detect(scanned_lines(lines), passes=2, min_count=1, threshold=0.0)
+    assert text_of(joined).split("\n")[:5] == ["new_york", "", "a", "new_york_new_york", "york"]

@@ -169,3 +169,19 @@ def test_numbering_text_of_one_letter_and_empty_lines(tmp_path):
     path.write_text("a\n\nb\n" * 3_000, encoding="utf-8")
     words = _words_of(scan_text(path, Tokenizer(), keep_lines=True))
     assert words == ["a", None, None, "b", None] * 3_000
+
+
+def test_the_numbering_kernel_stays_in_bounds_on_dense_text(tmp_path, monkeypatch):
+    """The kernel compiled again with numba's bounds checks: writing past any
+    array (as a too-small output once did) raises instead of corrupting memory."""
+    from numba import njit
+
+    from wordvec import scan_kernels
+
+    checked = njit(boundscheck=True)(scan_kernels.number_words.py_func)
+    monkeypatch.setattr(scan_kernels, "number_words", checked)
+    path = tmp_path / "dense.txt"
+    path.write_text("a\n\nb c\n" * 500 + "x" * 1_200 + "\n" + "w " * 10_001 + "\n", encoding="utf-8")
+    for keep_lines in (True, False):
+        scanned = scan_text(path, Tokenizer(), keep_lines=keep_lines)
+        assert scanned.tokens == 500 * 3 + 1 + 10_001
