@@ -35,7 +35,6 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
     """One thread's scratch space; ``layer_rows`` is the most output rows one
     example scores (``negative + 1``, or the depth of the Huffman tree);
     ``queue`` the full softmax's examples one chunk can queue."""
-    queue = max(queue, 1)
     return kernels.Scratch(
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
@@ -47,13 +46,19 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         scores=np.zeros(layer_rows, dtype=np.float32),
         hidden=np.zeros(dim, dtype=np.float32),
         grad_hidden=np.zeros(dim, dtype=np.float32),
-        queue_inputs=np.zeros((queue, 2 * window), dtype=np.int32),
-        queue_positions=np.zeros((queue, 2 * window), dtype=np.int32),
-        queue_counts=np.zeros(queue, dtype=np.int32),
-        queue_targets=np.zeros(queue, dtype=np.int32),
-        queue_rates=np.zeros(queue, dtype=np.float32),
-        queued=np.zeros(1, dtype=np.int64),
+        **queue_arrays(queue, window),
     )
+
+
+def queue_arrays(queue: int, window: int) -> dict:
+    """The scratch fields of the full softmax's queue, room for ``queue`` examples."""
+    queue = max(queue, 1)
+    return dict(queue_inputs=np.zeros((queue, 2 * window), dtype=np.int32),
+                queue_positions=np.zeros((queue, 2 * window), dtype=np.int32),
+                queue_counts=np.zeros(queue, dtype=np.int32),
+                queue_targets=np.zeros(queue, dtype=np.int32),
+                queue_rates=np.zeros(queue, dtype=np.float32),
+                queued=np.zeros(1, dtype=np.int64))
 
 
 class SoftmaxBatches:
@@ -156,9 +161,5 @@ class CpuBackend:
     def _make_queue_room(self, slot: int, ids: int) -> None:
         """Room in the queue for every example ``ids`` ids can make (skip-gram: one per context word)."""
         needed = ids * (2 * self.settings.window if self.settings.arch == kernels.SKIPGRAM else 1)
-        scratch = self.scratch[slot]
-        if len(scratch.queue_counts) < needed:
-            grown = make_scratch(np.random.SeedSequence(0), scratch.hidden.shape[0], self.settings.window,
-                                 len(scratch.noise), needed)
-            self.scratch[slot] = scratch._replace(**{name: getattr(grown, name) for name in kernels.Scratch._fields
-                                                     if name.startswith("queue")})
+        if len(self.scratch[slot].queue_counts) < needed:
+            self.scratch[slot] = self.scratch[slot]._replace(**queue_arrays(needed, self.settings.window))

@@ -81,18 +81,6 @@ class ScannedCorpus:
             yield batch
 
 
-def spill_file() -> BinaryIO:
-    """An anonymous temporary file for a text's numbers."""
-    return tempfile.TemporaryFile(prefix="wordvec-ids-")
-
-
-def write_spill(spill: BinaryIO, ids: np.ndarray) -> None:
-    try:
-        spill.write(np.ascontiguousarray(ids, dtype=np.int32).tobytes())
-    except OSError as error:
-        raise WordvecError(f"cannot spill the encoded corpus to a temporary file: {error.strerror}") from None
-
-
 def scan(sentences: Iterable[list[str]], dedup: bool = False) -> ScannedCorpus:
     """One streaming pass over ``sentences``: number every distinct word, count
     it, and keep the text as those numbers (4 bytes a token, never the text).
@@ -104,23 +92,14 @@ def scan(sentences: Iterable[list[str]], dedup: bool = False) -> ScannedCorpus:
     ``map``, both loops in C.  (Text read from files goes through the faster
     :func:`scan_text`.)
     """
-    seen = SeenSentences() if dedup else None
     id_of = {_END_TOKEN: 0}
-    counts = np.zeros(1, dtype=np.int64)
-    spill = spill_file()
+    numbers = NumberedText(dedup)
     batch: list[str] = []
 
     def flush():
-        nonlocal counts
         new = set(batch).difference(id_of)
         id_of.update(zip(sorted(new), range(len(id_of), len(id_of) + len(new))))
-        ids = np.fromiter(map(id_of.__getitem__, batch), dtype=np.int32, count=len(batch))
-        if seen is not None:
-            ids = seen.drop_repeats(ids)
-        grown = np.bincount(ids, minlength=len(id_of))
-        grown[: len(counts)] += counts
-        counts = grown
-        write_spill(spill, ids)
+        numbers.add(np.fromiter(map(id_of.__getitem__, batch), dtype=np.int32, count=len(batch)), len(id_of))
         batch.clear()
 
     for sentence in sentences:
@@ -130,7 +109,7 @@ def scan(sentences: Iterable[list[str]], dedup: bool = False) -> ScannedCorpus:
             flush()
     if batch:
         flush()
-    return ScannedCorpus(id_of, counts, spill, seen.report() if seen is not None else None)
+    return numbers.finish(id_of)
 
 
 def scan_text(source, tokenizer: Tokenizer, keep_lines: bool = False, dedup: bool = False) -> ScannedCorpus:
@@ -143,22 +122,11 @@ def scan_text(source, tokenizer: Tokenizer, keep_lines: bool = False, dedup: boo
     from .scan_kernels import WordTable  # imports numba
 
     table = WordTable()
-    counts = np.zeros(1, dtype=np.int64)
-    spill = spill_file()
-    seen = SeenSentences() if dedup else None
-    open_sentence = np.empty(0, dtype=np.int32)  # with dedup: the words of a sentence that goes on in the next batch
+    numbers = NumberedText(dedup)
 
     def flush(text: bytes):
-        nonlocal counts, open_sentence
         ids = table.number(np.frombuffer(text, dtype=np.uint8), keep_lines, MAX_SENTENCE_TOKENS, MAX_WORD_CHARS)
-        if seen is not None:
-            ids = np.concatenate((open_sentence, ids))
-            complete = int(np.flatnonzero(ids == 0)[-1]) + 1 if np.any(ids == 0) else 0
-            ids, open_sentence = seen.drop_repeats(ids[:complete]), ids[complete:]
-        grown = np.bincount(ids, minlength=table.words + 1)
-        grown[: len(counts)] += counts
-        counts = grown
-        write_spill(spill, ids)
+        numbers.add(ids, table.words + 1)
 
     batch: list[bytes] = []
     size = 0
@@ -168,11 +136,45 @@ def scan_text(source, tokenizer: Tokenizer, keep_lines: bool = False, dedup: boo
         if size >= _TEXT_BATCH:
             flush(b"".join(batch))
             batch, size = [], 0
-    flush(b"".join(batch) + (b"\n" if len(open_sentence) else b""))
+    flush(b"".join(batch))
     tokenizer.stats["capped"] += int(table.state[3])
     index = {_END_TOKEN: 0}
     index.update(zip(table.word_list(), range(1, table.words + 1)))
-    return ScannedCorpus(index, counts, spill, seen.report() if seen is not None else None)
+    return numbers.finish(index)
+
+
+class NumberedText:
+    """A numbered text being written, batch by batch: spilled to a temporary
+    file and counted, its repeated sentences dropped with ``dedup`` (a batch may
+    end inside a sentence: those words wait for the rest of it)."""
+
+    def __init__(self, dedup: bool = False, duplicates: dict | None = None):
+        self.spill = tempfile.TemporaryFile(prefix="wordvec-ids-")
+        self.counts = np.zeros(1, dtype=np.int64)
+        self.seen = SeenSentences() if dedup else None
+        self.duplicates = duplicates
+        self.open_sentence = np.empty(0, dtype=np.int32)
+
+    def add(self, ids: np.ndarray, words: int) -> None:
+        """Append ``ids``, numbers below ``words``."""
+        if self.seen is not None:
+            ids = np.concatenate((self.open_sentence, ids))
+            complete = int(np.flatnonzero(ids == 0)[-1]) + 1 if np.any(ids == 0) else 0
+            ids, self.open_sentence = self.seen.drop_repeats(ids[:complete]), ids[complete:]
+        grown = np.bincount(ids, minlength=words)
+        grown[: len(self.counts)] += self.counts
+        self.counts = grown
+        try:
+            self.spill.write(np.ascontiguousarray(ids, dtype=np.int32).tobytes())
+        except OSError as error:
+            raise WordvecError(f"cannot spill the encoded corpus to a temporary file: {error.strerror}") from None
+
+    def finish(self, index: dict[str, int]) -> "ScannedCorpus":
+        """The text, its words being ``index``."""
+        if len(self.open_sentence):  # a text that does not end with a sentence end
+            self.add(np.zeros(1, dtype=np.int32), len(index))
+        duplicates = self.seen.report() if self.seen is not None else self.duplicates
+        return ScannedCorpus(index, self.counts, self.spill, duplicates)
 
 
 class SeenSentences:

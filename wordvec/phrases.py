@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .corpus import ScannedCorpus, spill_file, write_spill
+from .corpus import NumberedText, ScannedCorpus
 from .errors import WordvecError
 
 SCORINGS = ("word2phrase", "npmi")
@@ -213,14 +213,14 @@ class PhraseTable:
         for pairs in self.passes:
             known = {(a, b) for a, b, _, _ in pairs}
             joined: list[str] = []
+            just_joined = False  # a word joined to its left does not join to its right
             for word in words:
-                if joined and joined[-1] is not None and (joined[-1], word) in known:
-                    joined[-1:] = [self.phrase(joined[-1], word), None]  # None: the next word may not join it
+                if joined and not just_joined and (joined[-1], word) in known:
+                    joined[-1], just_joined = self.phrase(joined[-1], word), True
                 else:
-                    if joined and joined[-1] is None:
-                        joined.pop()
                     joined.append(word)
-            words = [word for word in joined if word is not None]
+                    just_joined = False
+            words = joined
         return words
 
 
@@ -321,8 +321,7 @@ def _join(scanned: ScannedCorpus, phrase_keys: np.ndarray, table: PhraseTable, p
     slots = 1 << max(4, int(2 * len(pairs)).bit_length())
     lookup_keys, lookup_ids = np.zeros(slots, dtype=np.int64), np.zeros(slots, dtype=np.int64)
     insert_pairs(phrase_keys, phrase_ids, lookup_keys, lookup_ids)
-    counts = np.zeros(len(index), dtype=np.int64)
-    spill = spill_file()
+    joined = NumberedText(duplicates=scanned.duplicates)
     state = np.array([-1, 0], dtype=np.int64)  # nothing held yet, no joins
     previous = 0  # the last word written, for the pairs of the next pass
     with scanned.spill:
@@ -332,12 +331,11 @@ def _join(scanned: ScannedCorpus, phrase_keys: np.ndarray, table: PhraseTable, p
             if not len(batch) and state[0] >= 0:  # the end: the word still held
                 out[written], written = state[0], written + 1
             out = out[:written]
-            write_spill(spill, out)
-            counts += np.bincount(out, minlength=len(counts))
+            joined.add(out, len(index))
             if counter is not None and written:
                 counter.add(out, previous)
                 previous = int(out[-1])
-    return ScannedCorpus(index, counts, spill, scanned.duplicates), int(state[1])
+    return joined.finish(index), int(state[1])
 
 
 def write_text(scanned: ScannedCorpus, stream) -> None:
