@@ -53,6 +53,8 @@ def worker(corpus: Path, config: str, out: Path) -> None:
         record = trainer.record_
         words, vectors = trainer.model_.words, np.asarray(trainer.model_.vectors)
         prep, train, tokens = record.prepare_seconds, record.train_seconds, record.corpus_tokens
+        if trainer.model_.position_weights is not None:
+            np.save(out / "position_weights.npy", trainer.model_.position_weights)
     np.save(out / "vectors.npy", vectors)
     (out / "words.txt").write_text("\n".join(words), encoding="utf-8")
     (out / "times.json").write_text(json.dumps({"prep": prep, "train": train, "tokens": tokens}))
@@ -81,7 +83,9 @@ def evaluate(folder: Path) -> dict:
     answered = sum(len(s["correct"]) + len(s["incorrect"]) for s in phrase_sections
                    if s["section"] == "Total accuracy")
     _, spearman, _ = kv.evaluate_word_pairs(str(EVAL / "wordsim353.tsv"))
-    return {"analogy": 100.0 * analogy, "semantic": section_accuracy(sections, True),
+    total = next(s for s in sections if s["section"] == "Total accuracy")
+    return {"answered": len(total["correct"]) + len(total["incorrect"]),
+            "phrases_in_30k": sum("_" in word for word in words[:30_000]), "analogy": 100.0 * analogy, "semantic": section_accuracy(sections, True),
             "syntactic": section_accuracy(sections, False), "phrase_analogy": 100.0 * phrase_accuracy,
             "phrase_coverage": 100.0 * answered / asked, "wordsim": float(spearman[0]), "vocab": len(words)}
 
@@ -95,22 +99,37 @@ def run_child(corpus: Path, config: str, scratch: Path) -> dict:
     if child.returncode != 0:
         raise SystemExit(f"{config} failed:\n{child.stderr.decode(errors='replace')[-3000:]}")
     times = json.loads((out / "times.json").read_text())
-    return {"config": config, **times, "words_per_s": times["tokens"] * COMMON["epochs"] / times["train"],
-            **evaluate(out)}
+    row = {"config": config, **times, "words_per_s": times["tokens"] * COMMON["epochs"] / times["train"],
+           **evaluate(out)}
+    if (out / "position_weights.npy").exists():
+        weights = np.load(out / "position_weights.npy")
+        window = len(weights) // 2
+        row["position_weights"] = {"mean_by_offset": [round(float(mean), 2) for mean in weights.mean(axis=1)],
+                                   "negative_share": round(float(np.mean(weights < 0)), 3),
+                                   "offsets": [*range(-window, 0), *range(1, window + 1)]}
+    return row
 
 
 def table(rows: list[dict]) -> list[str]:
     plain = next((r for r in rows if r["config"] == "plain"), None)
     gensim = next((r for r in rows if r["config"] == "gensim"), None)
-    lines = ["| config | vocab | words/s | vs plain | analogy % | semantic | syntactic | vs plain | vs gensim | "
-             "phrase analogy % (coverage) | WS353 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| config | vocab | phrases in top 30k | words/s | vs plain | analogy % (questions) | semantic | syntactic | "
+             "vs plain | vs gensim | phrase analogy % (coverage) | WS353 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         versus = lambda base, key, fmt: fmt.format(row[key] - base[key]) if base else "-"  # noqa: E731
         speed = f"{row['words_per_s'] / plain['words_per_s']:.2f}x" if plain else "-"
-        lines.append(f"| {row['config']} | {row['vocab']:,} | {row['words_per_s']:,.0f} | {speed} | "
-                     f"{row['analogy']:.2f} | {row['semantic']:.2f} | {row['syntactic']:.2f} | "
+        lines.append(f"| {row['config']} | {row['vocab']:,} | {row['phrases_in_30k']:,} | {row['words_per_s']:,.0f} | "
+                     f"{speed} | {row['analogy']:.2f} ({row['answered']:,}) | {row['semantic']:.2f} | "
+                     f"{row['syntactic']:.2f} | "
                      f"{versus(plain, 'analogy', '{:+.2f}')} | {versus(gensim, 'analogy', '{:+.2f}')} | "
                      f"{row['phrase_analogy']:.2f} ({row['phrase_coverage']:.1f} %) | {row['wordsim']:.3f} |")
+    for row in rows:
+        if "position_weights" in row:
+            weights = row["position_weights"]
+            lines.append(f"\n{row['config']}: learned position weights, mean by offset "
+                         f"{dict(zip(weights['offsets'], weights['mean_by_offset']))}; "
+                         f"{100 * weights['negative_share']:.1f} % of the entries negative")
     return lines
 
 

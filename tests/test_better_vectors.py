@@ -114,3 +114,16 @@ def test_the_additions_are_refused_on_a_cluster_before_it_starts(demo_prefix):
     pytest.importorskip("distributed")
     with pytest.raises(WordvecError, match="dedup, position_weights: not yet on a cluster"):
         Trainer(dedup=True, position_weights=True).fit(demo_prefix, cluster="local:1")
+
+
+def test_cli_train_with_npmi_phrases_and_their_own_min_count(runner, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("we read the new york times today\nthe times of new york\n" * 15, encoding="utf-8")
+    model = tmp_path / "m.wordvec"
+    result = runner.invoke(main, ["train", str(corpus), "-o", str(model), "--phrases", "1", "--phrase-scoring", "npmi",
+                                  "--phrase-threshold", "0.9", "--phrase-min-count", "20", "--min-count", "1",
+                                  "--sample", "0", "-q"])
+    assert result.exit_code == 0, result.output
+    table = wordvec.load(model).phrase_table()
+    assert (table.scoring, table.threshold, table.min_count) == ("npmi", 0.9, 20)
+    assert [(a, b) for a, b, _, _ in table.passes[0]] == [("new", "york")]  # the only pair seen 30 times

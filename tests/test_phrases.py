@@ -175,3 +175,38 @@ def test_phrase_kernels_stay_in_bounds(monkeypatch):
     lines = ["new york", "", "a", "new york new york", "york"] * 20
     joined, _, _ = phrases.detect(scanned_lines(lines), passes=2, min_count=1, threshold=0.0)
     assert text_of(joined).split("\n")[:5] == ["new_york", "", "a", "new_york_new_york", "york"]
+
+
+def test_cli_flags_delimiter_npmi_passes_and_max_pairs(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    rng = np.random.default_rng(1)
+    noise = [" ".join(f"w{i}" for i in rng.integers(0, 400, 12)) for _ in range(300)]  # > 1000 distinct pairs
+    corpus.write_text("\n".join(["the new york times"] * 40 + noise) + "\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    result = CliRunner().invoke(main, ["phrases", str(corpus), "-o", str(out), "--delimiter", "+", "--passes", "2",
+                                       "--scoring", "npmi", "--threshold", "0.5", "--min-count", "5",
+                                       "--max-pairs", "1000"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").split("\n")[0] == "the+new+york+times"
+    pruned = int(result.output.split("pass 1: ")[1].split("(")[1].split(" rare")[0].replace(",", ""))
+    assert pruned > 0  # more than 1,000 distinct pairs: the rarest were dropped, and it says how many
+
+
+def test_phrases_in_other_scripts_and_decomposed_text(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    text = "नई दिल्ली में\nCafe\u0301 au lait\nกรุง เทพ มหานคร\n"  # Hindi, NFD accent, Thai written with spaces
+    corpus.write_text(text * 10, encoding="utf-8")
+    out = tmp_path / "out.txt"
+    result = CliRunner().invoke(main, ["phrases", str(corpus), "-o", str(out), "--min-count", "5",
+                                       "--threshold", "0.1"])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").split("\n")
+    assert lines[:3] == ["नई_दिल्ली में", "café_au lait", "กรุง_เทพ มหานคร"]
+    assert Tokenizer().tokens(lines[0]) == ["नई_दिल्ली", "में"]  # the vowel signs and the joiner keep it one word
+
+
+def test_a_corpus_without_words_is_a_one_line_error(tmp_path):
+    corpus = tmp_path / "punctuation.txt"
+    corpus.write_text("!!! ... ---\n\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["phrases", str(corpus), "-o", str(tmp_path / "o.txt")])
+    assert result.exit_code == 1 and "holds no words" in result.output
