@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import wordvec
 from wordvec import KeyedVectors, WordvecError
 from wordvec.io import read_vectors
+from wordvec.subwords import Subwords
 from wordvec.tokenize import Tokenizer, _pieces_of_stream
 
 EXAMPLES = int(os.environ.get("WORDVEC_FUZZ_EXAMPLES", "60"))
@@ -30,16 +31,24 @@ def _valid_files(folder):
             kv.save(folder / name)
             paths[name] = (folder / name).read_bytes()
         paths["glove.txt"] = b"the 0.1 0.2\nking 0.3 0.4\n"
+        ngrams = Subwords(2, 4, 50, np.array([3, 7, 20, 41]), np.arange(12, dtype=np.float32).reshape(4, 3))
+        subword_kv = KeyedVectors(WORDS, kv.vectors, subwords=ngrams)
+        for name in ["sw.wordvec", "ft.bin"]:
+            subword_kv.save(folder / name)  # a native subword model and a fastText .bin
+            paths[name] = (folder / name).read_bytes()
         SEEDS[folder] = paths
     return SEEDS[folder]
 
 
 def _load_any(path, format=None):
     try:
-        words, vectors, _, _ = read_vectors(path, format)
+        found = read_vectors(path, format)
+        if found.subwords is not None:  # an unseen word's n-grams, looked up in the file's table
+            unseen = KeyedVectors(found.words, found.vectors, subwords=found.subwords)["qwertyuiop"]
+            assert unseen.shape == (found.vectors.shape[1],)
     except WordvecError:
         return
-    assert len(words) == len(vectors) and vectors.dtype == np.float32 and vectors.ndim == 2
+    assert len(found.words) == len(found.vectors) and found.vectors.dtype == np.float32 and found.vectors.ndim == 2
 
 
 @FUZZ
@@ -53,7 +62,8 @@ def test_the_tokenizer_takes_any_bytes(data, lowercase, whitespace):
 
 
 @FUZZ
-@given(data=st.binary(max_size=2000), format=st.sampled_from([None, "native", "word2vec-bin", "word2vec-txt", "glove"]))
+@given(data=st.binary(max_size=2000), format=st.sampled_from([None, "native", "word2vec-bin", "word2vec-txt", "glove",
+                                                                  "fasttext-bin"]))
 def test_loaders_take_random_bytes(tmp_path, data, format):
     path = tmp_path / "random.vec"
     path.write_bytes(data)
@@ -61,7 +71,7 @@ def test_loaders_take_random_bytes(tmp_path, data, format):
 
 
 @FUZZ
-@given(name=st.sampled_from(["v.wordvec", "v.bin", "v.txt", "glove.txt"]), edits=st.lists(
+@given(name=st.sampled_from(["v.wordvec", "v.bin", "v.txt", "glove.txt", "sw.wordvec", "ft.bin"]), edits=st.lists(
     st.tuples(st.sampled_from(["flip", "insert", "delete", "cut"]), st.integers(0, 10**6), st.integers(0, 255)),
     min_size=1, max_size=4))
 def test_loaders_take_mutated_files(tmp_path, name, edits):

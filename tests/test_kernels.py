@@ -20,7 +20,7 @@ def _setup(objective, arch=kernels.CBOW, mean=True, seed=0):
     tables = {"keep_prob": np.ones(V, np.float32)}
     tables["noise_prob"], tables["noise_alias"] = alias_table(noise)
     tables["hs_points"], tables["hs_codes"], tables["hs_lengths"] = huffman_tree(COUNTS)
-    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), -1, 0)
+    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), -1, 0, 0)
     scratch = make_scratch(np.random.SeedSequence(seed), D, WINDOW, tables["hs_points"].shape[1], queue=8)
     return W_in, W_out, kernel_tables(tables), settings, scratch
 
@@ -50,9 +50,9 @@ def test_one_example_matches_the_reference(name, window, mean):
     inputs = np.array(window, dtype=np.int32)
     kernel_loss = kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
                                         scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise,
-                                        scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:],
+                                        scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:6],
                                         scratch.positions, np.ones((1, 1), np.float32), np.ones((1, 1), np.float32),
-                                        scratch.context_rows)
+                                        scratch.context_rows, *tables[6:])
 
     np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag, mean), rtol=1e-5, atol=1e-7)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
@@ -66,8 +66,8 @@ def _train_one(W_in, W_out, tables, settings, scratch, window, positions, D_weig
     scratch.positions[: len(positions)] = positions
     return kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
                                  scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise, scratch.scores,
-                                 tables.noise_prob, tables.noise_alias, *tables[3:], scratch.positions, D_weights,
-                                 D_weights, scratch.context_rows)  # D's step straight into D
+                                 tables.noise_prob, tables.noise_alias, *tables[3:6], scratch.positions, D_weights,
+                                 D_weights, scratch.context_rows, *tables[6:])  # D's step straight into D
 
 
 @pytest.mark.parametrize("name", ["ns", "hs"])
@@ -104,7 +104,7 @@ def test_unit_position_weights_take_plain_cbows_step_exactly(name):
     np.testing.assert_array_equal(plain[1], weighted[1])
 
 
-def _softmax_batch(W_in, W_out, scratch, examples, parts, mean=True, D_weights=None):
+def _softmax_batch(W_in, W_out, tables, settings, scratch, examples, parts, D_weights=None):
     """Queue ``examples`` ((inputs, positions, target) each) and train them as one
     batch, the vocabulary split in ``parts`` blocks; returns the loss."""
     queued = 0
@@ -115,7 +115,8 @@ def _softmax_batch(W_in, W_out, scratch, examples, parts, mean=True, D_weights=N
                                        target, np.float32(LR))
     scratch.queued[0] = queued
     weighted = D_weights is not None
-    return SoftmaxBatches(D, V, parts, 8).train(W_in, W_out, scratch, int(mean), int(weighted),
+    return SoftmaxBatches(D, V, parts, 8).train(W_in, W_out, scratch, tables,
+                                                settings._replace(position_weights=int(weighted)),
                                                 D_weights if weighted else np.ones((1, 1), np.float32))
 
 
@@ -127,7 +128,8 @@ def test_softmax_batch_with_position_weights_matches_the_reference(parts):
     loss, grad_in, grad_out, grad_D = reference.weighted_loss_and_gradients(
         "softmax", W_in, W_out, D_weights, window, positions, target)
     before_in, before_out, before_D = W_in.copy(), W_out.copy(), D_weights.copy()
-    kernel_loss = _softmax_batch(W_in, W_out, scratch, [(window, positions, target)], parts, D_weights=D_weights)
+    kernel_loss = _softmax_batch(W_in, W_out, tables, settings, scratch, [(window, positions, target)], parts,
+                                 D_weights=D_weights)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
     np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)
     np.testing.assert_allclose((W_in - before_in) / -LR, 3 * grad_in, rtol=1e-4, atol=2e-6)
@@ -148,7 +150,7 @@ def test_softmax_batch_matches_the_reference(window, mean, parts):
         loss, grad_in, grad_out = reference.loss_and_gradients("softmax", before_in, before_out, bag, target, mean)
         expected_loss, expected_in, expected_out = expected_loss + loss, expected_in + grad_in, expected_out + grad_out
     examples = [(window, list(range(len(window))), target) for target in targets]
-    loss = _softmax_batch(W_in, W_out, scratch, examples, parts, mean)
+    loss = _softmax_batch(W_in, W_out, tables, settings, scratch, examples, parts)
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose((W_out - before_out) / -LR, expected_out, rtol=1e-4, atol=2e-6)
     input_scale = len(window) if mean else 1.0
@@ -210,3 +212,53 @@ def test_subsampler_keeps_each_word_with_its_probability():
     trials = rounds * 1000
     # Tolerance: 5 binomial standard deviations per word.
     np.testing.assert_array_less(np.abs(observed - keep), 5 * np.sqrt(keep * (1 - keep) / trials) + 1e-9)
+
+
+# Subwords: words 0..8 have their own rows 0..8 and n-gram rows 9..13 (word 2 has
+# n-gram 10 twice, words 0, 2 and 5 share n-gram 11; word 4 has none).
+SUBWORD_ROWS = [[0, 9, 11], [1, 12], [2, 10, 10, 11], [3, 13], [4], [5, 11, 12, 13], [6, 9], [7, 10], [8, 13]]
+ROW_STARTS = np.concatenate([[0], np.cumsum([len(r) for r in SUBWORD_ROWS])]).astype(np.int64)
+ROW_IDS = np.concatenate(SUBWORD_ROWS).astype(np.int32)
+N_ROWS = 14
+
+
+def _subword_setup(objective, arch, seed=6):
+    W_in, W_out, tables, settings, scratch = _setup(objective, arch=arch, mean=True, seed=seed)
+    W_in = np.random.default_rng(seed + 1).normal(0, 0.3, (N_ROWS, D)).astype(np.float32)
+    tables = tables._replace(row_starts=ROW_STARTS, row_ids=ROW_IDS)
+    return W_in, W_out, tables, settings._replace(subwords=1), scratch
+
+
+@pytest.mark.parametrize("name", ["ns", "hs", "softmax"])
+@pytest.mark.parametrize("arch,words", [(kernels.CBOW, [0, 2, 2, 5]), (kernels.SKIPGRAM, [2]),
+                                        (kernels.SKIPGRAM, [4])])
+def test_subword_example_matches_the_reference(name, arch, words):
+    """The hidden layer is the mean of every row of every input word (repeats
+    counted); each occurrence of a row takes the step −lr ∂L/∂h, which is
+    −lr |R| ∂L/∂W_in[r] / (its count) (the reference's gradient, checked by
+    finite differences in test_reference)."""
+    target = 3
+    objective = {"ns": kernels.NEGATIVE_SAMPLING, "hs": kernels.HIERARCHICAL_SOFTMAX,
+                 "softmax": kernels.FULL_SOFTMAX}[name]
+    W_in, W_out, tables, settings, scratch = _subword_setup(objective, arch)
+    negatives = _replay_negatives(tables, settings, scratch) if name == "ns" else []
+    bag = reference.subword_bag(words, ROW_STARTS, ROW_IDS, N_ROWS)
+    tree = (tables.hs_points, tables.hs_codes, tables.hs_lengths)
+    loss, grad_in, grad_out = reference.loss_and_gradients(name, W_in, W_out, bag, target, True, negatives, tree)
+    before_in, before_out = W_in.copy(), W_out.copy()
+    if name == "softmax":
+        kernel_loss = _softmax_batch(W_in, W_out, tables, settings, scratch, [(words, [0] * len(words), target)], 2)
+    else:
+        inputs = np.array(words, dtype=np.int32)
+        kernel_loss = kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
+                                            scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise,
+                                            scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:6],
+                                            scratch.positions, np.ones((1, 1), np.float32),
+                                            np.ones((1, 1), np.float32), scratch.context_rows, *tables[6:])
+        np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag), rtol=1e-5, atol=1e-7)
+    assert kernel_loss == pytest.approx(loss, rel=1e-5)
+    np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)
+    n_rows = bag[1].sum()
+    np.testing.assert_allclose((W_in - before_in) / -LR, n_rows * grad_in, rtol=1e-4, atol=2e-6)
+    untouched = np.setdiff1d(np.arange(N_ROWS), bag[0])
+    np.testing.assert_array_equal(W_in[untouched], before_in[untouched])

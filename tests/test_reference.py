@@ -108,3 +108,22 @@ def test_unit_position_weights_are_plain_cbow():
     assert weighted[0] == pytest.approx(plain[0])
     np.testing.assert_allclose(weighted[1], plain[1])
     np.testing.assert_allclose(weighted[2], plain[2])
+
+
+def test_subword_bag_gradient_matches_finite_differences():
+    """fastText's CBOW bag: every row of every context word, repeats counted
+    (word 1's n-gram row 8 twice, and row 7 shared by words 0 and 1)."""
+    rng = np.random.default_rng(5)
+    W_in, W_out = rng.normal(0, 0.5, (10, D)), rng.normal(0, 0.5, (V, D))
+    row_starts, row_ids = np.array([0, 3, 7, 8]), np.array([0, 7, 9, 1, 7, 8, 8, 2])
+    bag = reference.subword_bag([0, 1, 1, 2], row_starts, row_ids, 10)
+    assert bag[0].tolist() == [0, 1, 2, 7, 8, 9] and bag[1].tolist() == [1, 2, 1, 3, 4, 1]
+    np.testing.assert_allclose(reference.hidden_layer(W_in, bag), W_in[[0, 7, 9, 1, 7, 8, 8, 1, 7, 8, 8, 2]].mean(0))
+    tree = huffman_tree(COUNTS)
+    for objective in ("softmax", "hs", "ns"):
+        def loss():
+            return reference.loss_and_gradients(objective, W_in, W_out, bag, 3, True, [1, 5], tree)[0]
+
+        _, grad_in, grad_out = reference.loss_and_gradients(objective, W_in, W_out, bag, 3, True, [1, 5], tree)
+        np.testing.assert_allclose(grad_in, _numeric_gradient(loss, W_in), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(grad_out, _numeric_gradient(loss, W_out), rtol=1e-5, atol=1e-8)

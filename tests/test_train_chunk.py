@@ -24,7 +24,7 @@ def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, see
     tables = kernel_tables({"keep_prob": np.ones(V, np.float32) if keep is None else np.asarray(keep, np.float32),
                             "noise_prob": noise_prob, "noise_alias": noise_alias})
     settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), -1,
-                                int(positions is not None))
+                                int(positions is not None), 0)
     scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1)
     start_rng = scratch.rng.copy()
     before = W_in.copy(), W_out.copy()

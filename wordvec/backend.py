@@ -27,6 +27,8 @@ def kernel_tables(tables: dict) -> kernels.Tables:
         hs_points=np.ascontiguousarray(tables.get("hs_points", np.zeros((1, 1))), dtype=np.int32),
         hs_codes=np.ascontiguousarray(tables.get("hs_codes", np.zeros((1, 1))), dtype=np.int8),
         hs_lengths=np.ascontiguousarray(tables.get("hs_lengths", np.zeros(1)), dtype=np.int32),
+        row_starts=np.ascontiguousarray(tables.get("row_starts", np.zeros(1)), dtype=np.int64),
+        row_ids=np.ascontiguousarray(tables.get("row_ids", np.zeros(1)), dtype=np.int32),
     )
 
 
@@ -94,7 +96,8 @@ class SoftmaxBatches:
             for _ in self.pool.map(work, range(len(self.blocks))):
                 pass
 
-    def train(self, W_in, W_out, scratch: kernels.Scratch, cbow_mean: int, position_weights: int, D) -> float:
+    def train(self, W_in, W_out, scratch: kernels.Scratch, tables: kernels.Tables, settings: kernels.Settings,
+              D) -> float:
         """Train the queued examples; returns their summed loss."""
         loss = 0.0
         queued = int(scratch.queued[0])
@@ -103,7 +106,7 @@ class SoftmaxBatches:
             size, targets = stop - start, scratch.queue_targets[start:stop]
             lr = np.float32(scratch.queue_rates[stop - 1])
             hidden = self.hidden[:size]
-            kernels.softmax_hidden(W_in, scratch, start, stop, cbow_mean, position_weights, D, hidden)
+            kernels.softmax_hidden(W_in, scratch, tables, start, stop, settings, D, hidden)
             self._each_block(lambda k: kernels.softmax_scores(
                 hidden, W_out, *self.blocks[k], targets, self.scores[k][:size], self.row_max[k, :size],
                 self.row_sum[k, :size], self.target_scores[:size]))
@@ -116,7 +119,7 @@ class SoftmaxBatches:
                 hidden, W_out, *self.blocks[k], targets, self.scores[k][:size], scale[k], lr,
                 self.grad_hidden[k, :size], self.grad_output[k]))
             grad_hidden = self.grad_hidden[:, :size].sum(axis=0)
-            kernels.apply_input_steps(W_in, scratch, start, stop, grad_hidden, lr, cbow_mean, position_weights, D)
+            kernels.apply_input_steps(W_in, scratch, tables, start, stop, grad_hidden, lr, settings, D)
         return loss
 
 
@@ -137,11 +140,12 @@ class CpuBackend:
         self.threads = threads
         self.tables = kernel_tables(tables)
         self.settings = kernels.Settings(_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative),
-                                         int(bool(cbow_mean)), SENTENCE_END, int(position_weights is not None))
+                                         int(bool(cbow_mean)), SENTENCE_END, int(position_weights is not None),
+                                         int("row_ids" in tables))
         seeds = np.random.SeedSequence(seed).spawn(threads)
         layer_rows = max(negative + 1, self.tables.hs_points.shape[1])
         self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows) for s in seeds]
-        self.softmax = (SoftmaxBatches(vectors.shape[1], len(vectors), softmax_threads, self.SOFTMAX_BATCH)
+        self.softmax = (SoftmaxBatches(vectors.shape[1], len(output_weights), softmax_threads, self.SOFTMAX_BATCH)
                         if loss == "softmax" else None)
 
     def train_chunk(self, slot: int, ids: np.ndarray, start: int, stop: int,
@@ -154,8 +158,8 @@ class CpuBackend:
                                      self.position_weights)
         if self.softmax is None:
             return totals
-        loss = self.softmax.train(self.vectors, self.output_weights, self.scratch[slot], self.settings.cbow_mean,
-                                  self.settings.position_weights, self.position_weights)
+        loss = self.softmax.train(self.vectors, self.output_weights, self.scratch[slot], self.tables, self.settings,
+                                  self.position_weights)
         return (loss, *totals[1:])
 
     def _make_queue_room(self, slot: int, ids: int) -> None:

@@ -87,6 +87,10 @@ def _say_folded(vectors) -> None:
                else "the model was trained lower-cased" if vectors.lowercase and asked.lower() != asked else "NFC form")
         click.echo(f"note: '{asked}' looked up as '{found}' ({why})", err=True)
     vectors.folded.clear()
+    for word in dict.fromkeys(vectors.built):
+        click.echo(f"note: '{word}' is not in the vocabulary: its vector is built from its character n-grams",
+                   err=True)
+    vectors.built.clear()
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -149,6 +153,12 @@ def main():
 @click.option("--dedup", is_flag=True, help="Drop sentences that repeat an earlier one exactly.")
 @click.option("--position-weights", is_flag=True,
               help="CBOW: learn a weight vector for each context position (Mikolov et al. 2018).")
+@click.option("--subwords", is_flag=True,
+              help="fastText's model: words are also their character n-grams, so unseen words get vectors.")
+@click.option("--minn", default=3, show_default=True, type=click.IntRange(min=1), help="Shortest n-gram (--subwords).")
+@click.option("--maxn", default=6, show_default=True, type=click.IntRange(min=1), help="Longest n-gram (--subwords).")
+@click.option("--bucket", default=2_000_000, show_default=True, type=click.IntRange(min=1, max=2**31 - 1),
+              help="Hash buckets for the n-grams (--subwords); only those used are kept.")
 @click.option("--plot-loss", "loss_picture", type=click.Path(dir_okay=False), help="Also draw the loss curve to this PNG.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Save the run to MODEL every N epochs.")
 @click.option("--checkpoint-minutes", type=click.FloatRange(min=0, min_open=True),
@@ -190,6 +200,10 @@ def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, **set
                    f"({record.duplicates['tokens_dropped']:,} tokens); "
                    f"{record.duplicates['distinct_sentences']:,} distinct sentences remembered in "
                    f"{record.duplicates['memory_bytes'] / 2**20:,.1f} MB")
+    subwords = trainer.model_.subwords
+    if subwords is not None:
+        click.echo(f"subwords: n-grams of {subwords.minn}..{subwords.maxn} characters in {len(subwords.buckets):,} "
+                   f"of {subwords.bucket:,} buckets (only those some word uses are kept)")
     if record.bad_input["replaced"]:
         click.echo(f"{record.bad_input['replaced']:,} byte sequences that are not UTF-8 were read as U+FFFD")
     if record.bad_input["capped"]:
@@ -445,7 +459,8 @@ def _describe(facts: dict) -> list[str]:
 @main.command()
 @click.argument("arguments", metavar="OUT", nargs=-1)
 @click.option("--format", "out_format", type=click.Choice(WRITABLE),
-              help="Format to write [default: from OUT's suffix: .bin, .txt/.vec, else native].")
+              help="Format to write [default: from OUT's suffix: .bin (fastText's for a subword model, "
+                   "else word2vec's), .txt/.vec, else native].")
 @_vector_options(format_flag="--from")
 def export(arguments, out_format, model, **source):
     """Write the vectors of -m MODEL (any format; --from forces how it is read)
@@ -462,7 +477,8 @@ def export(arguments, out_format, model, **source):
 @click.argument("out", type=click.Path(dir_okay=False))
 @_read_options
 def import_(vectors_file, out, **source):
-    """Read VECTORS (word2vec text/binary or GloVe) and save them as a native model OUT."""
+    """Read VECTORS (word2vec text/binary, GloVe or a fastText .bin, whose
+    n-grams are kept) and save them as a native model OUT."""
     from .keyedvectors import load_vectors
 
     vectors = load_vectors(vectors_file, source["format"], source["limit"], unicode_errors=source["unicode_errors"])

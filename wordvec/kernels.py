@@ -20,6 +20,19 @@ word2vec: every ``c ∈ C`` moves by ``−lr · ∂L/∂h``, which for the mean 
 ``−lr · |C| · ∂L/∂W_in[c]`` (a per-layer learning rate of ``lr·|C|``), and for
 the sum is exactly ``−lr · ∂L/∂W_in[c]``.
 
+With subwords (fastText, Bojanowski et al. 2017; :mod:`wordvec.subwords`) a
+word ``c`` stands for its rows ``R(c)``: its own row of ``W_in`` and one row per
+character n-gram, and the bag ``C`` is replaced by the multiset of the rows of
+its words, ``R = ⊎_{c∈C} R(c)``, exactly as fastText's CBOW puts every row of
+every context word in one bag.  Then ``h = (1/|R|) Σ_{r∈R} W_in[r]`` (for
+skip-gram too: one word's rows are averaged whatever ``cbow_mean`` says), so
+``∂L/∂W_in[r] = (m_r/|R|) ∂L/∂h`` for a row that occurs ``m_r`` times, and, as
+in fastText and word2vec, every occurrence moves its row by ``−lr · ∂L/∂h`` (the
+per-layer rate ``lr·|R|``).  The output layers are unchanged.  fastText's
+skip-gram predicts each context word from the centre's rows; here the context
+word's rows predict the centre, which makes the same pairs over a symmetric
+window (word2vec's order, so one output row serves the window).
+
 With position weights (Mikolov et al. 2018, CBOW only) the hidden layer is
 ``h = (1/|C|) Σ_j d_{p_j} ⊙ W_in[c_j]``: context word ``c_j`` at offset ``p_j``
 from the centre (``−window..−1, 1..window``, whatever window was drawn) is
@@ -66,7 +79,9 @@ CBOW, SKIPGRAM = 0, 1
 POSITION_FLUSH = 128
 NEGATIVE_SAMPLING, HIERARCHICAL_SOFTMAX, FULL_SOFTMAX = 0, 1, 2
 #: Read-only tables the kernels sample from (see ``wordvec.vocab``).
-Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_codes hs_lengths")
+#: ``row_starts``/``row_ids``: word ``c``'s input rows with subwords are
+#: ``row_ids[row_starts[c]:row_starts[c + 1]]`` (see :func:`wordvec.subwords.training_rows`).
+Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_codes hs_lengths row_starts row_ids")
 #: Per-thread scratch space, allocated once before training.
 Scratch = namedtuple(
     "Scratch",
@@ -75,8 +90,9 @@ Scratch = namedtuple(
 )
 #: The integer settings of one run.
 #: ``sentence_end`` is the id that closes a sentence in the encoded corpus;
-#: ``position_weights`` is 1 when CBOW scales its context by the rows of ``D``.
-Settings = namedtuple("Settings", "arch objective window negative cbow_mean sentence_end position_weights")
+#: ``position_weights`` is 1 when CBOW scales its context by the rows of ``D``;
+#: ``subwords`` is 1 when every input word stands for its rows in ``Tables.row_ids``.
+Settings = namedtuple("Settings", "arch objective window negative cbow_mean sentence_end position_weights subwords")
 
 
 @intrinsic
@@ -284,20 +300,46 @@ def _prefetch_path(W_out, hs_points, hs_lengths, target):
 
 
 @njit(**HOT)
-def input_hidden(W_in, inputs, first, n_inputs, cbow_mean, hidden):
-    """Forward of the dense layer: ``hidden = W_inᵀ x / |C|`` for the bag ``x`` of
-    ``inputs[first:first + n_inputs]`` (the division only when ``cbow_mean``)."""
-    scale = np.float32(1.0) / np.float32(n_inputs) if cbow_mean else np.float32(1.0)
-    row = inputs[first]
+def _add_row(vector, matrix, row):
+    """``vector += matrix[row]``"""
+    for i in range(vector.shape[0]):
+        vector[i] += matrix[row, i]
+
+
+@njit(**HOT)
+def input_hidden(W_in, inputs, first, n_inputs, mean, hidden, subwords, row_starts, row_ids):
+    """Forward of the dense layer: ``hidden = W_inᵀ x / |x|`` for the bag ``x`` of the
+    words ``inputs[first:first + n_inputs]`` (the division only when ``mean``), or
+    with ``subwords`` of their rows ``row_ids[row_starts[c]:row_starts[c + 1]]``."""
     for i in range(hidden.shape[0]):
-        hidden[i] = W_in[row, i]
-    for j in range(first + 1, first + n_inputs):
-        row = inputs[j]
-        for i in range(hidden.shape[0]):
-            hidden[i] += W_in[row, i]
-    if scale != 1.0:
+        hidden[i] = 0.0
+    n_rows = 0
+    for j in range(first, first + n_inputs):
+        word = inputs[j]
+        if subwords:
+            for k in range(row_starts[word], row_starts[word + 1]):
+                _add_row(hidden, W_in, row_ids[k])
+            n_rows += row_starts[word + 1] - row_starts[word]
+        else:
+            _add_row(hidden, W_in, word)
+            n_rows += 1
+    if mean and n_rows > 1:
+        scale = np.float32(1.0) / np.float32(n_rows)
         for i in range(hidden.shape[0]):
             hidden[i] *= scale
+
+
+@njit(**HOT)
+def input_step(W_in, inputs, first, n_inputs, step, subwords, row_starts, row_ids):
+    """Update of the dense layer: every input row (every occurrence) ``+= step``,
+    for ``step = −lr ∂L/∂h`` (word2vec's and fastText's convention, see the module docstring)."""
+    for j in range(first, first + n_inputs):
+        word = inputs[j]
+        if subwords:
+            for k in range(row_starts[word], row_starts[word + 1]):
+                _add_to_row(np.float32(1.0), step, W_in, row_ids[k])
+        else:
+            _add_to_row(np.float32(1.0), step, W_in, word)
 
 
 @njit(**HOT)
@@ -343,9 +385,16 @@ def flush_position_steps(D, D_steps):
 
 
 @njit(**HOT)
+def bag_mean(settings):
+    """Whether the hidden layer averages its rows: CBOW as ``cbow_mean`` says; skip-gram
+    always (one word's rows; a single row without subwords, where it changes nothing)."""
+    return settings.cbow_mean if settings.arch == CBOW else 1
+
+
+@njit(**HOT)
 def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hidden, grad_hidden, rng, noise,
                   scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, positions, D, D_steps,
-                  context_rows):
+                  context_rows, row_starts, row_ids):
     """Forward, loss, backward and SGD update for the example ``inputs[first:first
     + n_inputs]`` → ``target`` with negative sampling or hierarchical softmax;
     returns that layer's loss (see the module docstring).
@@ -358,7 +407,8 @@ def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hi
     if settings.position_weights:
         weighted_input_hidden(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, hidden, context_rows)
     else:
-        input_hidden(W_in, inputs, first, n_inputs, settings.cbow_mean, hidden)
+        input_hidden(W_in, inputs, first, n_inputs, bag_mean(settings), hidden, settings.subwords, row_starts,
+                     row_ids)
     for i in range(grad_hidden.shape[0]):
         grad_hidden[i] = 0.0
     if settings.objective == NEGATIVE_SAMPLING:
@@ -371,8 +421,7 @@ def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hi
         weighted_input_step(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, D_steps, context_rows,
                             grad_hidden)
     else:
-        for j in range(first, first + n_inputs):
-            _add_to_row(np.float32(1.0), grad_hidden, W_in, inputs[j])
+        input_step(W_in, inputs, first, n_inputs, grad_hidden, settings.subwords, row_starts, row_ids)
     return loss
 
 
@@ -412,14 +461,16 @@ def queue_example(queue_inputs, queue_positions, queue_counts, queue_targets, qu
 
 
 @njit(**JIT)
-def softmax_hidden(W_in, scratch, start, stop, cbow_mean, position_weights, D, hidden):
+def softmax_hidden(W_in, scratch, tables, start, stop, settings, D, hidden):
     """``hidden[b − start]`` = the hidden vector of queued example ``b`` for ``start ≤ b < stop``."""
     for b in range(start, stop):
-        if position_weights:
+        if settings.position_weights:
             weighted_input_hidden(W_in, scratch.queue_inputs[b], scratch.queue_positions[b], 0,
-                                  scratch.queue_counts[b], cbow_mean, D, hidden[b - start], scratch.context_rows)
+                                  scratch.queue_counts[b], settings.cbow_mean, D, hidden[b - start],
+                                  scratch.context_rows)
         else:
-            input_hidden(W_in, scratch.queue_inputs[b], 0, scratch.queue_counts[b], cbow_mean, hidden[b - start])
+            input_hidden(W_in, scratch.queue_inputs[b], 0, scratch.queue_counts[b], bag_mean(settings),
+                         hidden[b - start], settings.subwords, tables.row_starts, tables.row_ids)
 
 
 def softmax_scores(hidden, W_out, low, high, targets, scores, row_max, row_sum, target_scores):
@@ -453,22 +504,25 @@ def softmax_step(hidden, W_out, low, high, targets, scores, scale, lr, grad_hidd
 
 
 @njit(**JIT)
-def apply_input_steps(W_in, scratch, start, stop, grad_hidden, lr, cbow_mean, position_weights, D):
+def apply_input_steps(W_in, scratch, tables, start, stop, grad_hidden, lr, settings, D):
     """Move the input rows of queued examples ``start ≤ b < stop`` by ``−lr ∂L/∂H[b − start]``
     (with position weights: the rows by ``D[p] ⊙`` that step, and ``D[p]`` by ``a W_in[c] ⊙`` it)."""
+    step = scratch.grad_hidden
     for b in range(start, stop):
+        for i in range(step.shape[0]):
+            step[i] = -lr * grad_hidden[b - start, i]
         count = scratch.queue_counts[b]
-        scale = np.float32(1.0) / np.float32(count) if cbow_mean else np.float32(1.0)
-        for k in range(count):
-            row, position = scratch.queue_inputs[b, k], scratch.queue_positions[b, k]
-            for i in range(W_in.shape[1]):
-                step = -lr * grad_hidden[b - start, i]
-                if position_weights:
+        if settings.position_weights:
+            scale = np.float32(1.0) / np.float32(count) if settings.cbow_mean else np.float32(1.0)
+            for k in range(count):
+                row, position = scratch.queue_inputs[b, k], scratch.queue_positions[b, k]
+                for i in range(step.shape[0]):
                     value = W_in[row, i]
-                    W_in[row, i] = value + D[position, i] * step
-                    D[position, i] += scale * value * step
-                else:
-                    W_in[row, i] += step
+                    W_in[row, i] = value + D[position, i] * step[i]
+                    D[position, i] += scale * value * step[i]
+        else:
+            input_step(W_in, scratch.queue_inputs[b], 0, count, step, settings.subwords, tables.row_starts,
+                       tables.row_ids)
 
 
 @njit(**JIT)
@@ -520,6 +574,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     hidden, grad_hidden, noise, scores = scratch.hidden, scratch.grad_hidden, scratch.noise, scratch.scores
     keep_prob, noise_prob, noise_alias = tables.keep_prob, tables.noise_prob, tables.noise_alias
     hs_points, hs_codes, hs_lengths = tables.hs_points, tables.hs_codes, tables.hs_lengths
+    row_starts, row_ids = tables.row_starts, tables.row_ids
     window = settings.window
     total_words = 0
     for position in range(start, stop):
@@ -559,7 +614,8 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
                 if settings.objective != FULL_SOFTMAX:
                     loss += train_example(W_in, W_out, context, first, bag, target, lr, settings, hidden,
                                           grad_hidden, rng, noise, scores, noise_prob, noise_alias, hs_points,
-                                          hs_codes, hs_lengths, positions, D, position_steps, context_rows)
+                                          hs_codes, hs_lengths, positions, D, position_steps, context_rows,
+                                          row_starts, row_ids)
                     if settings.position_weights and examples % POSITION_FLUSH == 0:
                         flush_position_steps(D, position_steps)
                     continue

@@ -26,10 +26,10 @@ _SCANS_BEFORE_INDEX = 4
 class UnknownWordError(WordvecError, KeyError):
     """A word that is not in the vocabulary; the message suggests close spellings."""
 
-    def __init__(self, word: str, vocabulary: Sequence[str]):
+    def __init__(self, word: str, vocabulary: Sequence[str], why: str = ""):
         close = close_words(word, vocabulary)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        super().__init__(f"'{word}' is not in the vocabulary{hint}")
+        super().__init__(f"'{word}' is not in the vocabulary{' ' + why if why else ''}{hint}")
         self.word = word
         self.suggestions = close
 
@@ -106,10 +106,17 @@ class KeyedVectors:
     form and, for a model trained lower-cased (``lowercase``), lower-cased, and
     words written apart as the phrase they were joined into (``"New York"`` as
     ``new_york``, :mod:`wordvec.phrases`); such look-ups are listed in :attr:`folded`.
+
+    With ``subwords`` (a :class:`~wordvec.subwords.Subwords`: a fastText-style
+    model) a word outside the vocabulary still has a vector, built from its
+    character n-grams, and every query takes it (those words are listed in
+    :attr:`built`).  ``word in vectors``, ``len``, :attr:`words` and :attr:`vectors`
+    stay the vocabulary's, so that iterating, counting and the matrix agree;
+    :meth:`has_vector` says whether a word can be given a vector at all.
     """
 
     def __init__(self, words: list[str], vectors: np.ndarray, counts: np.ndarray | None = None,
-                 lowercase: bool = False):
+                 lowercase: bool = False, subwords=None):
         if len(words) != len(vectors):
             raise WordvecError(f"{len(words)} words but {len(vectors)} vectors")
         if np.ndim(vectors) != 2:
@@ -121,6 +128,10 @@ class KeyedVectors:
         self.lowercase = lowercase
         #: ``(asked, found)`` for the latest query words found only after folding them.
         self.folded: deque[tuple[str, str]] = deque(maxlen=100)
+        #: The n-gram vectors of a subword model, or ``None``.
+        self.subwords = subwords
+        #: The latest query words outside the vocabulary whose vectors were built from n-grams.
+        self.built: deque[str] = deque(maxlen=100)
         self._index = None
         self._scans = 0
         self._norms = None
@@ -145,29 +156,62 @@ class KeyedVectors:
         (the format is found from the file unless given); see :func:`wordvec.io.read_vectors`."""
         from .io import read_vectors
 
-        words, vectors, counts, settings = read_vectors(path, format, limit, encoding, unicode_errors)
-        return cls(words, vectors, counts, lowercase=bool(settings.get("lowercase", False)))
+        found = read_vectors(path, format, limit, encoding, unicode_errors)
+        return cls(found.words, found.vectors, found.counts, lowercase=bool(found.settings.get("lowercase", False)),
+                   subwords=found.subwords)
 
     def save(self, path: str | os.PathLike, format: str | None = None) -> None:
-        """Write the vectors atomically: ``native``, ``word2vec-bin`` or ``word2vec-txt``
-        (by default, the one the file name's suffix asks for)."""
+        """Write the vectors atomically: ``native``, ``word2vec-bin``, ``word2vec-txt`` or
+        ``fasttext-bin`` (by default, the one the file name's suffix asks for; ``.bin``
+        is fastText's for a subword model); native files keep the n-grams."""
         from .io import write_vectors
 
-        write_vectors(path, self.words, self.vectors, self.counts, format)
+        write_vectors(path, self.words, self.vectors, self.counts, format, subwords=self.subwords)
 
     # -- lookup -------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.words)
 
     def __contains__(self, word: str) -> bool:
-        """Whether ``word`` is in the vocabulary exactly as written."""
+        """Whether ``word`` is in the vocabulary exactly as written (see :meth:`has_vector`)."""
         return word in self.index
+
+    def has_vector(self, word: str) -> bool:
+        """Whether ``word`` has a vector: it is in the vocabulary (as written or
+        folded), or the model has subwords and one of its n-grams was trained."""
+        try:
+            self.id(word)
+            return True
+        except UnknownWordError:
+            return self.subwords is not None and self.subwords.has_ngrams(word)
 
     def __getitem__(self, words: str | Sequence[str]) -> np.ndarray:
         """The vector of a word, or the matrix of vectors of a list of words."""
         if isinstance(words, str):
-            return self.vectors[self.id(words)]
-        return np.asarray(self.vectors)[[self.id(w) for w in words]]
+            return self.vector(words)
+        if not words:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.vector(w) for w in words])
+
+    def vector(self, word: str) -> np.ndarray:
+        """The vector of ``word``: its row, or with subwords, for a word outside
+        the vocabulary, the one built from its n-grams (see :mod:`wordvec.subwords`)."""
+        found = self._known_id(word)
+        if found is not None:
+            return self.vectors[found]
+        self.built.append(word)
+        return self.subwords.word_vectors([word])[0]
+
+    def _known_id(self, word: str) -> int | None:
+        """``id(word)``, or ``None`` for a word a subword model can build; else :class:`UnknownWordError`."""
+        try:
+            return self.id(word)
+        except UnknownWordError as error:
+            if self.subwords is not None and self.subwords.has_ngrams(word):
+                return None
+            if self.subwords is not None:
+                raise UnknownWordError(word, self.words, "and none of its character n-grams was trained") from None
+            raise error from None
 
     @property
     def dim(self) -> int:
@@ -209,7 +253,11 @@ class KeyedVectors:
 
     def unit(self, word: str) -> np.ndarray:
         """The vector of ``word`` scaled to length 1."""
-        return _normalise(np.asarray(self.vectors[self.id(word)], dtype=np.float32))
+        return _normalise(np.asarray(self.vector(word), dtype=np.float32))
+
+    def _ids_of(self, words: Iterable[str]) -> list[int]:
+        """The vocabulary ids of the query words that have one (to leave out of answers)."""
+        return [i for i in map(self._known_id, words) if i is not None]
 
     # -- similarity ---------------------------------------------------------------
     def similarity(self, first: str, second: str) -> float:
@@ -265,15 +313,13 @@ class KeyedVectors:
         if not positive and not negative:
             raise WordvecError("give at least one word")
         query = sum(self.unit(w) for w in positive) - sum(self.unit(w) for w in negative)
-        exclude = [self.id(w) for w in positive + negative]
-        return self.nearest(query, topn, [exclude], restrict_vocab)[0]
+        return self.nearest(query, topn, [self._ids_of(positive + negative)], restrict_vocab)[0]
 
     def most_similar_batch(self, words: Sequence[str], topn: int = 10,
                            restrict_vocab: int | None = None) -> list[list[tuple[str, float]]]:
         """``most_similar(word)`` for every word in ``words``, in one matrix product."""
-        ids = [self.id(w) for w in words]
-        queries = np.asarray(self.vectors, dtype=np.float32)[ids] if ids else np.zeros((0, self.dim), np.float32)
-        return self.nearest(queries, topn, [[i] for i in ids], restrict_vocab)
+        queries = np.asarray(self[list(words)], dtype=np.float32)
+        return self.nearest(queries, topn, [self._ids_of([w]) for w in words], restrict_vocab)
 
     def similar_by_vector(self, vector: np.ndarray, topn: int = 10,
                           restrict_vocab: int | None = None) -> list[tuple[str, float]]:
@@ -290,29 +336,34 @@ class KeyedVectors:
         with ``cos' = (cos + 1) / 2`` and ε = ``epsilon`` (1e-6, gensim's
         ``most_similar_cosmul``; Levy & Goldberg used 0.001).
         """
-        ids = [self.id(w) for w in (a, b, c)]
-        return self._best(self.analogy_scores([ids], method, restrict_vocab, epsilon), topn)[0]
+        units = [self.unit(w)[None, :] for w in (a, b, c)]
+        scores = self._analogy_from_units(*units, method, restrict_vocab, epsilon)
+        scores[0, [i for i in self._ids_of((a, b, c)) if i < scores.shape[1]]] = -np.inf
+        return self._best(scores, topn)[0]
 
     def analogy_scores(self, questions, method: str = "3cosadd", restrict_vocab: int | None = None,
                        epsilon: float = COSMUL_EPSILON) -> np.ndarray:
         """For each row ``(a, b, c)`` of word ids, every candidate word's score as
         the answer (the formulas of :meth:`analogy`), one row per question; the
         question's own words score −inf."""
-        if method not in ANALOGY_METHODS:
-            raise WordvecError(f"unknown analogy method '{method}' (use {' or '.join(ANALOGY_METHODS)})")
         questions = np.atleast_2d(np.asarray(questions, dtype=np.int64))
         vectors = np.asarray(self.vectors, dtype=np.float32)
         a, b, c = (vectors[ids] / np.maximum(self.norms[ids], 1e-12)[:, None] for ids in questions.T)
-        if method == "3cosadd":
-            scores = self.cosines(b - a + c, restrict_vocab)
-        else:
-            cos_a, cos_b, cos_c = ((self.cosines(unit, restrict_vocab) + 1.0) / 2.0 for unit in (a, b, c))
-            scores = cos_b * cos_c / (cos_a + epsilon)
+        scores = self._analogy_from_units(a, b, c, method, restrict_vocab, epsilon)
         rows = np.arange(len(questions))
         for ids in questions.T:
             inside = ids < scores.shape[1]
             scores[rows[inside], ids[inside]] = -np.inf
         return scores
+
+    def _analogy_from_units(self, a, b, c, method: str, restrict_vocab, epsilon) -> np.ndarray:
+        """Every candidate's score for the questions whose unit vectors are the rows of ``a``, ``b``, ``c``."""
+        if method not in ANALOGY_METHODS:
+            raise WordvecError(f"unknown analogy method '{method}' (use {' or '.join(ANALOGY_METHODS)})")
+        if method == "3cosadd":
+            return self.cosines(b - a + c, restrict_vocab)
+        cos_a, cos_b, cos_c = ((self.cosines(unit, restrict_vocab) + 1.0) / 2.0 for unit in (a, b, c))
+        return cos_b * cos_c / (cos_a + epsilon)
 
     def classes(self, k: int, top: int | None = None, seed: int = 0) -> np.ndarray:
         """Word classes, as the C tool's ``-classes``: k-means over the unit vectors
@@ -352,8 +403,10 @@ class KeyedVectors:
         """The place of ``second`` among the neighbours of ``first``: 1 if no
         other word is closer to ``first``."""
         scores = self.cosines(self.unit(first))[0]
-        scores[self.id(first)] = -np.inf
-        return int(np.count_nonzero(scores > scores[self.id(second)])) + 1
+        scores[self._ids_of([first])] = -np.inf
+        known = self._known_id(second)
+        reached = scores[known] if known is not None else float(self.unit(first) @ self.unit(second))
+        return int(np.count_nonzero(scores > reached)) + 1
 
 
 def _normalise(vector: np.ndarray) -> np.ndarray:

@@ -20,13 +20,16 @@ class Model:
     and ``record`` what happened during training (loss per epoch, speed).
     ``position_weights`` is CBOW's ``D`` (2·window x d) when it was learned, and
     ``phrases`` the phrase table the corpus was joined with (a dict, see
-    :class:`wordvec.phrases.PhraseTable`).
+    :class:`wordvec.phrases.PhraseTable`).  ``subwords`` is the n-gram table of a
+    subword model (:class:`wordvec.subwords.Subwords`); then each row of
+    ``vectors`` is the mean of the word's own input row and its n-grams' rows.
     """
 
     def __init__(self, vocab: Vocabulary, vectors: np.ndarray, output_weights: np.ndarray,
                  config: dict, record: dict | None = None, position: dict | None = None,
-                 position_weights: np.ndarray | None = None, phrases: dict | None = None):
+                 position_weights: np.ndarray | None = None, phrases: dict | None = None, subwords=None):
         self.vocab = vocab
+        self.subwords = subwords
         self.vectors = vectors
         self.output_weights = output_weights
         self.position_weights = position_weights
@@ -46,7 +49,7 @@ class Model:
         """The word vectors as a query object."""
         if self._keyed is None:
             self._keyed = KeyedVectors(self.vocab.words, self.vectors, self.vocab.counts,
-                                       lowercase=bool(self.config.get("lowercase", False)))
+                                       lowercase=bool(self.config.get("lowercase", False)), subwords=self.subwords)
         return self._keyed
 
     def most_similar(self, *args, **kwargs):
@@ -74,10 +77,12 @@ class Model:
         io.save_native(
             path, self.vocab.words, self.vocab.counts,
             {"vectors": self.vectors, "output_weights": self.output_weights,
-             **({"position_weights": self.position_weights} if self.position_weights is not None else {})},
+             **({"position_weights": self.position_weights} if self.position_weights is not None else {}),
+             **(io.native.subword_arrays(self.subwords) if self.subwords is not None else {})},
             {"settings": self.config, "record": self.record,
              **({"position": self.position} if self.position else {}),
-             **({"phrases": self.phrases} if self.phrases is not None else {})},
+             **({"phrases": self.phrases} if self.phrases is not None else {}),
+             **({"subwords": self.subwords.settings} if self.subwords is not None else {})},
         )
 
     @classmethod
@@ -92,7 +97,7 @@ class Model:
         return cls(Vocabulary(words, counts), arrays["vectors"], arrays["output_weights"],
                    header.get("settings", {}), header.get("record", {}),
                    header.get("position", header.get("checkpoint")),  # "checkpoint": files of 0.1.0
-                   arrays.get("position_weights"), header.get("phrases"))
+                   arrays.get("position_weights"), header.get("phrases"), io.native.read_subwords(path, arrays, header))
 
 
 def load(path: str | os.PathLike, mmap: bool = True) -> Model:

@@ -21,6 +21,15 @@ def context_vector(window_ids, vocab_size: int) -> tuple[np.ndarray, np.ndarray]
     return indices, counts.astype(np.float64)
 
 
+def subword_bag(words, row_starts, row_ids, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """With subwords, the bag ``x`` of a window is over rows, not words: every row
+    of every word (its own and its n-grams', ``row_ids[row_starts[c]:row_starts[c + 1]]``),
+    counted as often as it occurs.  :func:`hidden_layer` of it is fastText's mean of
+    those rows, and :func:`loss_and_gradients` gives ``∂L/∂W_in[r] = (x_r/|R|) ∂L/∂h``."""
+    rows = [row_ids[k] for c in words for k in range(row_starts[c], row_starts[c + 1])]
+    return context_vector(rows, n_rows)
+
+
 def hidden_layer(W_in: np.ndarray, bag, mean: bool = True) -> np.ndarray:
     """``h = W_inᵀ x / |C|`` (``|C| = Σ x``; no division when ``mean`` is false)."""
     indices, counts = bag

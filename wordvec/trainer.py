@@ -40,7 +40,7 @@ SEGMENT_JOBS = 64
 ARCHS, LOSSES = checks.ARCHS, checks.LOSSES
 #: Settings added after models were first saved: a file without them had their defaults.
 _LATER_SETTINGS = ("phrases", "phrase_scoring", "phrase_threshold", "phrase_min_count", "phrase_table", "dedup",
-                   "position_weights")
+                   "position_weights", "subwords", "minn", "maxn", "bucket")
 
 
 @dataclass
@@ -122,6 +122,11 @@ class Trainer:
     repeat an earlier one exactly; ``position_weights`` (CBOW) learns one weight
     vector per context position (see :mod:`wordvec.kernels`).
 
+    ``subwords`` trains fastText's model (Bojanowski et al. 2017): each word's
+    input is the mean of its own row and the rows of its character n-grams of
+    ``minn..maxn`` characters, hashed into ``bucket`` buckets (see
+    :mod:`wordvec.subwords`); the model then gives vectors to unseen words.
+
     With ``checkpoint`` (a model path), the run is saved there every
     ``checkpoint_every`` epochs and every ``checkpoint_minutes`` minutes, on
     Ctrl-C / SIGTERM (then :class:`TrainingInterrupted` is raised), and when it
@@ -141,7 +146,8 @@ class Trainer:
                  checkpoint_every: int | None = None, checkpoint_minutes: float | None = None,
                  phrases: int = 0, phrase_scoring: str = "word2phrase", phrase_threshold: float | None = None,
                  phrase_min_count: int | None = None, phrase_table: str | os.PathLike | None = None,
-                 dedup: bool = False, position_weights: bool = False):
+                 dedup: bool = False, position_weights: bool = False, subwords: bool = False,
+                 minn: int = 3, maxn: int = 6, bucket: int = 2_000_000):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -170,6 +176,11 @@ class Trainer:
         self.phrase_table = phrase_table
         self.dedup = dedup
         self.position_weights = position_weights
+        self.subwords = subwords
+        self.minn = minn
+        self.maxn = maxn
+        self.bucket = bucket
+        self._rows = None  # the subword row table of a run (_subword_rows)
 
     # -- settings ---------------------------------------------------------------
     def settings(self) -> dict:
@@ -184,6 +195,7 @@ class Trainer:
             "phrase_threshold": self._phrase_threshold(), "phrase_min_count": self._phrase_min_count(),
             "phrase_table": os.fspath(self.phrase_table) if self.phrase_table else None,
             "dedup": self.dedup, "position_weights": self.position_weights,
+            "subwords": self.subwords, "minn": self.minn, "maxn": self.maxn, "bucket": self.bucket,
         }
 
     def _phrase_min_count(self) -> int:
@@ -220,6 +232,15 @@ class Trainer:
 
             check_phrase_settings(self.phrases, self.phrase_scoring, self.phrase_threshold, self._phrase_min_count(),
                                   "_", DEFAULT_MAX_PAIRS)
+        if self.subwords:
+            from .subwords import check_settings
+
+            check_settings(self.minn, self.maxn, self.bucket)
+            if self.position_weights:
+                raise WordvecError("position weights and subwords do not combine yet: choose one")
+            if self.arch == "cbow" and not self.cbow_mean:
+                raise WordvecError("subwords average every row of the context, as fastText does: "
+                                   "they need --cbow-mean, not --cbow-sum")
         if self.phrase_table and not os.path.isfile(self.phrase_table):
             raise WordvecError(f"no such phrase table: {self.phrase_table}")
         if self.checkpoint:
@@ -252,11 +273,12 @@ class Trainer:
         record.bad_input = dict(self._bad_input)
         record.phrases, record.duplicates = self._phrase_report, self._duplicates
         self.record_ = record
+        self._rows = self._subword_rows(vocab)
         self._check_resources(vocab)
         started = time.perf_counter()
         vectors, output_weights, position_weights = self._train(vocab, encoded, saved)
         record.train_seconds += time.perf_counter() - started
-        self._keep(vocab, vectors, output_weights, record, position_weights)
+        self._keep(vocab, *self._split_input(vocab, vectors), output_weights, record, position_weights)
         if self.checkpoint:
             self.model_.save(self.checkpoint)
         return self
@@ -269,24 +291,46 @@ class Trainer:
         if saved is not None and saved.complete:
             self._say(f"{self.checkpoint} holds a finished run: nothing left to do")
             self.phrase_table_ = saved.phrase_table()
-            self._keep(saved.vocab, saved.vectors, saved.output_weights, TrainingRecord.from_dict(saved.record),
-                       saved.position_weights)
+            self._keep(saved.vocab, saved.vectors, saved.subwords, saved.output_weights,
+                       TrainingRecord.from_dict(saved.record), saved.position_weights)
             return saved, True
         if resume and saved is None:
             self._say(f"{self.checkpoint} does not exist yet: starting the run")
         return saved, False
 
-    def _keep(self, vocab: Vocabulary, vectors, output_weights, record: "TrainingRecord",
+    def _keep(self, vocab: Vocabulary, vectors, subwords, output_weights, record: "TrainingRecord",
               position_weights=None) -> None:
         """Set what :meth:`fit` learned."""
         self.vocabulary_, self.record_, self.loss_history_ = vocab, record, record.loss_history
-        self.model_ = self._model(vocab, vectors, output_weights, position_weights)
+        self.model_ = self._model(vocab, vectors, subwords, output_weights, position_weights)
 
-    def _model(self, vocab, vectors, output_weights, position_weights, position=None) -> Model:
+    def _model(self, vocab, vectors, subwords, output_weights, position_weights, position=None) -> Model:
         table = getattr(self, "phrase_table_", None)  # not set by a run on a cluster
         table = table.as_dict() if table is not None else None
         return Model(vocab, vectors, output_weights, self.settings(), self.record_.as_dict(), position,
-                     position_weights, table)
+                     position_weights, table, subwords)
+
+    def _subword_rows(self, vocab: Vocabulary):
+        """``(row_starts, row_ids, buckets)`` of every word's input rows (see
+        :func:`wordvec.subwords.training_rows`), or ``None`` without subwords."""
+        if not self.subwords:
+            return None
+        from .subwords import training_rows
+
+        rows = training_rows(vocab.words, self.minn, self.maxn, self.bucket)
+        self._say(f"subwords: {len(rows[1]) - len(vocab):,} n-grams of {self.minn}..{self.maxn} characters in "
+                  f"{len(rows[2]):,} of {self.bucket:,} buckets")
+        return rows
+
+    def _split_input(self, vocab: Vocabulary, W_in: np.ndarray):
+        """``(word vectors, Subwords or None)`` from the trained input rows: with
+        subwords each word's vector is the mean of its own row and its n-grams'."""
+        if self._rows is None:
+            return W_in, None
+        from .subwords import Subwords
+
+        subwords = Subwords(self.minn, self.maxn, self.bucket, self._rows[2], W_in[len(vocab):])
+        return subwords.compose(vocab.words, W_in[:len(vocab)]), subwords
 
     def _say(self, message: str) -> None:
         """A line about what goes on, on stderr beside the progress bar (only with ``progress``)."""
@@ -371,13 +415,16 @@ class Trainer:
         from .backend import CpuBackend
 
         needed = vocab.training_memory(self.dim, self.loss, self._workers(), CpuBackend.SOFTMAX_BATCH)
+        if self._rows is not None:  # the n-gram rows, the row table, and the composed vectors at the end
+            needed += (len(self._rows[2]) + len(vocab)) * self.dim * 4 + self._rows[1].nbytes * 3
         checks.check_memory(needed, f"training {len(vocab):,} words x {self.dim} dims",
                             "lower --dim or --max-vocab")
         self._say(f"{self.record_.corpus_tokens:,} tokens, {len(vocab):,} words in the vocabulary; "
                   f"training needs about {needed / 2**20:,.0f} MB")
         if self.checkpoint:
             remove_stale_temporaries(self.checkpoint)
-            checks.check_disk_room(self.checkpoint, 2 * len(vocab) * self.dim * 4
+            ngram_rows = len(self._rows[2]) if self._rows is not None else 0
+            checks.check_disk_room(self.checkpoint, (2 * len(vocab) + ngram_rows) * self.dim * 4
                                    + sum(len(w) + 12 for w in vocab.words[:100_000]) + (1 << 20))
 
     def _train(self, vocab: Vocabulary, encoded: EncodedCorpus, saved: Model | None) -> tuple[np.ndarray, np.ndarray]:
@@ -387,7 +434,10 @@ class Trainer:
         from .backend import CpuBackend  # imports numba
 
         vectors, output_weights, position_weights = self._initial_weights(vocab, saved)
-        backend = CpuBackend(vectors, output_weights, training_tables(vocab, self.sample, self.loss),
+        tables = training_tables(vocab, self.sample, self.loss)
+        if self._rows is not None:
+            tables["row_starts"], tables["row_ids"] = self._rows[:2]
+        backend = CpuBackend(vectors, output_weights, tables,
                              self.arch, self.loss, self.window, self.negative, self.cbow_mean,
                              self._workers(), self.seed, position_weights, softmax_threads=self._threads())
         position = Position.restore(saved.position, backend.scratch) if saved else Position.start()
@@ -424,19 +474,30 @@ class Trainer:
         return vectors, output_weights, position_weights
 
     def _initial_weights(self, vocab: Vocabulary, saved: Model | None):
-        """W_in ~ U(−0.5, 0.5) / d and W_out = 0, as word2vec, and position weights
-        of 1 (plain CBOW at the start); or the saved run's weights."""
+        """W_in ~ U(−0.5, 0.5) / d (with subwords: one row per word, then one per
+        n-gram bucket used) and W_out = 0, as word2vec, and position weights of 1
+        (plain CBOW at the start); or the saved run's weights."""
         if saved is not None:
-            return (np.ascontiguousarray(saved.vectors, dtype=np.float32),
-                    np.ascontiguousarray(saved.output_weights, dtype=np.float32),
+            return (self._saved_input(vocab, saved), np.ascontiguousarray(saved.output_weights, dtype=np.float32),
                     None if saved.position_weights is None
                     else np.ascontiguousarray(saved.position_weights, dtype=np.float32))
         init = np.random.default_rng(self.seed)
-        vectors = init.random((len(vocab), self.dim), dtype=np.float32)
+        rows = len(vocab) + (len(self._rows[2]) if self._rows is not None else 0)
+        vectors = init.random((rows, self.dim), dtype=np.float32)
         vectors -= 0.5  # in place: no temporary copies of a |V| x d matrix
         vectors /= self.dim
         position_weights = np.ones((2 * self.window, self.dim), np.float32) if self.position_weights else None
         return vectors, np.zeros((len(vocab), self.dim), dtype=np.float32), position_weights
+
+    def _saved_input(self, vocab: Vocabulary, saved: Model) -> np.ndarray:
+        """The input rows of a saved run: its vectors, or with subwords the words'
+        own rows (recovered from their means) and the n-gram rows."""
+        if self._rows is None:
+            return np.ascontiguousarray(saved.vectors, dtype=np.float32)
+        if saved.subwords is None or not np.array_equal(saved.subwords.buckets, self._rows[2]):
+            raise WordvecError(f"the n-gram buckets of the run in {self.checkpoint} are not this vocabulary's")
+        return np.concatenate([saved.subwords.own_rows(vocab.words, saved.vectors),
+                               np.asarray(saved.subwords.vectors, dtype=np.float32)])
 
     def _run_epoch(self, epoch, backend, encoded, chunks, schedule, bar, vocab, position) -> EpochRecord:
         """One epoch in segments of :data:`SEGMENT_JOBS` jobs; between segments, every
@@ -502,8 +563,8 @@ class Trainer:
             return
         checks.check_finite(self._alpha(), backend.vectors, backend.output_weights)
         position_weights = backend.position_weights if self.position_weights else None
-        self._model(vocab, backend.vectors, backend.output_weights, position_weights, position.as_dict()).save(
-            self.checkpoint)
+        self._model(vocab, *self._split_input(vocab, backend.vectors), backend.output_weights, position_weights,
+                    position.as_dict()).save(self.checkpoint)
         self._last_save = time.monotonic()
 
 

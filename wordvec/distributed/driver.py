@@ -180,7 +180,7 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     if how != "auto" and how not in rounds.COMBINE:
         raise WordvecError(f"how must be auto or one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
-    single_machine = [name for name in ("phrases", "phrase_table", "dedup", "position_weights")
+    single_machine = [name for name in ("phrases", "phrase_table", "dedup", "position_weights", "subwords")
                       if getattr(trainer, name)]
     if single_machine:
         raise WordvecError(f"{', '.join(single_machine)}: not yet on a cluster; train on one machine, or join the "
@@ -227,7 +227,7 @@ class _ClusterRun:
         started = time.perf_counter()
         vectors, output_weights = self._train(vocab, encoded, summaries, saved)
         record.train_seconds += time.perf_counter() - started
-        trainer._keep(vocab, vectors, output_weights, record)
+        trainer._keep(vocab, vectors, None, output_weights, record)
         if trainer.checkpoint:
             trainer.model_.save(trainer.checkpoint)
         return trainer

@@ -4,7 +4,9 @@ The native format is one uncompressed zip file (``*.wordvec``) holding
 
 * ``config.json`` — format version, training settings and the record of the run;
 * ``vocab.tsv`` — one ``word<TAB>count`` line per word, in id order;
-* ``vectors.npy`` and ``output_weights.npy`` — float32 arrays in numpy's format.
+* ``vectors.npy`` and ``output_weights.npy`` — float32 arrays in numpy's format;
+  with subwords also ``ngram_vectors.npy`` (float32, one row per n-gram bucket
+  kept) and ``ngram_buckets.npy`` (int64, those buckets, rising).
 
 Members are stored, not compressed, so the arrays are memory-mapped straight
 from the file.  Nothing is unpickled: loading never runs code from the file.
@@ -28,6 +30,8 @@ FORMAT_NAME = "wordvec-model"
 FORMAT_VERSION = 1
 #: The arrays with one row per word; others (CBOW's position weights) have their own rows.
 WORD_ARRAYS = ("vectors", "output_weights")
+#: The arrays of int64 indices (one dimension); every other array is a float32 matrix.
+INDEX_ARRAYS = ("ngram_buckets",)
 _ZIP_LOCAL_HEADER = struct.Struct("<4s22xHH")
 
 
@@ -100,11 +104,38 @@ def load_native(path, mmap: bool = True):
         # method zipfile lacks; TypeError: a header field of the wrong type).
         raise WordvecError(f"{path} is not a readable wordvec model ({error})") from None
     for name, array in arrays.items():
+        if name in INDEX_ARRAYS:
+            continue  # checked by _matrix_header: one dimension, int64
         if array.ndim != 2 or (name in WORD_ARRAYS and array.shape[0] != len(words)):
             raise WordvecError(f"{path}: {name} has shape {array.shape}, which does not fit {len(words)} words")
         if array.shape[1] < 1:
             raise WordvecError(f"{path}: {name} has shape {array.shape}: vectors of no dimensions")
     return words, counts, arrays, config
+
+
+def subword_arrays(subwords) -> dict:
+    """The arrays of a :class:`~wordvec.subwords.Subwords` as the file stores them."""
+    return {"ngram_vectors": subwords.vectors, "ngram_buckets": np.asarray(subwords.buckets, dtype=np.int64)}
+
+
+def read_subwords(path, arrays: dict, header: dict):
+    """The :class:`~wordvec.subwords.Subwords` of a file (``None`` without), checked."""
+    settings = header.get("subwords")
+    if settings is None:
+        return None
+    from ..subwords import Subwords
+
+    if not isinstance(settings, dict) or "ngram_vectors" not in arrays or "ngram_buckets" not in arrays:
+        raise WordvecError(f"{path}: the subword settings or n-gram arrays are missing or damaged")
+    try:
+        subwords = Subwords(settings.get("minn"), settings.get("maxn"), settings.get("bucket"),
+                            arrays["ngram_buckets"], arrays["ngram_vectors"])
+    except WordvecError as error:
+        raise WordvecError(f"{path}: {error}") from None
+    if subwords.vectors.shape[1] != arrays["vectors"].shape[1]:
+        raise WordvecError(f"{path}: n-gram vectors of {subwords.vectors.shape[1]} dimensions, "
+                           f"word vectors of {arrays['vectors'].shape[1]}")
+    return subwords
 
 
 def _parse_vocab(data: bytes, path) -> tuple[list[str], np.ndarray]:
@@ -127,7 +158,7 @@ def _parse_vocab(data: bytes, path) -> tuple[list[str], np.ndarray]:
 
 
 def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, mmap: bool) -> np.ndarray:
-    """A float32 matrix from the archive, memory-mapped when it is stored plain.
+    """A float32 matrix (or an int64 vector of :data:`INDEX_ARRAYS`) from the archive, memory-mapped when it is stored plain.
     The .npy header's shape is checked against the member's size before
     anything is allocated or mapped."""
     if mmap and info.compress_type == zipfile.ZIP_STORED:
@@ -138,18 +169,19 @@ def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, mma
                 raise ValueError(f"bad zip entry for {info.filename}")
             start = info.header_offset + _ZIP_LOCAL_HEADER.size + name_length + extra_length
             raw.seek(start)
-            shape, header_bytes = _matrix_header(raw, info)
-        array = np.memmap(path, dtype=np.float32, mode="r", offset=start + header_bytes, shape=shape)
+            shape, header_bytes, dtype = _matrix_header(raw, info)
+        array = np.memmap(path, dtype=dtype, mode="r", offset=start + header_bytes, shape=shape)
         return array if array.flags.aligned else np.array(array)  # old, unaligned files: copy for BLAS
     with archive.open(info) as member:
         data = member.read()
-    shape, header_bytes = _matrix_header(io.BytesIO(data), info)
-    return np.frombuffer(data, dtype=np.float32, offset=header_bytes).reshape(shape).copy()
+    shape, header_bytes, dtype = _matrix_header(io.BytesIO(data), info)
+    return np.frombuffer(data, dtype=dtype, offset=header_bytes).reshape(shape).copy()
 
 
-def _matrix_header(stream, info: zipfile.ZipInfo) -> tuple[tuple[int, int], int]:
-    """The shape in a .npy header at ``stream``'s position, and the header's length;
-    the header must describe a C-order float32 matrix filling the member exactly."""
+def _matrix_header(stream, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], int, np.dtype]:
+    """The shape in a .npy header at ``stream``'s position, the header's length and
+    the dtype; the header must describe a C-order float32 matrix (an int64 vector
+    for :data:`INDEX_ARRAYS`) filling the member exactly."""
     begin = stream.tell()
     version = np.lib.format.read_magic(stream)
     if version not in ((1, 0), (2, 0)):
@@ -157,8 +189,9 @@ def _matrix_header(stream, info: zipfile.ZipInfo) -> tuple[tuple[int, int], int]
     read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
     shape, fortran_order, dtype = read_header(stream)
     header_bytes = stream.tell() - begin
-    if dtype != np.float32 or fortran_order or len(shape) != 2:
-        raise ValueError(f"{info.filename} is not a float32 matrix")
-    if header_bytes + shape[0] * shape[1] * 4 != info.file_size:
+    expected, ndim = (np.dtype("<i8"), 1) if info.filename[:-4] in INDEX_ARRAYS else (np.dtype("<f4"), 2)
+    if dtype != expected or fortran_order or len(shape) != ndim:
+        raise ValueError(f"{info.filename} is not a {'int64 vector' if ndim == 1 else 'float32 matrix'}")
+    if header_bytes + int(np.prod(shape)) * expected.itemsize != info.file_size:
         raise ValueError(f"{info.filename} claims shape {shape}, which its {info.file_size:,} bytes do not hold")
-    return shape, header_bytes
+    return shape, header_bytes, expected
