@@ -1,6 +1,7 @@
 """Subwords (fastText's model): n-grams and hashing against fastText itself, the
 row table, training, unseen words, and fastText's .bin read and written."""
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,13 +151,14 @@ def test_vocabulary_vectors_are_the_mean_of_own_and_ngram_rows(trained):
 
 
 @pytest.mark.parametrize("arch,loss", [("cbow", "ns"), ("skipgram", "ns"), ("cbow", "hs"), ("skipgram", "hs"),
-                                       ("cbow", "softmax")])
-def test_every_output_layer_and_architecture_learns_with_subwords(corpus, arch, loss):
+                                       ("cbow", "softmax"), ("skipgram", "softmax")])
+def test_every_output_layer_and_architecture_learns_with_subwords(tmp_path, arch, loss):
+    demo = tmp_path / "demo.txt"  # real sentences (the random words above have nothing to learn but counts)
+    demo.write_bytes((Path(__file__).parents[1] / "corpora" / "demo.txt").read_bytes()[:600_000])
     trainer = wordvec.Trainer(subwords=True, minn=3, maxn=4, bucket=5000, dim=10, epochs=3, min_count=3,
-                              threads=2, arch=arch, loss=loss, max_vocab=300 if loss == "softmax" else None)
-    trainer.fit(str(corpus))
-    history = trainer.loss_history_
-    assert np.all(np.isfinite(history)) and history[-1] < history[0]
+                              threads=1, arch=arch, loss=loss)
+    history = trainer.fit(str(demo)).loss_history_
+    assert np.all(np.isfinite(history)) and history[-1] < 0.98 * history[0]
 
 
 def test_resume_continues_a_subword_run(corpus, tmp_path):

@@ -147,14 +147,19 @@ class Subwords:
         """Vectors of words from their n-grams alone (words outside the vocabulary):
         the sum of the n-grams' vectors (none for untrained buckets) over the number of n-grams."""
         offsets, rows = self.rows(words)
-        result = np.zeros((len(words), self.vectors.shape[1]), dtype=np.float32)
-        counts = np.diff(offsets)
-        for i in np.flatnonzero(counts):
-            mine = rows[offsets[i]:offsets[i + 1]]
-            mine = mine[mine >= 0]
-            if len(mine):
-                result[i] = np.asarray(self.vectors[mine], dtype=np.float64).sum(axis=0) / counts[i]
-        return result
+        sums = self._ngram_sums(offsets, rows)
+        return sums / np.maximum(np.diff(offsets), 1)[:, None].astype(np.float32)
+
+    def _ngram_sums(self, offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Σ of the trained n-gram vectors of every word (float32), as one sparse
+        (words x n-gram rows) matrix product: no copy of the gathered rows."""
+        from scipy.sparse import csr_matrix
+
+        trained = rows >= 0
+        indptr = np.concatenate([[0], np.cumsum(trained)])[offsets]  # trained n-grams before each word's
+        counts = csr_matrix((np.ones(int(trained.sum()), np.float32), rows[trained], indptr),
+                            shape=(len(offsets) - 1, len(self.vectors)))
+        return np.asarray(counts @ self.vectors, dtype=np.float32)
 
     def has_ngrams(self, word: str) -> bool:
         """Whether ``word`` has an n-gram with a trained vector."""
@@ -166,8 +171,7 @@ class Subwords:
 
     def own_rows(self, words: list[str], vectors: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`compose`: a word's own row is ``(1 + N) v − Σ n-gram rows``
-        for its vector ``v`` and its ``N`` n-grams (float64 arithmetic, so the rows
-        come back to float32 precision)."""
+        for its vector ``v`` and its ``N`` n-grams (to float32 precision)."""
         return _mean_rows(words, self, vectors, inverse=True)
 
 
@@ -177,24 +181,11 @@ def _mean_rows(words, subwords: Subwords, given: np.ndarray, inverse: bool) -> n
     for first in range(0, len(words), _WORDS_PER_BLOCK):
         block = words[first:first + _WORDS_PER_BLOCK]
         offsets, rows = subwords.rows(block)
-        counts = np.diff(offsets)
-        trained = rows >= 0
-        owner = np.repeat(np.arange(len(block)), counts)[trained]
-        sums = np.zeros((len(block), given.shape[1]), dtype=np.float64)
-        _add_rows(sums, owner, subwords.vectors, rows[trained])
-        own = np.asarray(given[first:first + len(block)], dtype=np.float64)
-        size = (1 + counts)[:, None]
+        sums = subwords._ngram_sums(offsets, rows)
+        own = np.asarray(given[first:first + len(block)], dtype=np.float32)
+        size = (1 + np.diff(offsets))[:, None].astype(np.float32)
         result[first:first + len(block)] = (size * own - sums) if inverse else (own + sums) / size
     return result
-
-
-def _add_rows(sums: np.ndarray, owner: np.ndarray, vectors: np.ndarray, rows: np.ndarray) -> None:
-    """``sums[owner[k]] += vectors[rows[k]]`` for every ``k`` (``owner`` ascending)."""
-    if not len(rows):
-        return
-    gathered = np.asarray(vectors[rows], dtype=np.float64)
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    sums[owner[starts]] += np.add.reduceat(gathered, starts, axis=0)
 
 
 def training_rows(words: list[str], minn: int, maxn: int, bucket: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
