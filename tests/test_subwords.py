@@ -257,3 +257,20 @@ def test_damaged_bins_raise_the_projects_error(tmp_path, damage):
     assert "\n" not in str(error.value)
     if damage == "quantised":
         assert ".ftz" in str(error.value)
+
+
+def test_the_noise_exponent_is_fasttexts_for_skipgram_with_subwords_unless_given():
+    assert wordvec.Trainer(subwords=True, arch="skipgram").settings()["ns_exponent"] == 0.5
+    assert wordvec.Trainer(subwords=True, arch="cbow").settings()["ns_exponent"] == 0.75
+    assert wordvec.Trainer(arch="skipgram").settings()["ns_exponent"] == 0.75
+    assert wordvec.Trainer(subwords=True, arch="skipgram", ns_exponent=1.0).settings()["ns_exponent"] == 1.0
+    with pytest.raises(WordvecError, match="ns_exponent"):
+        wordvec.Trainer(ns_exponent=float("nan")).check_settings()
+    from wordvec.trainer import training_tables
+    from wordvec.vocab import Vocabulary, alias_table
+
+    vocab = Vocabulary(["a", "b", "c"], np.array([100, 25, 4]))
+    tables = training_tables(vocab, 1e-3, "ns", 0.5)
+    expected = alias_table(np.array([10.0, 5.0, 2.0]) / 17.0)
+    np.testing.assert_allclose(tables["noise_prob"], expected[0])
+    np.testing.assert_array_equal(tables["noise_alias"], expected[1])

@@ -43,6 +43,9 @@ def check_settings(settings: dict) -> None:
         raise WordvecError(f"min_alpha must be between 0 and alpha ({alpha}), not {settings['min_alpha']!r}")
     if not (isinstance(settings["sample"], (int, float)) and settings["sample"] >= 0):
         raise WordvecError(f"sample must be 0 or more, not {settings['sample']!r}")
+    exponent = settings.get("ns_exponent", 0.75)
+    if not (isinstance(exponent, (int, float)) and not isinstance(exponent, bool) and np.isfinite(exponent)):
+        raise WordvecError(f"ns_exponent must be a number, not {exponent!r}")
     if settings.get("position_weights") and settings["arch"] != "cbow":
         raise WordvecError("position weights scale CBOW's context words; they need arch cbow, not "
                            f"{settings['arch']!r}")

@@ -159,6 +159,8 @@ def main():
 @click.option("--maxn", default=6, show_default=True, type=click.IntRange(min=1), help="Longest n-gram (--subwords).")
 @click.option("--bucket", default=2_000_000, show_default=True, type=click.IntRange(min=1, max=2**31 - 1),
               help="Hash buckets for the n-grams (--subwords); only those used are kept.")
+@click.option("--ns-exponent", type=float,
+              help="Noise words are drawn by count to this power [default: 0.75; 0.5 for skipgram --subwords].")
 @click.option("--plot-loss", "loss_picture", type=click.Path(dir_okay=False), help="Also draw the loss curve to this PNG.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), help="Save the run to MODEL every N epochs.")
 @click.option("--checkpoint-minutes", type=click.FloatRange(min=0, min_open=True),

@@ -281,7 +281,7 @@ class _ClusterRun:
         position = Position(**saved.position) if saved else Position.start()
         schedule = _Schedule(trainer._alpha(), trainer.min_alpha, words_per_epoch * trainer.epochs)
         schedule.done = words_per_epoch * position.epochs_done
-        tables = client.submit(_constant, training_tables(vocab, trainer.sample, trainer.loss), pure=False)
+        tables = client.submit(_constant, training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent()), pure=False)
         settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
         trainer._curve = _CurvePoints(trainer.record_, max(words_per_epoch // 50, 1))
         trainer._curve.words = schedule.done + position.partial["words"]
