@@ -67,27 +67,34 @@ def section_accuracy(sections, semantic: bool) -> float:
     return 100.0 * correct / max(correct + sum(len(s["incorrect"]) for s in chosen), 1)
 
 
-def evaluate(folder: Path) -> dict:
+def word_scores(words: list[str], vectors: np.ndarray):
+    """``(scores, gensim KeyedVectors)``: questions-words over the 30,000 most frequent
+    words (semantic and syntactic apart, and the questions answered) and WordSim-353."""
     import logging
 
     from gensim.models import KeyedVectors
 
     logging.getLogger("gensim").setLevel(logging.ERROR)
-    words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
-    kv = KeyedVectors(COMMON["dim"])
-    kv.add_vectors(words, np.load(folder / "vectors.npy"))
+    kv = KeyedVectors(vectors.shape[1])
+    kv.add_vectors(words, vectors)
     analogy, sections = kv.evaluate_word_analogies(str(EVAL / "questions-words.txt"), restrict_vocab=30_000)
+    _, spearman, _ = kv.evaluate_word_pairs(str(EVAL / "wordsim353.tsv"))
+    total = next(s for s in sections if s["section"] == "Total accuracy")
+    return {"vocab": len(words), "answered": len(total["correct"]) + len(total["incorrect"]),
+            "analogy": 100.0 * analogy, "semantic": section_accuracy(sections, True),
+            "syntactic": section_accuracy(sections, False), "wordsim": float(spearman[0])}, kv
+
+
+def evaluate(folder: Path) -> dict:
+    words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
+    scores, kv = word_scores(words, np.load(folder / "vectors.npy"))
     phrase_accuracy, phrase_sections = kv.evaluate_word_analogies(str(EVAL / "questions-phrases.txt"),
                                                                   restrict_vocab=len(words))
     asked = sum(1 for line in open(EVAL / "questions-phrases.txt", encoding="utf-8") if not line.startswith(":"))
     answered = sum(len(s["correct"]) + len(s["incorrect"]) for s in phrase_sections
                    if s["section"] == "Total accuracy")
-    _, spearman, _ = kv.evaluate_word_pairs(str(EVAL / "wordsim353.tsv"))
-    total = next(s for s in sections if s["section"] == "Total accuracy")
-    return {"answered": len(total["correct"]) + len(total["incorrect"]),
-            "phrases_in_30k": sum("_" in word for word in words[:30_000]), "analogy": 100.0 * analogy, "semantic": section_accuracy(sections, True),
-            "syntactic": section_accuracy(sections, False), "phrase_analogy": 100.0 * phrase_accuracy,
-            "phrase_coverage": 100.0 * answered / asked, "wordsim": float(spearman[0]), "vocab": len(words)}
+    return {**scores, "phrases_in_30k": sum("_" in word for word in words[:30_000]),
+            "phrase_analogy": 100.0 * phrase_accuracy, "phrase_coverage": 100.0 * answered / asked}
 
 
 def run_child(corpus: Path, config: str, scratch: Path) -> dict:

@@ -31,9 +31,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whatever is installed
-from better_vectors import section_accuracy  # noqa: E402
+from better_vectors import word_scores  # noqa: E402
 from phrases_vs_peers import cpu_model  # noqa: E402
-from train_vs_gensim import EVAL, first_tokens  # noqa: E402
+from train_vs_gensim import first_tokens  # noqa: E402
 
 THREADS = 2
 SETTINGS = dict(dim=100, window=5, negative=5, minn=3, maxn=6, bucket=2_000_000, min_count=5, sample=1e-4,
@@ -116,20 +116,8 @@ def worker(corpus: Path, tool: str, arch: str, out: Path) -> None:
 
 
 def evaluate(folder: Path) -> dict:
-    import logging
-
-    from gensim.models import KeyedVectors
-
-    logging.getLogger("gensim").setLevel(logging.ERROR)
     words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
-    kv = KeyedVectors(SETTINGS["dim"])
-    kv.add_vectors(words, np.load(folder / "vectors.npy"))
-    analogy, sections = kv.evaluate_word_analogies(str(EVAL / "questions-words.txt"), restrict_vocab=30_000)
-    _, spearman, _ = kv.evaluate_word_pairs(str(EVAL / "wordsim353.tsv"))
-    total = next(s for s in sections if s["section"] == "Total accuracy")
-    return {"vocab": len(words), "answered": len(total["correct"]) + len(total["incorrect"]),
-            "analogy": 100.0 * analogy, "semantic": section_accuracy(sections, True),
-            "syntactic": section_accuracy(sections, False), "wordsim": float(spearman[0])}
+    return word_scores(words, np.load(folder / "vectors.npy"))[0]
 
 
 def run_child(corpus: Path, tool: str, arch: str, tokens: int, scratch: Path) -> dict:
