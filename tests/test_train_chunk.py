@@ -12,19 +12,23 @@ V, D = 8, 6
 
 
 def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, seed=0, alpha=(0.05, 0.01),
-         positions=None):
+         positions=None, rows=None):
     """One ``train_chunk`` over ``ids``; returns the weights before and after,
     the kernel's totals and the random state it started from.  ``positions``:
-    position weights ``D`` to train (changed in place), or None for plain CBOW."""
+    position weights ``D`` to train (changed in place), or None for plain CBOW;
+    ``rows``: with subwords, each word's input rows (a list of lists)."""
     rng = np.random.default_rng(seed)
-    W_in = (rng.random((V, D), dtype=np.float32) - 0.5) / D
+    n_rows = V if rows is None else max(max(r) for r in rows) + 1
+    W_in = (rng.random((n_rows, D), dtype=np.float32) - 0.5) / D
     W_out = (rng.random((V, D), dtype=np.float32) - 0.5) / D
     noise_prob, noise_alias = alias_table(Vocabulary([f"w{i}" for i in range(V)], np.arange(V, 0, -1))
                                           .noise_distribution())
+    subword_tables = {} if rows is None else {
+        "row_starts": np.concatenate([[0], np.cumsum([len(r) for r in rows])]), "row_ids": np.concatenate(rows)}
     tables = kernel_tables({"keep_prob": np.ones(V, np.float32) if keep is None else np.asarray(keep, np.float32),
-                            "noise_prob": noise_prob, "noise_alias": noise_alias})
+                            "noise_prob": noise_prob, "noise_alias": noise_alias, **subword_tables})
     settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), -1,
-                                int(positions is not None), 0)
+                                int(positions is not None), int(rows is not None))
     scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1)
     start_rng = scratch.rng.copy()
     before = W_in.copy(), W_out.copy()
@@ -35,7 +39,7 @@ def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, see
 
 
 def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean, alpha_start, alpha_stop,
-                     positions=None):
+                     positions=None, word_rows=None):
     """train_chunk's semantics in plain float64 Python, drawing from the same
     random stream in the same order (the kernels' own generator functions):
 
@@ -55,7 +59,11 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
       its row; the word steps by the row times the step, the row by the word
       times the step over |C| (with the mean);
       the rows' steps are summed and added to ``D`` every ``POSITION_FLUSH``
-      examples and at the end.
+      examples and at the end;
+    * with subwords (``word_rows``: each word's input rows), a word stands for its
+      rows: CBOW's bag holds every row of every context word and the mean is
+      over all of them; skip-gram is fastText's, the centre's rows (their mean)
+      predicting each context word; every occurrence of a row takes the step.
     """
     W_in, W_out = W_in.astype(np.float64), W_out.astype(np.float64)
     offset_weights = None if positions is None else positions.astype(np.float64)
@@ -81,16 +89,22 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
             near = [j for j in range(max(centre - reach, 0), min(centre + reach + 1, len(sentence))) if j != centre]
             context = [sentence[j] for j in near]
             offsets = [j - centre + window - (j > centre) for j in near]
-            bags = ([context] if context else []) if arch == kernels.CBOW else [[word] for word in context]
-            for bag in bags:
+            rows_of = (lambda word: [word]) if word_rows is None else (lambda word: list(word_rows[word]))
+            if arch == kernels.CBOW:
+                examples_here = [(sum(map(rows_of, context), []), target)] if context else []
+            elif word_rows is None:
+                examples_here = [([word], target) for word in context]
+            else:
+                examples_here = [(rows_of(target), word) for word in context]
+            for bag, goal in examples_here:
                 weights = np.ones((len(bag), D)) if offset_weights is None else offset_weights[offsets]
-                hidden = (weights * W_in[bag]).sum(axis=0) / (len(bag) if mean else 1)
+                hidden = (weights * W_in[bag]).sum(axis=0) / (len(bag) if mean or arch == kernels.SKIPGRAM else 1)
                 step = np.zeros(D)
-                draws = [target] + [int(kernels.draw_noise(rng, tables.noise_prob, tables.noise_alias))
-                                    for _ in range(negative)]
+                draws = [goal] + [int(kernels.draw_noise(rng, tables.noise_prob, tables.noise_alias))
+                                  for _ in range(negative)]
                 scores = [W_out[word] @ hidden for word in draws]
                 for k, (word, score) in enumerate(zip(draws, scores)):
-                    if k and word == target:
+                    if k and word == goal:
                         continue
                     label = 1.0 if k == 0 else 0.0
                     probability = 1 / (1 + np.exp(-score))
@@ -123,6 +137,38 @@ def test_train_chunk_equals_its_reference_step_for_step(arch, mean):
     np.testing.assert_allclose(after[1], W_out, atol=2e-6)
     assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
     assert totals[3] < totals[2]  # some words were dropped
+
+
+SUBWORD_ROWS = [[0, 8, 9], [1, 10], [2, 9, 9, 11], [3], [4, 12, 8], [5, 13], [6, 11, 12], [7, 13, 10, 8]]
+
+
+@pytest.mark.parametrize("arch", [kernels.CBOW, kernels.SKIPGRAM])
+def test_train_chunk_with_subwords_equals_its_reference_step_for_step(arch):
+    """Words stand for their rows (own row, then n-gram rows 8..13, shared and
+    repeated); skip-gram goes fastText's way, the centre's rows to each context word."""
+    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1] * 3
+    keep = [0.5, 1, 1, 0.7, 1, 1, 0.3, 1]
+    before, after, totals, (tables, rng) = _run(ids, arch=arch, keep=keep, rows=SUBWORD_ROWS)
+    W_in, W_out, expected, _ = _reference_chunk(np.array(ids), *before, tables, rng, arch, 3, 2, True, 0.05, 0.01,
+                                                word_rows=SUBWORD_ROWS)
+    np.testing.assert_allclose(after[0], W_in, atol=2e-6)
+    np.testing.assert_allclose(after[1], W_out, atol=2e-6)
+    assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
+    assert np.all(np.any(after[0][8:] != before[0][8:], axis=1))  # every n-gram row was trained
+
+
+def test_subword_skip_gram_predicts_each_context_word_from_the_centre():
+    """Sentence [0, 1, 2], window 1, no noise words: fastText's direction makes
+    the centre 1 predict 0 and 2 (their output rows move), and 0 and 2 predict 1."""
+    ids = [0, 1, 2, -1]
+    rows = [[0, 3], [1, 3, 4], [2, 4]]
+    before, after, (_, examples, _, _), (tables, rng) = _run(ids, arch=kernels.SKIPGRAM, window=1, negative=0,
+                                                             rows=rows + [[w] for w in range(5, V)])
+    assert examples == 4
+    W_in, W_out, _, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.SKIPGRAM, 1, 0, True, 0.05,
+                                         0.01, word_rows=rows + [[w] for w in range(5, V)])
+    np.testing.assert_allclose(after[0], W_in, atol=2e-6)
+    np.testing.assert_allclose(after[1], W_out, atol=2e-6)
 
 
 def test_position_weights_train_as_their_reference_at_every_offset():

@@ -40,8 +40,8 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
     return kernels.Scratch(
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
-        inputs=np.zeros(2 * window, dtype=np.int32),
-        positions=np.zeros(2 * window, dtype=np.int32),
+        inputs=np.zeros(2 * window + 1, dtype=np.int32),  # the context, then the centre
+        positions=np.zeros(2 * window + 1, dtype=np.int32),
         context_rows=np.zeros((2 * window, dim), dtype=np.float32),
         position_steps=np.zeros((2 * window, dim), dtype=np.float32),
         noise=np.zeros(layer_rows, dtype=np.int64),
