@@ -198,6 +198,10 @@ def test_fasttext_loads_the_bin_wordvec_writes(trained, tmp_path):
     words = model.words + unseen
     assert len(words) >= 1000
     np.testing.assert_allclose(np.stack([loaded.get_word_vector(w) for w in words]), model.wv[words], atol=1e-5)
+    back = wordvec.load_vectors(out)  # the full table again: the buckets wordvec did not keep are zeros
+    np.testing.assert_allclose(back[words], model.wv[words], atol=1e-5)
+    untrained = next(w for w in map(chr, range(0x4E00, 0x9FFF)) if np.all(model.subwords.rows([w])[1] < 0))
+    assert not back.has_vector(untrained) and not model.wv.has_vector(untrained)
 
 
 def test_import_and_query_a_bin(fasttext_model, tmp_path):

@@ -162,8 +162,9 @@ class Subwords:
         return np.asarray(counts @ self.vectors, dtype=np.float32)
 
     def has_ngrams(self, word: str) -> bool:
-        """Whether ``word`` has an n-gram with a trained vector."""
-        return bool(np.any(self.rows([word])[1] >= 0))
+        """Whether ``word`` has an n-gram with a trained vector: one kept, and not all
+        zeros (a ``.bin`` that wordvec wrote holds zeros in the buckets it did not keep)."""
+        return bool(np.any(self.word_vectors([word])))
 
     def compose(self, words: list[str], own_rows: np.ndarray) -> np.ndarray:
         """The vocabulary's word vectors: each the mean of the word's own row and its n-grams' rows."""
