@@ -67,9 +67,9 @@ def section_accuracy(sections, semantic: bool) -> float:
     return 100.0 * correct / max(correct + sum(len(s["incorrect"]) for s in chosen), 1)
 
 
-def word_scores(words: list[str], vectors: np.ndarray):
-    """``(scores, gensim KeyedVectors)``: questions-words over the 30,000 most frequent
-    words (semantic and syntactic apart, and the questions answered) and WordSim-353."""
+def word_scores(words: list[str], vectors: np.ndarray, questions: Path = EVAL / "questions-words.txt"):
+    """``(scores, gensim KeyedVectors)``: ``questions`` (questions-words) over the 30,000 most
+    frequent words (semantic and syntactic apart, and the questions answered) and WordSim-353."""
     import logging
 
     from gensim.models import KeyedVectors
@@ -77,7 +77,7 @@ def word_scores(words: list[str], vectors: np.ndarray):
     logging.getLogger("gensim").setLevel(logging.ERROR)
     kv = KeyedVectors(vectors.shape[1])
     kv.add_vectors(words, vectors)
-    analogy, sections = kv.evaluate_word_analogies(str(EVAL / "questions-words.txt"), restrict_vocab=30_000)
+    analogy, sections = kv.evaluate_word_analogies(str(questions), restrict_vocab=30_000)
     _, spearman, _ = kv.evaluate_word_pairs(str(EVAL / "wordsim353.tsv"))
     total = next(s for s in sections if s["section"] == "Total accuracy")
     return {"vocab": len(words), "answered": len(total["correct"]) + len(total["incorrect"]),

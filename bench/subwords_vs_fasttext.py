@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whatever is installed
 from better_vectors import word_scores  # noqa: E402
 from phrases_vs_peers import cpu_model  # noqa: E402
-from train_vs_gensim import first_tokens  # noqa: E402
+from train_vs_gensim import EVAL, first_tokens  # noqa: E402
 
 THREADS = 2
 SETTINGS = dict(dim=100, window=5, negative=5, minn=3, maxn=6, bucket=2_000_000, min_count=5, sample=1e-4,
@@ -115,12 +115,25 @@ def worker(corpus: Path, tool: str, arch: str, out: Path) -> None:
         "neighbours": {word: neighbours(word) for word in UNSEEN}}))
 
 
-def evaluate(folder: Path) -> dict:
-    words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
-    return word_scores(words, np.load(folder / "vectors.npy"))[0]
+def load_run(folder: Path) -> tuple[list[str], np.ndarray]:
+    return (folder / "words.txt").read_text(encoding="utf-8").split("\n"), np.load(folder / "vectors.npy")
 
 
-def run_child(corpus: Path, tool: str, arch: str, tokens: int, scratch: Path) -> dict:
+def common_questions(runs: list[Path], out: Path) -> Path:
+    """The questions-words questions whose four words are among the 30,000 most
+    frequent of every run (fastText's vocabulary has ``</s>`` and orders ties its
+    own way, so each tool's 30k answer slightly different questions)."""
+    tops = [set(w.lower() for w in load_run(folder)[0][:30_000]) for folder in runs]
+    kept = []
+    for line in open(EVAL / "questions-words.txt", encoding="utf-8"):
+        words = line.lower().split()
+        if line.startswith(":") or all(w in top for top in tops for w in words):
+            kept.append(line)
+    out.write_text("".join(kept), encoding="utf-8")
+    return out
+
+
+def run_child(corpus: Path, tool: str, arch: str, tokens: int, scratch: Path) -> tuple[dict, Path]:
     out = scratch / f"{tool}-{arch}"
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, __file__, str(corpus), "--worker", tool, "--archs", arch, "--out", str(out)]
@@ -129,28 +142,41 @@ def run_child(corpus: Path, tool: str, arch: str, tokens: int, scratch: Path) ->
     if child.returncode != 0:
         raise SystemExit(f"{tool} {arch} failed:\n{child.stderr.decode(errors='replace')[-3000:]}")
     figures = json.loads((out / "figures.json").read_text())
-    row = {"tool": tool, "arch": arch, **figures, "words_per_s": tokens * SETTINGS["epochs"] / figures["seconds"],
-           **evaluate(out)}
-    for path in out.iterdir():
+    for path in out.glob("model*"):
         path.unlink()
-    return row
+    row = {"tool": tool, "arch": arch, **figures, "words_per_s": tokens * SETTINGS["epochs"] / figures["seconds"],
+           **word_scores(*load_run(out))[0]}
+    return row, out
+
+
+def score_on_common_questions(rows: list[dict], folders: list[Path], scratch: Path) -> None:
+    """Add each run's accuracy on the questions every run of its architecture can answer."""
+    for arch in dict.fromkeys(row["arch"] for row in rows):
+        mine = [(row, folder) for row, folder in zip(rows, folders) if row["arch"] == arch]
+        questions = common_questions([folder for _, folder in mine], scratch / f"common-{arch}.txt")
+        for row, folder in mine:
+            scores = word_scores(*load_run(folder), questions=questions)[0]
+            row.update(common_answered=scores["answered"], common_analogy=scores["analogy"],
+                       common_semantic=scores["semantic"], common_syntactic=scores["syntactic"])
 
 
 def table(rows: list[dict]) -> list[str]:
     lines = ["| arch | tool | seconds | words/s | vs fastText | vs gensim | peak RSS MB | vs fastText | model file MB | "
-             "vs fastText | analogy % | semantic | syntactic | vs fastText | WS353 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "vs fastText | analogy % (own 30k) | common questions: analogy % | semantic | syntactic | vs fastText "
+             "(total / syntactic) | WS353 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         peers = {r["tool"]: r for r in rows if r["arch"] == row["arch"]}
         ft, gs = peers.get("fasttext"), peers.get("gensim")
         ratio = lambda base, key: f"{row[key] / base[key]:.2f}x" if base else "-"  # noqa: E731
-        versus = f"{row['analogy'] - ft['analogy']:+.2f}" if ft else "-"
+        versus = (f"{row['common_analogy'] - ft['common_analogy']:+.2f} / "
+                  f"{row['common_syntactic'] - ft['common_syntactic']:+.2f}") if ft else "-"
         lines.append(
             f"| {row['arch']} | {row['tool']} | {row['seconds']:.0f} | {row['words_per_s']:,.0f} | "
             f"{ratio(ft, 'words_per_s')} | {ratio(gs, 'words_per_s')} | {row['peak_rss'] / 2**20:,.0f} | "
             f"{ratio(ft, 'peak_rss')} | {row['file_bytes'] / 2**20:,.0f} | {ratio(ft, 'file_bytes')} | "
-            f"{row['analogy']:.2f} | {row['semantic']:.2f} | {row['syntactic']:.2f} | "
-            f"{versus} | {row['wordsim']:.3f} |")
+            f"{row['analogy']:.2f} ({row['answered']:,}) | {row['common_analogy']:.2f} ({row['common_answered']:,}) | "
+            f"{row['common_semantic']:.2f} | {row['common_syntactic']:.2f} | {versus} | {row['wordsim']:.3f} |")
     lines.append("")
     for row in rows:
         lines.append(f"{row['arch']} {row['tool']}: " + "; ".join(
@@ -170,15 +196,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         return worker(args.corpus, args.worker, args.archs, args.out)
-    rows = []
+    rows, folders = [], []
     with tempfile.TemporaryDirectory(prefix="wordvec-subwords-") as scratch:
         scratch = Path(scratch)
         corpus = first_tokens(args.corpus, args.tokens, scratch) if args.tokens else args.corpus
         tokens = sum(len(line.split()) for line in open(corpus, encoding="utf-8"))
         for arch in args.archs.split(","):
             for tool in args.tools.split(","):
-                rows.append(run_child(corpus, tool, arch, tokens, scratch))
-                print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+                row, folder = run_child(corpus, tool, arch, tokens, scratch)
+                rows.append(row)
+                folders.append(folder)
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+        score_on_common_questions(rows, folders, scratch)
     lines = [f"CPU: {cpu_model()}; {THREADS} threads; corpus {args.corpus.name}, {tokens:,} tokens; "
              f"{time.strftime('%Y-%m-%d')}", ""] + table(rows)
     print("\n".join(lines))
