@@ -211,6 +211,8 @@ def test_import_and_query_a_bin(fasttext_model, tmp_path):
     direct = runner.invoke(main, ["similar", word, "-m", str(path), "--json"])
     assert direct.exit_code == 0, direct.output
     assert "built from its character n-grams" in direct.stderr
+    info = runner.invoke(main, ["info", "-m", str(path)])
+    assert "bucket=20000, maxn=5, minn=2" in info.output and "20,000 buckets with vectors" in info.output
     imported = tmp_path / "en.wordvec"
     assert runner.invoke(main, ["import", str(path), str(imported)]).exit_code == 0
     again = runner.invoke(main, ["similar", word, "-m", str(imported), "--json"])

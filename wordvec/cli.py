@@ -426,9 +426,13 @@ def info(model_file, as_json, model, format, limit, unicode_errors):
         facts.update(words=len(words), dim=int(arrays["vectors"].shape[1]) if "vectors" in arrays else None,
                      output_weights="output_weights" in arrays,
                      settings=header.get("settings", {}), record=header.get("record", {}))
+        if "ngram_buckets" in arrays:
+            facts["ngram_buckets_kept"] = len(arrays["ngram_buckets"])
     else:
         vectors = _load(str(path), format, limit, unicode_errors)
         facts.update(words=len(vectors), dim=vectors.dim)
+        if vectors.subwords is not None:
+            facts.update(settings=vectors.subwords.settings, ngram_buckets_kept=len(vectors.subwords.buckets))
     if as_json:
         click.echo(json.dumps(facts, indent=2, ensure_ascii=False))
         return
@@ -442,6 +446,8 @@ def _describe(facts: dict) -> list[str]:
     settings, record = facts.get("settings"), facts.get("record")
     if settings:
         lines.append("settings  " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())))
+    if facts.get("ngram_buckets_kept") is not None:
+        lines.append(f"n-grams   {facts['ngram_buckets_kept']:,} buckets with vectors (unseen words get vectors)")
     if record and record.get("loss_history"):
         lines.append(f"corpus    {record.get('corpus_tokens', 0):,} tokens")
         lines.append("loss      " + " ".join(f"{loss:.4f}" for loss in record["loss_history"]) + "  (per epoch)")
