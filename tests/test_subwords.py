@@ -70,7 +70,8 @@ def test_ngrams_of_a_word_by_hand():
 def test_ngram_buckets_are_fasttexts_for_known_and_unseen_words(fasttext_model, minn, maxn, corpus):
     model = fasttext_model[0] if (minn, maxn) == (2, 5) else fasttext.train_unsupervised(
         str(corpus), dim=4, epoch=1, minCount=3, bucket=20_000, minn=minn, maxn=maxn, thread=1, verbose=0)
-    words = model.words + _unseen(set(model.words))
+    other_scripts = ["नमस्ते", "हिन्दी", "สวัสดี", "cafe\u0301", "السَّلَامُ", "שָׁלוֹם", "İstanbul"]  # marks, NFD, RTL
+    words = model.words + _unseen(set(model.words)) + other_scripts
     offsets, buckets = subwords.ngram_buckets(words, minn, maxn, 20_000)
     for i, word in enumerate(words):
         names, ids = model.get_subwords(word)

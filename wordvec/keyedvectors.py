@@ -180,38 +180,48 @@ class KeyedVectors:
         """Whether ``word`` has a vector: it is in the vocabulary (as written or
         folded), or the model has subwords and one of its n-grams was trained."""
         try:
-            self.id(word)
-            return True
+            found = self._id_or_none(word)
         except UnknownWordError:
-            return self.subwords is not None and self.subwords.has_ngrams(word)
+            return False
+        return found is not None or self.subwords.has_ngrams(word)
 
     def __getitem__(self, words: str | Sequence[str]) -> np.ndarray:
         """The vector of a word, or the matrix of vectors of a list of words."""
         if isinstance(words, str):
-            return self.vector(words)
-        if not words:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self.vector(w) for w in words])
+            return self._vectors_of([words])[0]
+        return self._vectors_of(list(words))
 
     def vector(self, word: str) -> np.ndarray:
         """The vector of ``word``: its row, or with subwords, for a word outside
         the vocabulary, the one built from its n-grams (see :mod:`wordvec.subwords`)."""
-        found = self._known_id(word)
-        if found is not None:
-            return self.vectors[found]
-        self.built.append(word)
-        return self.subwords.word_vectors([word])[0]
+        return self._vectors_of([word])[0]
 
-    def _known_id(self, word: str) -> int | None:
-        """``id(word)``, or ``None`` for a word a subword model can build; else :class:`UnknownWordError`."""
+    def _vectors_of(self, words: list[str]) -> np.ndarray:
+        """The vectors of ``words``: rows of the vocabulary, and those of the
+        words outside it built from their n-grams in one pass; a built vector of
+        zeros (no trained n-gram) is an :class:`UnknownWordError`."""
+        ids = [self._id_or_none(w) for w in words]
+        result = np.empty((len(words), self.dim), dtype=np.float32)
+        known = [k for k, i in enumerate(ids) if i is not None]
+        result[known] = np.asarray(self.vectors)[[ids[k] for k in known]]
+        unseen = [k for k, i in enumerate(ids) if i is None]
+        if unseen:
+            result[unseen] = self.subwords.word_vectors([words[k] for k in unseen])
+            for k in unseen:
+                if not result[k].any():
+                    raise UnknownWordError(words[k], self.words, "and none of its character n-grams was trained")
+                self.built.append(words[k])
+        return result
+
+    def _id_or_none(self, word: str) -> int | None:
+        """``id(word)``, or ``None`` for a word outside the vocabulary of a subword
+        model (its vector is built from n-grams); else :class:`UnknownWordError`."""
         try:
             return self.id(word)
-        except UnknownWordError as error:
-            if self.subwords is not None and self.subwords.has_ngrams(word):
-                return None
-            if self.subwords is not None:
-                raise UnknownWordError(word, self.words, "and none of its character n-grams was trained") from None
-            raise error from None
+        except UnknownWordError:
+            if self.subwords is None:
+                raise
+            return None
 
     @property
     def dim(self) -> int:
@@ -257,7 +267,7 @@ class KeyedVectors:
 
     def _ids_of(self, words: Iterable[str]) -> list[int]:
         """The vocabulary ids of the query words that have one (to leave out of answers)."""
-        return [i for i in map(self._known_id, words) if i is not None]
+        return [i for i in map(self._id_or_none, words) if i is not None]
 
     # -- similarity ---------------------------------------------------------------
     def similarity(self, first: str, second: str) -> float:
@@ -404,7 +414,7 @@ class KeyedVectors:
         other word is closer to ``first``."""
         scores = self.cosines(self.unit(first))[0]
         scores[self._ids_of([first])] = -np.inf
-        known = self._known_id(second)
+        known = self._id_or_none(second)
         reached = scores[known] if known is not None else float(self.unit(first) @ self.unit(second))
         return int(np.count_nonzero(scores > reached)) + 1
 
