@@ -281,3 +281,22 @@ def test_the_noise_exponent_is_fasttexts_for_skipgram_with_subwords_unless_given
     expected = alias_table(np.array([10.0, 5.0, 2.0]) / 17.0)
     np.testing.assert_allclose(tables["noise_prob"], expected[0])
     np.testing.assert_array_equal(tables["noise_alias"], expected[1])
+
+
+def test_train_with_subword_flags_and_export_with_format(tmp_path):
+    demo = tmp_path / "demo.txt"
+    demo.write_bytes((Path(__file__).parents[1] / "corpora" / "demo.txt").read_bytes()[:200_000])
+    model_path, out = tmp_path / "sw.wordvec", tmp_path / "vectors.fasttext"
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", str(demo), "-o", str(model_path), "-q", "--subwords", "--minn", "2",
+                                  "--maxn", "5", "--bucket", "5000", "--arch", "skipgram", "--epochs", "1",
+                                  "--ns-exponent", "0.6", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert "subwords: n-grams of 2..5 characters" in result.output
+    model = wordvec.load(model_path)
+    assert model.config["ns_exponent"] == 0.6 and model.subwords.settings == {"minn": 2, "maxn": 5, "bucket": 5000}
+    result = runner.invoke(main, ["export", str(out), "-m", str(model_path), "--format", "fasttext-bin"])
+    assert result.exit_code == 0, result.output
+    assert fasttext.load_model(str(out)).words == model.words
+    bad = runner.invoke(main, ["train", str(demo), "--subwords", "--minn", "7", "--maxn", "3", "-q"])
+    assert bad.exit_code != 0 and "minn (7) must not be above maxn (3)" in bad.output
