@@ -1,7 +1,13 @@
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+# The CUDA tests run wordvec's GPU kernels in numba's simulator, which numba
+# chooses when it is first imported; set NUMBA_ENABLE_CUDASIM=0 on a machine
+# with a GPU to run them on the device instead.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
 import pytest
 from click.testing import CliRunner

@@ -1,9 +1,14 @@
 """The seam between the trainer and the hardware that does the arithmetic.
 
 A backend is given the weights, the sampling tables and the settings once, and
-then trains one chunk of encoded ids at a time with a given learning-rate range,
-returning ``(loss sum, examples, words read, words kept)``.  Nothing above this
-seam knows which backend ran; the numba CPU backend is the first.
+then trains one job of encoded ids at a time with a given learning-rate range,
+returning ``(loss sum, examples, words read, words kept)``.  Besides
+``train_chunk`` it has ``threads`` (jobs it runs at once), ``job_words`` (the
+fewest words it wants in a job; 0: the corpus's chunks as they are),
+``weights()`` (``W_in`` and ``W_out`` on the host, up to date) and
+``random_state()`` / ``set_random_state()`` (what a checkpoint keeps).  Nothing
+above this seam knows which backend ran: the numba CPU backend here, the
+numba-cuda one in :mod:`wordvec.cuda.backend`.
 """
 from __future__ import annotations
 
@@ -129,6 +134,7 @@ class CpuBackend:
     layer over ``softmax_threads`` threads."""
 
     SOFTMAX_BATCH = 64
+    job_words = 0
 
     def __init__(self, vectors: np.ndarray, output_weights: np.ndarray, tables: dict, arch: str, loss: str,
                  window: int, negative: int, cbow_mean: bool, threads: int, seed: int,
@@ -161,6 +167,19 @@ class CpuBackend:
         loss = self.softmax.train(self.vectors, self.output_weights, self.scratch[slot], self.tables, self.settings,
                                   self.position_weights)
         return (loss, *totals[1:])
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``W_in`` and ``W_out`` (the kernels update them in place)."""
+        return self.vectors, self.output_weights
+
+    def random_state(self) -> list[int]:
+        """Each thread's random state."""
+        return [int(scratch.rng[0]) for scratch in self.scratch]
+
+    def set_random_state(self, state: list[int]) -> None:
+        """Put saved states back (with more threads than before, the extra ones keep fresh states)."""
+        for scratch, value in zip(self.scratch, state):
+            scratch.rng[0] = np.uint64(value)
 
     def _make_queue_room(self, slot: int, ids: int) -> None:
         """Room in the queue for every example ``ids`` ids can make (skip-gram: one per context word)."""

@@ -13,7 +13,6 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 
 #: Totals of an epoch that has not started.
 EMPTY_TOTALS = {"loss": 0.0, "examples": 0, "words": 0, "kept": 0, "seconds": 0.0}
@@ -34,17 +33,16 @@ class Position:
         return cls(0, 0, dict(EMPTY_TOTALS), [])
 
     @classmethod
-    def restore(cls, saved: dict, scratches) -> "Position":
+    def restore(cls, saved: dict, backend) -> "Position":
         """The position saved in a model file; its random states are put back
-        into ``scratches`` (with more threads than before, the extra ones keep fresh states)."""
-        for scratch, state in zip(scratches, saved["rng"]):
-            scratch.rng[0] = np.uint64(state)
+        into ``backend`` (see ``set_random_state``)."""
+        backend.set_random_state(saved["rng"])
         return cls(saved["epochs_done"], saved["jobs_done"], dict(saved["partial"]), saved["rng"])
 
     @classmethod
-    def now(cls, epochs_done: int, jobs_done: int, partial: dict, scratches) -> "Position":
-        """This position, with the threads' random states as they are now."""
-        return cls(epochs_done, jobs_done, partial, [int(scratch.rng[0]) for scratch in scratches])
+    def now(cls, epochs_done: int, jobs_done: int, partial: dict, backend) -> "Position":
+        """This position, with the backend's random states as they are now."""
+        return cls(epochs_done, jobs_done, partial, backend.random_state())
 
     def as_dict(self) -> dict:
         return asdict(self)

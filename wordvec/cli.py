@@ -169,6 +169,8 @@ def main():
               "starts it if MODEL does not exist, does nothing if it is finished.")
 @click.option("--cluster", help="Train on a Dask cluster: a scheduler address (tcp://host:8786) or local:N "
               "(N local worker processes). Needs wordvec[distributed].")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu, or cuda / cuda:N to train on an NVIDIA GPU (needs wordvec[cuda]).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, **settings):
     """Train word vectors on CORPUS (a text file, .gz/.bz2/.xz, a folder, - for stdin,

@@ -40,7 +40,7 @@ SEGMENT_JOBS = 64
 ARCHS, LOSSES = checks.ARCHS, checks.LOSSES
 #: Settings added after models were first saved: a file without them had their defaults.
 _LATER_SETTINGS = ("phrases", "phrase_scoring", "phrase_threshold", "phrase_min_count", "phrase_table", "dedup",
-                   "position_weights", "subwords", "minn", "maxn", "bucket", "ns_exponent")
+                   "position_weights", "subwords", "minn", "maxn", "bucket", "ns_exponent", "device")
 
 
 @dataclass
@@ -147,7 +147,8 @@ class Trainer:
                  phrases: int = 0, phrase_scoring: str = "word2phrase", phrase_threshold: float | None = None,
                  phrase_min_count: int | None = None, phrase_table: str | os.PathLike | None = None,
                  dedup: bool = False, position_weights: bool = False, subwords: bool = False,
-                 minn: int = 3, maxn: int = 6, bucket: int = 2_000_000, ns_exponent: float | None = None):
+                 minn: int = 3, maxn: int = 6, bucket: int = 2_000_000, ns_exponent: float | None = None,
+                 device: str = "cpu"):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -181,6 +182,7 @@ class Trainer:
         self.maxn = maxn
         self.bucket = bucket
         self.ns_exponent = ns_exponent
+        self.device = device
         self._rows = None  # the subword row table of a run (_subword_rows)
 
     # -- settings ---------------------------------------------------------------
@@ -197,7 +199,7 @@ class Trainer:
             "phrase_table": os.fspath(self.phrase_table) if self.phrase_table else None,
             "dedup": self.dedup, "position_weights": self.position_weights,
             "subwords": self.subwords, "minn": self.minn, "maxn": self.maxn, "bucket": self.bucket,
-            "ns_exponent": self._ns_exponent(),
+            "ns_exponent": self._ns_exponent(), "device": self._device()[0],
         }
 
     def _phrase_min_count(self) -> int:
@@ -223,6 +225,12 @@ class Trainer:
         if self.ns_exponent is not None:
             return self.ns_exponent
         return 0.5 if self.subwords and self.arch == "skipgram" else 0.75
+
+    def _device(self) -> tuple[str, int]:
+        """``("cpu", 0)`` or ``("cuda", GPU number)``."""
+        from .cuda import parse_device
+
+        return parse_device(self.device)
 
     def _threads(self) -> int:
         return self.threads if self.threads is not None else (os.cpu_count() or 1)
@@ -252,6 +260,12 @@ class Trainer:
             if self.arch == "cbow" and not self.cbow_mean:
                 raise WordvecError("subwords average every row of the context, as fastText does: "
                                    "they need --cbow-mean, not --cbow-sum")
+        kind, index = self._device()
+        if kind == "cuda":
+            from .cuda import check_device, check_settings as check_cuda_settings
+
+            check_cuda_settings(self.settings())
+            check_device(index)
         if self.phrase_table and not os.path.isfile(self.phrase_table):
             raise WordvecError(f"no such phrase table: {self.phrase_table}")
         if self.checkpoint:
@@ -442,17 +456,13 @@ class Trainer:
         from threadpoolctl import threadpool_limits
         from tqdm.auto import tqdm
 
-        from .backend import CpuBackend  # imports numba
-
         vectors, output_weights, position_weights = self._initial_weights(vocab, saved)
         tables = training_tables(vocab, self.sample, self.loss, self._ns_exponent())
         if self._rows is not None:
             tables["row_starts"], tables["row_ids"] = self._rows[:2]
-        backend = CpuBackend(vectors, output_weights, tables,
-                             self.arch, self.loss, self.window, self.negative, self.cbow_mean,
-                             self._workers(), self.seed, position_weights, softmax_threads=self._threads())
-        position = Position.restore(saved.position, backend.scratch) if saved else Position.start()
-        chunks = encoded.chunks
+        backend = self._backend(vectors, output_weights, tables, position_weights, encoded.ids)
+        position = Position.restore(saved.position, backend) if saved else Position.start()
+        chunks = group_chunks(encoded.chunks, backend.job_words)
         encoded.release(0, len(encoded.ids))
         words_per_epoch = sum(words for _, _, words in chunks)
         schedule = _Schedule(self._alpha(), self.min_alpha, words_per_epoch * self.epochs)
@@ -472,7 +482,7 @@ class Trainer:
                 for epoch in range(position.epochs_done + 1, self.epochs + 1):
                     record = self._run_epoch(epoch, backend, encoded, chunks, schedule, bar, vocab, position)
                     self.record_.epochs.append(record)
-                    position = Position.now(epoch, 0, dict(EMPTY_TOTALS), backend.scratch)
+                    position = Position.now(epoch, 0, dict(EMPTY_TOTALS), backend)
                     if epoch < self.epochs:
                         if self.checkpoint_every and epoch % self.checkpoint_every == 0:
                             self._save_checkpoint(vocab, backend, position)
@@ -481,8 +491,24 @@ class Trainer:
                         callback(self, record)
             finally:
                 bar.close()
+        vectors, output_weights = backend.weights()
         checks.check_finite(self._alpha(), vectors, output_weights)
         return vectors, output_weights, position_weights
+
+    def _backend(self, vectors, output_weights, tables, position_weights, ids):
+        """The backend of ``device``: the numba kernels on the CPU's threads, or numba-cuda's on a GPU."""
+        kind, index = self._device()
+        if kind == "cuda":
+            from .cuda import open_backend
+
+            return open_backend(index, vectors=vectors, output_weights=output_weights, tables=tables,
+                                arch=self.arch, loss=self.loss, window=self.window, negative=self.negative,
+                                cbow_mean=self.cbow_mean, seed=self.seed, ids=ids, say=self._say)
+        from .backend import CpuBackend  # imports numba
+
+        return CpuBackend(vectors, output_weights, tables, self.arch, self.loss, self.window, self.negative,
+                          self.cbow_mean, self._workers(), self.seed, position_weights,
+                          softmax_threads=self._threads())
 
     def _initial_weights(self, vocab: Vocabulary, saved: Model | None):
         """W_in ~ U(−0.5, 0.5) / d (with subwords: one row per word, then one per
@@ -532,11 +558,11 @@ class Trainer:
                     bar.set_postfix(epoch=epoch, alpha=f"{job[3]:.5f}",
                                     loss=f"{totals['loss'] / max(totals['examples'], 1):.4f}", refresh=False)
                     last_shown = now
-            self._check_divergence(epoch, totals["loss"], backend)
+            self._check_divergence(epoch, totals["loss"], *backend.weights())
             done = min(segment + SEGMENT_JOBS, len(jobs))
             if done < len(jobs):
                 partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - started)
-                self._between_segments(vocab, backend, Position.now(epoch - 1, done, partial, backend.scratch),
+                self._between_segments(vocab, backend, Position.now(epoch - 1, done, partial, backend),
                                        len(chunks))
         self._curve.flush()
         if totals["examples"] == 0:
@@ -544,13 +570,13 @@ class Trainer:
         return EpochRecord(epoch, totals["loss"] / max(totals["examples"], 1), totals["examples"], totals["words"],
                            totals["kept"], totals["seconds"] + time.perf_counter() - started, schedule.alpha())
 
-    def _check_divergence(self, epoch: int, loss: float, backend) -> None:
+    def _check_divergence(self, epoch: int, loss: float, vectors: np.ndarray, output_weights: np.ndarray) -> None:
         """Stop when the loss or the most used rows of the weights are no longer
         finite; checking the weights does not rely on NaN reaching the loss."""
         if not np.isfinite(loss):
             raise WordvecError(f"training diverged in epoch {epoch} (the loss is {loss}); nothing "
                                f"was saved. The learning rate alpha={self._alpha()} is probably too high")
-        checks.check_finite(self._alpha(), backend.vectors, backend.output_weights, rows=checks.WATCHED_ROWS)
+        checks.check_finite(self._alpha(), vectors, output_weights, rows=checks.WATCHED_ROWS)
 
     def _why_no_example(self, totals: dict) -> str:
         reason = (f"of {totals['words']:,} words read, subsampling (sample={self.sample:g}) kept {totals['kept']:,}"
@@ -572,9 +598,10 @@ class Trainer:
     def _save_checkpoint(self, vocab, backend, position: Position) -> None:
         if not self.checkpoint:
             return
-        checks.check_finite(self._alpha(), backend.vectors, backend.output_weights)
+        vectors, output_weights = backend.weights()
+        checks.check_finite(self._alpha(), vectors, output_weights)
         position_weights = backend.position_weights if self.position_weights else None
-        self._model(vocab, *self._split_input(vocab, backend.vectors), backend.output_weights, position_weights,
+        self._model(vocab, *self._split_input(vocab, vectors), output_weights, position_weights,
                     position.as_dict()).save(self.checkpoint)
         self._last_save = time.monotonic()
 
@@ -625,6 +652,23 @@ def interleave(chunks: list, stripes: int) -> list:
     size = -(-len(chunks) // stripes)
     parts = [chunks[i * size:(i + 1) * size] for i in range(stripes)]
     return [chunk for group in itertools.zip_longest(*parts) for chunk in group if chunk is not None]
+
+
+def group_chunks(chunks: list, words: int) -> list:
+    """Consecutive chunks joined into jobs of at least ``words`` words, for a backend
+    that wants big jobs (a GPU); ``words`` 0 keeps the chunks as they are."""
+    if words <= 0:
+        return chunks
+    jobs, first, total = [], None, 0
+    for start, stop, count in chunks:
+        first = start if first is None else first
+        total += count
+        if total >= words:
+            jobs.append((first, stop, total))
+            first, total = None, 0
+    if first is not None:
+        jobs.append((first, chunks[-1][1], total))
+    return jobs
 
 
 def run_jobs(backend, ids, jobs, threads):

@@ -185,6 +185,8 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     if single_machine:
         raise WordvecError(f"{', '.join(single_machine)}: not yet on a cluster; train on one machine, or join the "
                            "phrases first with 'wordvec phrases' and train on its output")
+    if trainer._device()[0] != "cpu":
+        raise WordvecError("a cluster trains on its workers' CPUs: --device cuda and --cluster do not combine yet")
     client, started = connect(cluster)
     try:
         return _ClusterRun(trainer, client, round_words or ROUND_WORDS, how).fit(corpus, resume)
@@ -317,7 +319,7 @@ class _ClusterRun:
                             bar.update(result.words)
                         bar.set_postfix(epoch=epoch, round=round_index + 1, alpha=f"{schedule.alpha():.5f}",
                                         loss=f"{totals['loss'] / max(totals['examples'], 1):.4f}", refresh=False)
-                        trainer._check_divergence(epoch, totals["loss"], _Weights(W_in, W_out))
+                        trainer._check_divergence(epoch, totals["loss"], W_in, W_out)
                         if round_index + 1 < len(plan):
                             partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - epoch_started)
                             here = Position(epoch - 1, round_index + 1, partial, [])
@@ -401,11 +403,3 @@ class _ClusterRun:
 def _constant(value):
     """``value`` itself: as a task, it lives in the graph and can be recomputed anywhere."""
     return value
-
-
-@dataclass
-class _Weights:
-    """The two matrices under the names the trainer's divergence check reads."""
-
-    vectors: np.ndarray
-    output_weights: np.ndarray

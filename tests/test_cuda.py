@@ -1,0 +1,295 @@
+"""The GPU backend (numba-cuda), run in numba's CUDA simulator (conftest sets
+NUMBA_ENABLE_CUDASIM=1 unless told otherwise), which executes the same kernels
+thread by thread on the CPU: slowly, so the inputs are tiny.
+
+* one launch of the kernels, in corpus order, equals the CPU kernel's chunk
+  (same examples, same noise words) to float32 precision, for CBOW and
+  skip-gram with negative sampling and hierarchical softmax;
+* subsampling keeps each word at its rate and never a sentence end;
+* the blocks that run at once work on centres spread over the whole launch;
+* whole runs: the loss falls, the counts equal the CPU's, an interrupted run
+  resumes to the same vectors, ids streamed per job train as ids held on the device;
+* ``--device cuda`` without a GPU or without the extra is a one-line error.
+"""
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import wordvec
+from wordvec import Trainer, WordvecError
+from wordvec.backend import CpuBackend
+from wordvec.cuda import parse_device, spread_stride
+from wordvec.errors import TrainingInterrupted
+from wordvec.vocab import huffman_tree
+
+pytestmark = [pytest.mark.gpu,
+              pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")]  # the simulator's uint64
+cuda = pytest.importorskip("numba.cuda")
+kernels = pytest.importorskip("wordvec.cuda.kernels")
+
+V, D = 12, 8
+#: Three sentences; word 11 is the only noise word (see _tables).
+IDS = np.array([1, 2, 3, 4, 5, -1, 6, 7, 1, 2, 8, -1, 9, 3, 10], np.int32)
+
+
+def _tables(loss: str) -> dict:
+    """Every word kept; the noise distribution all on word 11 (so both kernels draw
+    the same noise words); a Huffman tree over made-up counts."""
+    tables = {"keep_prob": np.ones(V, np.float32),
+              "noise_prob": np.zeros(V, np.float32), "noise_alias": np.full(V, 11, np.int32)}
+    if loss == "hs":
+        tables["hs_points"], tables["hs_codes"], tables["hs_lengths"] = huffman_tree(np.arange(V, 0, -1) * 7)
+    return tables
+
+
+def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alpha):
+    """Both kernels over IDS with one block taking the centres in corpus order (stride 1)."""
+    device = {name: cuda.to_device(np.ascontiguousarray(array)) for name, array in tables.items()}
+    for name, dtype, shape in (("hs_points", np.int32, (1, 1)), ("hs_codes", np.int8, (1, 1)),
+                               ("hs_lengths", np.int32, (1,))):
+        device.setdefault(name, cuda.to_device(np.zeros(shape, dtype)))
+    ids, kept = cuda.to_device(IDS), cuda.device_array(len(IDS), np.uint8)
+    loss, counts = cuda.to_device(np.zeros(1)), cuda.to_device(np.zeros(3, np.int64))
+    W_in, W_out = cuda.to_device(W_in), cuda.to_device(W_out)
+    kernels.subsample[1, kernels.SUBSAMPLE_THREADS](ids, 0, len(IDS), device["keep_prob"], -1, np.uint64(3), kept,
+                                                    counts)
+    kernels.train[1, kernels.THREADS](ids, 0, len(IDS), kept, W_in, W_out, device["noise_prob"],
+                                      device["noise_alias"], device["hs_points"], device["hs_codes"],
+                                      device["hs_lengths"], arch, objective, window, negative, 1, -1, 1,
+                                      np.uint64(7), alpha, alpha, loss, counts)
+    return W_in.copy_to_host(), W_out.copy_to_host(), loss.copy_to_host()[0], counts.copy_to_host()
+
+
+@pytest.mark.parametrize("arch", ["cbow", "skipgram"])
+@pytest.mark.parametrize("loss", ["ns", "hs"])
+def test_the_gpu_kernel_in_corpus_order_equals_the_cpu_kernel(arch, loss):
+    rng = np.random.default_rng(4)
+    W_in = ((rng.random((V, D)) - 0.5) / D).astype(np.float32)
+    W_out = (rng.random((V, D)) - 0.5).astype(np.float32)  # not zero, so that the input rows move at once
+    tables = _tables(loss)
+    gpu_in, gpu_out, gpu_loss, gpu_counts = _launch_in_order(W_in, W_out, tables, {"cbow": 0, "skipgram": 1}[arch],
+                                                             {"ns": 0, "hs": 1}[loss], 1, 3, 0.1)
+    cpu_in, cpu_out = W_in.copy(), W_out.copy()
+    backend = CpuBackend(cpu_in, cpu_out, tables, arch, loss, 1, 3, True, 1, 0)  # window 1: every reach is 1
+    cpu_loss, *cpu_counts = backend.train_chunk(0, IDS, 0, len(IDS), 0.1, 0.1)
+    assert list(gpu_counts) == cpu_counts == [(13 if arch == "cbow" else 20), 13, 13]
+    assert gpu_loss == pytest.approx(cpu_loss, rel=1e-5)
+    assert np.abs(cpu_in - W_in).max() > 0.01 and np.abs(cpu_out - W_out).max() > 0.01
+    np.testing.assert_allclose(gpu_in, cpu_in, atol=2e-6)
+    np.testing.assert_allclose(gpu_out, cpu_out, atol=2e-6)
+
+
+def test_the_kernels_compile_for_a_real_gpu(monkeypatch):
+    """The simulator runs the kernels as Python; this compiles them to PTX for an
+    H100/H200 (sm_90) as numba-cuda would on the device, with no GPU needed."""
+    script = """
+import numba.cuda.dispatcher as dispatcher
+from numba import cuda, types
+from wordvec.cuda import kernels
+
+class Hopper:
+    compute_capability = (9, 0)
+
+dispatcher.get_current_device = lambda: Hopper()  # device functions compile for the current device
+array = lambda dtype, ndim=1: types.Array(dtype, ndim, "C")
+i64, u64, f32, f64 = types.int64, types.uint64, types.float32, types.float64
+subsample = (array(types.int32), i64, i64, array(f32), i64, u64, array(types.uint8), array(i64))
+train = (array(types.int32), i64, i64, array(types.uint8), array(f32, 2), array(f32, 2), array(f32),
+         array(types.int32), array(types.int32, 2), array(types.int8, 2), array(types.int32), i64, i64, i64, i64,
+         i64, i64, i64, u64, f64, f64, array(f64), array(i64))
+for kernel, signature in ((kernels.subsample, subsample), (kernels.train, train)):
+    ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
+    assert ".entry" in ptx
+    print(kernel.__name__, ptx.count("bar.sync"), ptx.count("mul.f64"))
+"""
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
+    if subprocess.run([sys.executable, "-c", "from numba.cuda.cudadrv import nvvm; nvvm.NVVM()"], env=env,
+                      capture_output=True).returncode != 0:
+        pytest.skip("no libNVVM here (pip install 'wordvec[cuda]' brings it)")
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = dict((name, (int(syncs), int(doubles))) for name, syncs, doubles in
+                  (line.split() for line in result.stdout.splitlines()))
+    # block barriers; float32 draws and dot products (float64 only for the learning rate and the loss sum)
+    assert counts["train"][0] >= 2 and counts["train"][1] == 0
+
+
+def test_subsampling_keeps_each_word_at_its_rate_and_never_a_sentence_end():
+    ids = np.tile(np.array([0, 1, 2, -1], np.int32), 1024)
+    keep_prob = np.array([1.0, 0.3, 0.0], np.float32)
+    kept, counts = cuda.device_array(len(ids), np.uint8), cuda.to_device(np.zeros(3, np.int64))
+    kernels.subsample[1, kernels.SUBSAMPLE_THREADS](cuda.to_device(ids), 0, len(ids), cuda.to_device(keep_prob), -1,
+                                                    np.uint64(11), kept, counts)
+    kept, counts = kept.copy_to_host(), counts.copy_to_host()
+    assert kept[ids == 0].all() and not kept[ids == -1].any() and not kept[ids == 2].any()
+    assert 0.26 < kept[ids == 1].mean() < 0.34  # 1,024 draws: 5 standard deviations
+    assert counts[1] == 3 * 1024 and counts[2] == kept.sum()
+
+
+def _smallest_gap(n, stride, first, blocks):
+    """The smallest distance, around the launch, between the centres ``first..first + blocks − 1``."""
+    at_once = np.sort([kernels.centre_position(q, n, stride) for q in range(first, first + blocks)])
+    return np.diff(np.concatenate([at_once, [at_once[0] + n]])).min()
+
+
+@pytest.mark.parametrize("n", [2, 3, 97, 4096, 1_000_000, 16_777_259])
+def test_the_blocks_running_at_once_take_centres_spread_over_the_launch(n):
+    """Consecutive centre numbers q (the blocks running at once) land far apart,
+    their windows never overlapping, unlike corpus order (stride 1); every
+    position comes exactly once.  (4,224 blocks: 132 multiprocessors x 32.)"""
+    stride = spread_stride(n)
+    if n <= 100_000:
+        assert sorted(kernels.centre_position(q, n, stride) for q in range(n)) == list(range(n))
+    else:
+        assert np.gcd(stride, n) == 1
+    for blocks in (32, 4224):
+        for first in (0, 12_345 % max(n - blocks, 1)):
+            if blocks * 8 <= n:
+                assert _smallest_gap(n, stride, first, blocks) >= max(n / (16 * blocks), 2 * kernels.MAX_WINDOW)
+                assert _smallest_gap(n, 1, first, blocks) == 1
+
+
+def _corpus(tmp_path, lines=14):
+    """``lines`` lines of 8 words drawn from 12."""
+    words = "king queen man woman prince princess rules land the a of crown".split()
+    rng = np.random.default_rng(2)
+    text = [" ".join(rng.choice(words, size=8)) for _ in range(lines)]
+    path = tmp_path / "small.txt"
+    path.write_text("\n".join(text) + "\n")
+    return path
+
+
+SETTINGS = dict(dim=8, window=2, negative=3, min_count=1, sample=0, epochs=3, alpha=0.1, seed=5, threads=1)
+
+
+def test_a_gpu_run_trains_the_same_examples_as_the_cpu_and_its_loss_falls(tmp_path):
+    corpus = _corpus(tmp_path)
+    gpu = Trainer(device="cuda", **SETTINGS).fit(corpus)
+    cpu = Trainer(**SETTINGS).fit(corpus)
+    gpu_epochs, cpu_epochs = gpu.record_.epochs, cpu.record_.epochs
+    assert [e.examples for e in gpu_epochs] == [e.examples for e in cpu_epochs] == [112] * 3
+    assert [e.words for e in gpu_epochs] == [112] * 3
+    losses = [e.loss for e in gpu_epochs]
+    assert losses[0] > losses[1] > losses[2]
+    assert losses[2] == pytest.approx(cpu_epochs[2].loss, rel=0.1)
+    assert gpu.model_.config["device"] == "cuda" and np.isfinite(gpu.model_.vectors).all()
+
+
+def test_an_interrupted_gpu_run_resumes_to_the_same_vectors(tmp_path, monkeypatch):
+    """One job an epoch here; SIGINT after the first: the checkpoint holds epoch 1
+    and the launch count, and the resumed run draws what the whole run drew."""
+    import signal
+
+    from wordvec import trainer as trainer_module
+
+    corpus, path = _corpus(tmp_path, lines=6), tmp_path / "run.wordvec"
+    settings = dict(SETTINGS, epochs=2)
+    whole = Trainer(device="cuda", **settings).fit(corpus).model_
+    real = trainer_module.run_jobs
+
+    def interrupting(backend, ids, jobs, threads):
+        for item in real(backend, ids, jobs, threads):
+            os.kill(os.getpid(), signal.SIGINT)
+            yield item
+
+    monkeypatch.setattr(trainer_module, "run_jobs", interrupting)
+    with pytest.raises(TrainingInterrupted):
+        Trainer(device="cuda", checkpoint=path, **settings).fit(corpus)
+    assert wordvec.load(path).position["epochs_done"] == 1
+    monkeypatch.setattr(trainer_module, "run_jobs", real)
+    resumed = Trainer(device="cuda", checkpoint=path, **settings).fit(corpus, resume=True).model_
+    np.testing.assert_array_equal(resumed.vectors, whole.vectors)
+    np.testing.assert_array_equal(resumed.output_weights, whole.output_weights)
+
+
+def test_ids_that_do_not_fit_on_the_device_are_streamed_job_by_job(tmp_path, monkeypatch):
+    from numba.cuda.simulator.cudadrv import devices
+
+    from wordvec.cuda.backend import CudaBackend
+
+    corpus = _corpus(tmp_path, lines=4)
+    settings = dict(SETTINGS, epochs=1, loss="hs", arch="skipgram")
+    held = Trainer(device="cuda", **settings).fit(corpus)
+    plans = []
+    real_plan = CudaBackend.memory_plan
+
+    def planned(self, ids, tables):
+        plans.append(real_plan(self, ids, tables))
+        return plans[-1]
+
+    def free_memory(self):  # room for the weights and tables, not for the ids
+        return devices._MemoryInfo(plans[-1]["weights"] + plans[-1]["tables"] + 8, 10**9)
+
+    monkeypatch.setattr(CudaBackend, "memory_plan", planned)
+    monkeypatch.setattr(devices.FakeCUDAContext, "get_memory_info", free_memory)
+    said = []
+    streamed = Trainer(device="cuda", **settings)
+    streamed._say = said.append
+    streamed.fit(corpus)
+    assert any("streamed a job at a time" in line for line in said), said
+    np.testing.assert_array_equal(streamed.model_.vectors, held.model_.vectors)
+    monkeypatch.setattr(devices.FakeCUDAContext, "get_memory_info", lambda self: devices._MemoryInfo(100, 10**9))
+    with pytest.raises(WordvecError, match=r"the weights and tables need .* MB on cuda:0, which has 0.0 MB free"):
+        Trainer(device="cuda", **settings).fit(corpus)
+
+
+def test_the_command_line_trains_on_the_gpu(runner, tmp_path):
+    from wordvec.cli import main
+
+    corpus = _corpus(tmp_path, lines=4)
+    result = runner.invoke(main, ["train", str(corpus), "--device", "cuda", "--dim", "8", "--min-count", "1",
+                                  "--epochs", "1", "--sample", "0", "-o", "gpu.wordvec", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "saved to gpu.wordvec" in result.output
+    assert wordvec.load("gpu.wordvec").config["device"] == "cuda"
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", "cuda:-1", ""])
+def test_a_device_that_is_not_cpu_or_cuda_is_refused(device):
+    with pytest.raises(WordvecError, match="device must be cpu, cuda or cuda:N"):
+        parse_device(device)
+
+
+def test_what_the_gpu_does_not_train_is_refused_in_one_line():
+    for settings, message in ((dict(subwords=True), "not yet subwords"),
+                              (dict(loss="softmax"), "not yet the full softmax"),
+                              (dict(position_weights=True), "not yet position weights"),
+                              (dict(window=33), "--window up to 32"),
+                              (dict(dim=2000), "--dim up to 1024")):
+        with pytest.raises(WordvecError, match=message):
+            Trainer(device="cuda", **settings).check_settings()
+    with pytest.raises(WordvecError, match="there is no GPU cuda:3"):
+        Trainer(device="cuda:3").check_settings()
+
+
+def test_without_the_gpu_extra_the_error_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    from wordvec import cuda as wordvec_cuda
+
+    monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "0")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "numba_cuda" else real(name, *a))
+    with pytest.raises(WordvecError, match=r"pip install 'wordvec\[cuda\]'"):
+        wordvec_cuda.check_device(0)
+
+
+def test_without_a_gpu_the_command_line_says_so_in_one_line(tmp_path):
+    corpus = _corpus(tmp_path)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probe = subprocess.run([sys.executable, "-c", "from numba import cuda; print(cuda.is_available())"],
+                               env=env, capture_output=True, text=True)
+    if probe.stdout.strip() == "True":
+        pytest.skip("this machine has a GPU")
+    result = subprocess.run([sys.executable, "-m", "wordvec.cli", "train", str(corpus), "--device", "cuda", "-q",
+                             "-o", str(tmp_path / "m.wordvec")], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --device cuda"), result.stderr
+    assert not (tmp_path / "m.wordvec").exists()

@@ -1,0 +1,148 @@
+"""The CUDA backend: the weights, the sampling tables and the encoded corpus live
+on the GPU for the whole run; each call trains one job of ids in two launches
+(:func:`wordvec.cuda.kernels.subsample`, then :func:`wordvec.cuda.kernels.train`)
+and brings back four numbers.  The weights come back to the host only when the
+trainer asks (:meth:`CudaBackend.weights`: checks, checkpoints, the end)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..corpus import SENTENCE_END
+from ..errors import WordvecError
+from . import spread_stride
+
+_OBJECTIVES = {"ns": 0, "hs": 1}
+_ARCHS = {"cbow": 0, "skipgram": 1}
+#: Blocks per multiprocessor: 32 blocks of one warp, the most a multiprocessor holds at once.
+_BLOCKS_PER_SM = 32
+_MIB = 2 ** 20
+
+
+class CudaBackend:
+    """One GPU trains jobs of :attr:`job_words` words, one after another."""
+
+    #: The trainer gives the GPU jobs of at least this many words: enough centres
+    #: to fill every multiprocessor and to spread the blocks far apart.
+    job_words = 1 << 24
+    threads = 1
+
+    def __init__(self, cuda, device_index: int, vectors: np.ndarray, output_weights: np.ndarray, tables: dict,
+                 arch: str, loss: str, window: int, negative: int, cbow_mean: bool, seed: int, ids: np.ndarray,
+                 say=None, blocks: int | None = None):
+        from . import kernels
+
+        self.cuda, self.kernels = cuda, kernels
+        cuda.select_device(device_index)
+        self.vectors, self.output_weights = vectors, output_weights
+        self.position_weights = None
+        self.settings = (_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative), int(bool(cbow_mean)),
+                         SENTENCE_END)
+        self.seed, self.launches = int(seed), 0
+        device = cuda.get_current_device()
+        self.blocks = blocks or getattr(device, "MULTIPROCESSOR_COUNT", 1) * _BLOCKS_PER_SM
+        self._place(device_index, ids, tables, say)
+
+    def memory_plan(self, ids: np.ndarray, tables: dict) -> dict:
+        """Bytes the run needs on the device: ``weights`` (both matrices), ``tables``
+        (the sampling tables and one job's subsampling flags) and ``ids`` (all of them)."""
+        job = min(len(ids), self.job_words + (1 << 20))  # a job ends at the first sentence end past job_words
+        return {"weights": self.vectors.nbytes + self.output_weights.nbytes,
+                "tables": sum(array.nbytes for array in tables.values()) + job, "ids": ids.nbytes}
+
+    def _place(self, device_index: int, ids: np.ndarray, tables: dict, say) -> None:
+        """Copy the weights and tables to the device, and the ids too if they fit (else
+        each job's ids are copied at its launch); say what takes how much memory."""
+        cuda = self.cuda
+        tables = {
+            "keep_prob": np.ascontiguousarray(tables["keep_prob"], dtype=np.float32),
+            "noise_prob": np.ascontiguousarray(tables.get("noise_prob", np.ones(1)), dtype=np.float32),
+            "noise_alias": np.ascontiguousarray(tables.get("noise_alias", np.zeros(1)), dtype=np.int32),
+            "hs_points": np.ascontiguousarray(tables.get("hs_points", np.zeros((1, 1))), dtype=np.int32),
+            "hs_codes": np.ascontiguousarray(tables.get("hs_codes", np.zeros((1, 1))), dtype=np.int8),
+            "hs_lengths": np.ascontiguousarray(tables.get("hs_lengths", np.zeros(1)), dtype=np.int32),
+        }
+        if tables["hs_points"].shape[1] > self.kernels.MAX_OUTPUTS:
+            raise WordvecError(f"--device cuda: the Huffman tree is {tables['hs_points'].shape[1]} deep, "
+                               f"more than the GPU kernels' {self.kernels.MAX_OUTPUTS}; use --loss ns")
+        plan = self.memory_plan(ids, tables)
+        free = cuda.current_context().get_memory_info()[0]
+        if plan["weights"] + plan["tables"] > free:
+            raise WordvecError(f"the weights and tables need {(plan['weights'] + plan['tables']) / _MIB:,.1f} MB on "
+                               f"cuda:{device_index}, which has {free / _MIB:,.1f} MB free; lower --dim or --max-vocab")
+        resident = sum(plan.values()) <= free
+        if say is not None:
+            name = getattr(cuda.get_current_device(), "name", b"simulator")
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            free_text = "" if free == float("inf") else f", {free / _MIB:,.0f} MB free"
+            where = "held there" if resident else "streamed a job at a time (they do not fit)"
+            say(f"cuda:{device_index} ({name}{free_text}): weights {plan['weights'] / _MIB:,.1f} MB, tables "
+                f"{plan['tables'] / _MIB:,.1f} MB, ids {plan['ids'] / _MIB:,.1f} MB {where}")
+        self._W_in = cuda.to_device(self.vectors)
+        self._W_out = cuda.to_device(self.output_weights)
+        self._tables = {name: cuda.to_device(array) for name, array in tables.items()}
+        self._ids = cuda.to_device(np.ascontiguousarray(ids, dtype=np.int32)) if resident else None
+        self._job_ids = None
+        self._kept = cuda.device_array(plan["tables"] - sum(array.nbytes for array in tables.values()),
+                                       dtype=np.uint8)
+        self._loss = cuda.device_array(1, dtype=np.float64)
+        self._counts = cuda.device_array(3, dtype=np.int64)
+
+    def train_chunk(self, slot: int, ids: np.ndarray, start: int, stop: int,
+                    alpha_start: float, alpha_stop: float) -> tuple[float, int, int, int]:
+        """Train ``ids[start:stop]``; returns ``(loss sum, examples, words read, words kept)``."""
+        n = stop - start
+        if n <= 0:
+            return 0.0, 0, 0, 0
+        if n > len(self._kept):
+            self._kept = self.cuda.device_array(n, dtype=np.uint8)
+        if self._ids is not None:
+            device_ids, offset = self._ids, start
+        else:
+            if self._job_ids is None or n > len(self._job_ids):
+                self._job_ids = self.cuda.device_array(n, dtype=np.int32)
+            self._job_ids[:n].copy_to_device(np.ascontiguousarray(ids[start:stop], dtype=np.int32))
+            device_ids, offset = self._job_ids, 0
+        self._loss.copy_to_device(np.zeros(1, np.float64))
+        self._counts.copy_to_device(np.zeros(3, np.int64))
+        seed = self._launch_seed()
+        with warnings.catch_warnings():  # numba's simulator runs the wrapping uint64 arithmetic in numpy
+            warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+            self._launch(device_ids, offset, n, seed, alpha_start, alpha_stop)
+        loss, counts = self._loss.copy_to_host(), self._counts.copy_to_host()
+        return float(loss[0]), int(counts[0]), int(counts[1]), int(counts[2])
+
+    def _launch(self, device_ids, offset: int, n: int, seed: np.uint64, alpha_start: float, alpha_stop: float):
+        """Subsample the job's ids, then train its centres."""
+        tables = self._tables
+        threads = self.kernels.SUBSAMPLE_THREADS
+        self.kernels.subsample[min(-(-n // threads), 4 * self.blocks), threads](
+            device_ids, offset, n, tables["keep_prob"], SENTENCE_END, seed, self._kept, self._counts)
+        arch, objective, window, negative, cbow_mean, sentence_end = self.settings
+        self.kernels.train[min(n, self.blocks), self.kernels.THREADS](
+            device_ids, offset, n, self._kept, self._W_in, self._W_out, tables["noise_prob"],
+            tables["noise_alias"], tables["hs_points"], tables["hs_codes"], tables["hs_lengths"], arch, objective,
+            window, negative, cbow_mean, sentence_end, spread_stride(n), seed, float(alpha_start),
+            float(alpha_stop), self._loss, self._counts)
+
+    def _launch_seed(self) -> np.uint64:
+        """The seed of the next launch, from the run's seed and the launch's number, so
+        that a resumed run draws what the uninterrupted run would have drawn."""
+        self.launches += 1
+        state = np.random.SeedSequence([self.seed, self.launches]).generate_state(1, np.uint64)
+        return np.uint64(state[0])
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """The host's copies of ``W_in`` and ``W_out``, brought up to date."""
+        self._W_in.copy_to_host(self.vectors)
+        self._W_out.copy_to_host(self.output_weights)
+        return self.vectors, self.output_weights
+
+    def random_state(self) -> list[int]:
+        """What a checkpoint keeps of the random state: the number of launches so far."""
+        return [self.launches]
+
+    def set_random_state(self, state: list[int]) -> None:
+        if state:
+            self.launches = int(state[0])
