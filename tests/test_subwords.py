@@ -283,6 +283,18 @@ def test_the_noise_exponent_is_fasttexts_for_skipgram_with_subwords_unless_given
     np.testing.assert_array_equal(tables["noise_alias"], expected[1])
 
 
+def test_subword_rows_start_in_fasttexts_range_plain_rows_in_word2vecs():
+    from wordvec.vocab import Vocabulary
+
+    vocab = Vocabulary(["kingdom", "queen", "crown"], np.array([9, 7, 5]))
+    for subwords_on, reach in ((True, 1.0), (False, 0.5)):
+        trainer = wordvec.Trainer(dim=40, subwords=subwords_on)
+        trainer._rows = trainer._subword_rows(vocab)
+        vectors, output_weights, _ = trainer._initial_weights(vocab, None)
+        assert len(vectors) == (3 + len(trainer._rows[2]) if subwords_on else 3)
+        assert 0.9 * reach / 40 < np.abs(vectors).max() <= reach / 40 and not output_weights.any()
+
+
 def test_train_with_subword_flags_and_export_with_format(tmp_path):
     demo = tmp_path / "demo.txt"
     demo.write_bytes((Path(__file__).parents[1] / "corpora" / "demo.txt").read_bytes()[:200_000])
