@@ -94,6 +94,17 @@ def test_training_rows_list_each_words_row_then_its_ngrams():
     assert subwords.ngrams("aaaa", 3, 4).count("aaa") == 2
 
 
+def test_the_mean_of_a_words_rows_from_the_training_table_equals_its_composed_vector():
+    words = ["aaaa", "ab", "b", "kingdom"]
+    row_starts, row_ids, used = subwords.training_rows(words, 3, 4, 50)
+    W_in = np.random.default_rng(3).random((len(words) + len(used), 6), dtype=np.float32)
+    means = subwords.mean_of_rows(row_starts, row_ids, W_in)
+    by_hand = W_in[row_ids[row_starts[0]:row_starts[1]]].mean(axis=0)  # "aaa" counted twice
+    np.testing.assert_allclose(means[0], by_hand, rtol=1e-6)
+    composed = subwords.Subwords(3, 4, 50, used, W_in[len(words):]).compose(words, W_in[:len(words)])
+    np.testing.assert_allclose(means, composed, rtol=1e-6)
+
+
 def test_settings_are_checked():
     for bad in [(0, 6, 10), (4, 3, 10), (3, 6, 0), (3, 6, 2**31), (3.5, 6, 10)]:
         with pytest.raises(WordvecError):

@@ -189,6 +189,18 @@ def _mean_rows(words, subwords: Subwords, given: np.ndarray, inverse: bool) -> n
     return result
 
 
+def mean_of_rows(row_starts: np.ndarray, row_ids: np.ndarray, W_in: np.ndarray) -> np.ndarray:
+    """Word ``w``'s vector, the mean of ``W_in[row_ids[row_starts[w]:row_starts[w + 1]]]``,
+    for every word of :func:`training_rows`'s table at once (one sparse matrix
+    product: the n-grams are not hashed again)."""
+    from scipy.sparse import csr_matrix
+
+    sizes = np.diff(row_starts)
+    weights = np.repeat((1.0 / np.maximum(sizes, 1)).astype(np.float32), sizes)
+    means = csr_matrix((weights, row_ids, row_starts), shape=(len(sizes), len(W_in)))
+    return np.asarray(means @ W_in, dtype=np.float32)
+
+
 def training_rows(words: list[str], minn: int, maxn: int, bucket: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The input rows of every vocabulary word for training: ``(row_starts, row_ids, buckets)``.
 

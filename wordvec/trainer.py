@@ -352,10 +352,10 @@ class Trainer:
         subwords each word's vector is the mean of its own row and its n-grams'."""
         if self._rows is None:
             return W_in, None
-        from .subwords import Subwords
+        from .subwords import Subwords, mean_of_rows
 
         subwords = Subwords(self.minn, self.maxn, self.bucket, self._rows[2], W_in[len(vocab):])
-        return subwords.compose(vocab.words, W_in[:len(vocab)]), subwords
+        return mean_of_rows(self._rows[0], self._rows[1], W_in), subwords
 
     def _say(self, message: str) -> None:
         """A line about what goes on, on stderr beside the progress bar (only with ``progress``)."""
