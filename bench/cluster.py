@@ -38,7 +38,7 @@ def score(model) -> tuple[float, float]:
         return evaluate(Path(folder))
 
 
-def run(corpus: Path, epochs: int, workers: int | None, how: str = "auto") -> dict:
+def run(corpus: Path, epochs: int, workers: int | None, how: str = "coherent") -> dict:
     import wordvec
 
     trainer = wordvec.Trainer(epochs=epochs, threads=2 if workers is None else 1, seed=1)
@@ -71,7 +71,8 @@ def main() -> None:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--workers", default="1,2,4,8", help="cluster sizes to run")
-    parser.add_argument("--combine", default="auto", help="how the workers' changes combine (auto, sum, sqrt, mean)")
+    parser.add_argument("--combine", default="coherent",
+                        help="how the workers' changes combine (coherent, sum, sqrt, mean)")
     parser.add_argument("--no-threads", action="store_true", help="skip the in-process run")
     args = parser.parse_args()
     from memory import cpu_model

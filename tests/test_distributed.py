@@ -58,7 +58,7 @@ def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_pat
     from wordvec.cli import main
 
     shown = CliRunner().invoke(main, ["info", "-m", str(tmp_path / "m.wordvec")]).output
-    assert "cluster   2 workers, 15 rounds, 0.4 MB out and" in shown and "combined by sum" in shown
+    assert "cluster   2 workers, 15 rounds, 0.4 MB out and" in shown and "combined by coherent" in shown
     words = Trainer().prepare(path)[1].words
     assert [epoch.words for epoch in trainer.record_.epochs] == [words] * 5  # every word once an epoch
 
@@ -126,6 +126,29 @@ def test_bad_setups_are_one_line_errors(client, monkeypatch, tmp_path):
         driver.check_readable(client, ["/no/such/corpus.txt"])
     with pytest.raises(WordvecError, match="no such file or folder"):
         Trainer().fit(tmp_path / "missing-*.txt", cluster=client)
+
+
+def _result(rows_in, delta_in):
+    """A round's result that changed only the given input rows."""
+    delta = np.asarray(delta_in, dtype=np.float32)
+    return rounds.RoundResult(np.asarray(rows_in), delta, np.zeros(0, np.int64), np.zeros((0, 2), np.float32),
+                              0.0, 0, 0, 0, 0.0)
+
+
+def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones():
+    weights = np.zeros((5, 2), np.float32)
+    results = [_result([0, 1, 2, 3], [[1, 0], [2, 2], [3, 0], [1, 1]]),
+               _result([1, 2, 3, 4], [[2, 2], [0, 4], [-1, -1], [5, 6]])]
+    rounds.combine(weights, np.zeros((5, 2), np.float32), results, "coherent")
+    np.testing.assert_allclose(weights[0], [1, 0])  # one worker: its change exactly
+    np.testing.assert_allclose(weights[1], [2, 2])  # equal changes: their mean
+    np.testing.assert_allclose(weights[2], [3, 4])  # orthogonal changes: their sum
+    np.testing.assert_allclose(weights[3], [0, 0])  # opposite changes cancel
+    np.testing.assert_allclose(weights[4], [5, 6])
+    # in between: S = (3, 1), Q = 4 + 2 = 6, |S|^2 = 10: S * 0.6
+    partly = np.zeros((1, 2), np.float32)
+    rounds.combine(partly, np.zeros((1, 2), np.float32), [_result([0], [[2, 0]]), _result([0], [[1, 1]])])
+    np.testing.assert_allclose(partly[0], [1.8, 0.6], rtol=1e-6)
 
 
 def test_rounds_are_pure_and_combine_adds_the_changes():

@@ -167,18 +167,17 @@ def task_seed(seed: int, epoch: int, round_index: int, task: int) -> int:
 
 
 def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: int | None = None,
-                   how: str = "auto"):
+                   how: str = "coherent"):
     """Run ``trainer`` (its settings, checkpoint and callbacks) on a Dask cluster; returns it.
     A round trains ``round_words`` words (:data:`ROUND_WORDS`), shared by the workers,
-    and their changes are combined by ``how`` (see :func:`rounds.combine`; ``auto``:
-    ``sum`` for up to 2 workers, ``sqrt`` up to 4, ``mean`` beyond: at each size the
-    best of those measured in bench/RESULTS.md)."""
+    and their changes are combined by ``how`` (see :func:`rounds.combine`; ``coherent``
+    was the best measured at every size, bench/RESULTS.md)."""
     try:
         import distributed  # noqa: F401
     except ImportError:
         raise WordvecError("training on a cluster needs Dask: pip install 'wordvec[distributed]'") from None
-    if how != "auto" and how not in rounds.COMBINE:
-        raise WordvecError(f"how must be auto or one of {', '.join(rounds.COMBINE)}, not {how!r}")
+    if how not in rounds.COMBINE:
+        raise WordvecError(f"how must be one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
     single_machine = [name for name in ("phrases", "phrase_table", "dedup", "position_weights", "subwords")
                       if getattr(trainer, name)]
@@ -202,7 +201,7 @@ class _ClusterRun:
     def __init__(self, trainer, client, round_words: int, how: str):
         self.trainer, self.client = trainer, client
         self.workers = check_workers(client)
-        self.how = how if how != "auto" else "sum" if self.workers <= 2 else "sqrt" if self.workers <= 4 else "mean"
+        self.how = how
         self.round_words = max(round_words // self.workers, 1)  # each worker's share of a round
         self.direct = True  # the client talks to the workers directly, until that fails
 

@@ -15,9 +15,9 @@ For a row changed by k workers (the frequent words), adding the changes up is
 what lock-free threads would do, but each worker's change of a frequent row
 has already gone most of the way within its round, so the sum of k of them
 overshoots (with 4 workers the run was ruined, and with 8 even the sum over
-√k); averaging shrinks the steps of rows that several workers changed only a little.  :func:`combine` divides the
-sum by ``k ** power`` (``sum`` 0, ``sqrt`` ½, ``mean`` 1); bench/RESULTS.md
-has the measurements.
+√k); averaging shrinks the steps of rows that several workers changed only a
+little.  :func:`combine` tells the two apart row by row from how much the
+workers' changes agree (``coherent``); bench/RESULTS.md has the measurements.
 
 Every function here is pure: the same inputs give the same outputs, and nothing
 is changed in place, so an engine may run a task twice (after a worker dies)
@@ -122,24 +122,37 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
                        float(totals[0]), int(totals[1]), int(totals[2]), int(totals[3]), kernel_seconds)
 
 
-#: How the changes of a round are combined, row by row, when k workers changed a row.
-COMBINE = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}  # the summed change is divided by k ** power
+#: How the changes of a round are combined, row by row (see :func:`combine`).
+COMBINE = ("coherent", "sum", "sqrt", "mean")
+_POWERS = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}  # the summed change is divided by k ** power
 
 
-def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[RoundResult], how: str = "sum") -> None:
-    """Apply the changes of one round's results to the driver's weights (in place):
-    per row, the sum of the changes of the k workers that changed it, divided by
-    ``k ** COMBINE[how]``: added up (``sum``), averaged (``mean``) or in between
-    (``sqrt``).  A row changed by one worker moves exactly as that worker moved it."""
-    power = COMBINE[how]
+def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[RoundResult],
+            how: str = "coherent") -> None:
+    """Apply the changes of one round's results to the driver's weights (in place).
+
+    Per row, over the k workers that changed it, with changes ``Δ_w``: ``S = Σ_w Δ_w``
+    and ``Q = Σ_w |Δ_w|²``.  ``coherent`` moves the row by ``S · min(1, Q / |S|²)``:
+    the sum when the changes are mutually orthogonal (independent small steps,
+    which lock-free threads would add), their mean when they are equal (every
+    worker went the same way to the same place, and the sum would overshoot
+    k-fold), in between otherwise; a row changed by one worker moves exactly as
+    that worker moved it.  ``sum``, ``sqrt`` and ``mean`` move it by ``S / k^p``
+    (p = 0, ½, 1) whatever the changes look like."""
     for weights, rows, deltas in ((weights_in, "rows_in", "delta_in"), (weights_out, "rows_out", "delta_out")):
-        if power:
-            touched = np.zeros(len(weights), dtype=np.float32)
-            for result in results:
-                touched[getattr(result, rows)] += 1
-            scale = np.maximum(touched, 1) ** -power
+        total = np.zeros(weights.shape, dtype=np.float32)
+        squares = np.zeros(len(weights), dtype=np.float64)
+        touched = np.zeros(len(weights), dtype=np.int64)
         for result in results:
-            change = getattr(result, deltas)
-            if power:
-                change = change * scale[getattr(result, rows), None]
-            weights[getattr(result, rows)] += change
+            changed, change = getattr(result, rows), getattr(result, deltas)
+            total[changed] += change
+            squares[changed] += np.einsum("ij,ij->i", change, change, dtype=np.float64)
+            touched[changed] += 1
+        changed = np.flatnonzero(touched)
+        summed = total[changed]
+        if how == "coherent":
+            norms = np.einsum("ij,ij->i", summed, summed, dtype=np.float64)
+            scale = np.minimum(1.0, squares[changed] / np.maximum(norms, np.finfo(np.float64).tiny))
+        else:
+            scale = touched[changed] ** -_POWERS[how]
+        weights[changed] += summed * scale.astype(np.float32)[:, None]
