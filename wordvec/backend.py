@@ -5,7 +5,7 @@ then trains one job of encoded ids at a time with a given learning-rate range,
 returning ``(loss sum, examples, words read, words kept)``.  Besides
 ``train_chunk`` it has ``threads`` (jobs it runs at once), ``job_words`` (the
 fewest words it wants in a job; 0: the corpus's chunks as they are),
-``weights()`` (``W_in`` and ``W_out`` on the host, up to date) and
+``weights(rows)`` (``W_in`` and ``W_out``, or their first rows, on the host, up to date) and
 ``random_state()`` / ``set_random_state()`` (what a checkpoint keeps).  Nothing
 above this seam knows which backend ran: the numba CPU backend here, the
 numba-cuda one in :mod:`wordvec.cuda.backend`.
@@ -168,9 +168,9 @@ class CpuBackend:
                                   self.position_weights)
         return (loss, *totals[1:])
 
-    def weights(self) -> tuple[np.ndarray, np.ndarray]:
-        """``W_in`` and ``W_out`` (the kernels update them in place)."""
-        return self.vectors, self.output_weights
+    def weights(self, rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``W_in`` and ``W_out`` (the kernels update them in place), or their first ``rows`` rows."""
+        return self.vectors[:rows], self.output_weights[:rows]
 
     def random_state(self) -> list[int]:
         """Each thread's random state."""

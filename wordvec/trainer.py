@@ -540,8 +540,9 @@ class Trainer:
                                np.asarray(saved.subwords.vectors, dtype=np.float32)])
 
     def _run_epoch(self, epoch, backend, encoded, chunks, schedule, bar, vocab, position) -> EpochRecord:
-        """One epoch in segments of :data:`SEGMENT_JOBS` jobs; between segments, every
-        thread has finished, so a checkpoint can be taken and a signal acted on."""
+        """One epoch in segments of :data:`SEGMENT_JOBS` jobs (one job for a backend that
+        wants big jobs); between segments, every thread has finished, so a checkpoint
+        can be taken and a signal acted on."""
         started = time.perf_counter()
         jobs = []
         for start, stop, words in interleave(chunks, backend.threads):
@@ -549,8 +550,9 @@ class Trainer:
         first = position.jobs_done if position.epochs_done == epoch - 1 else 0
         totals = dict(position.partial) if first else dict(EMPTY_TOTALS)
         last_shown = 0.0
-        for segment in range(first, len(jobs), SEGMENT_JOBS):
-            for job, result in run_jobs(backend, encoded.ids, jobs[segment:segment + SEGMENT_JOBS], backend.threads):
+        segment_jobs = 1 if backend.job_words else SEGMENT_JOBS  # a backend with big jobs: after each
+        for segment in range(first, len(jobs), segment_jobs):
+            for job, result in run_jobs(backend, encoded.ids, jobs[segment:segment + segment_jobs], backend.threads):
                 encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
                 for key, value in zip(("loss", "examples", "words", "kept"), result):
                     totals[key] += value
@@ -561,8 +563,8 @@ class Trainer:
                     bar.set_postfix(epoch=epoch, alpha=f"{job[3]:.5f}",
                                     loss=f"{totals['loss'] / max(totals['examples'], 1):.4f}", refresh=False)
                     last_shown = now
-            self._check_divergence(epoch, totals["loss"], *backend.weights())
-            done = min(segment + SEGMENT_JOBS, len(jobs))
+            self._check_divergence(epoch, totals["loss"], *backend.weights(checks.WATCHED_ROWS))
+            done = min(segment + segment_jobs, len(jobs))
             if done < len(jobs):
                 partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - started)
                 self._between_segments(vocab, backend, Position.now(epoch - 1, done, partial, backend),

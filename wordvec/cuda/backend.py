@@ -23,8 +23,9 @@ _MIB = 2 ** 20
 class CudaBackend:
     """One GPU trains jobs of :attr:`job_words` words, one after another."""
 
-    #: The trainer gives the GPU jobs of at least this many words: enough centres
-    #: to fill every multiprocessor and to spread the blocks far apart.
+    #: The trainer gives the GPU jobs of at least this many words (enough centres to
+    #: fill every multiprocessor and to spread the blocks far apart), and acts on a
+    #: signal or a due checkpoint after each.
     job_words = 1 << 24
     threads = 1
 
@@ -133,11 +134,13 @@ class CudaBackend:
         state = np.random.SeedSequence([self.seed, self.launches]).generate_state(1, np.uint64)
         return np.uint64(state[0])
 
-    def weights(self) -> tuple[np.ndarray, np.ndarray]:
-        """The host's copies of ``W_in`` and ``W_out``, brought up to date."""
-        self._W_in.copy_to_host(self.vectors)
-        self._W_out.copy_to_host(self.output_weights)
-        return self.vectors, self.output_weights
+    def weights(self, rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The host's copies of ``W_in`` and ``W_out`` (or of their first ``rows`` rows,
+        all that the divergence check after every job reads), brought up to date."""
+        copies = self.vectors[:rows], self.output_weights[:rows]
+        for device, host in zip((self._W_in, self._W_out), copies):
+            device[:len(host)].copy_to_host(host)
+        return copies
 
     def random_state(self) -> list[int]:
         """What a checkpoint keeps of the random state: the number of launches so far."""
