@@ -53,6 +53,7 @@ def test_phrases_dedup_and_position_weights_survive_save_and_interrupted_resume(
     monkeypatch.setattr(trainer_module, "SEGMENT_JOBS", 2)
     whole = Trainer(**settings).fit(demo_prefix).model_
     assert whole.position_weights.shape == (10, 20) and not np.all(whole.position_weights == 1.0)
+    np.testing.assert_allclose(whole.position_weights.mean(axis=0), 1.0, atol=1e-4)  # each dimension keeps mean 1
     path = tmp_path / "run.wordvec"
     _interrupt_after(monkeypatch, 3)
     with pytest.raises(TrainingInterrupted):
