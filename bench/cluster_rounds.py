@@ -6,8 +6,8 @@ on the number of workers, the rule that combines their changes and the round len
 
 Each configuration plans the rounds as ``wordvec.distributed.driver`` does and
 calls the same pure round function for every worker's task, one after another,
-with the same seeds, so the vectors are those a cluster of that size would
-produce (checked: 4 workers, sqrt, 33.11 % here and 33.12 % on a LocalCluster);
+with the same seeds and the same momentum, so the vectors are those a cluster
+of that size would produce (checked: 4 workers, sqrt, 33.11 % here and 33.12 % on a LocalCluster);
 only the time means nothing.  CBOW-NS, word2vec's defaults; analogy accuracy
 is wordvec's evaluator over the 30,000 most frequent words.
 """
@@ -25,7 +25,8 @@ sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whateve
 EVAL = HERE.parent.parent / "shared" / "eval"
 
 
-def simulate(corpus: Path, workers: int, how: str, round_words: int, epochs: int) -> dict:
+def simulate(corpus: Path, workers: int, how: str, round_words: int, epochs: int,
+             momentum: float | None = None) -> dict:
     import wordvec
     from wordvec.distributed import rounds
     from wordvec.distributed.driver import plan_parts, round_tasks, task_seed
@@ -40,6 +41,8 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int, epochs: int
     tables = training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent())
     settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
     schedule = _Schedule(trainer._alpha(), trainer.min_alpha, sum(w for part in parts for *_, w in part) * epochs)
+    eta = rounds.block_momentum(workers) if momentum is None else momentum
+    carried = (np.zeros_like(W_in), np.zeros_like(W_out)) if eta else None
     started, count = time.perf_counter(), 0
     for epoch in range(1, epochs + 1):
         cursors, round_index = [0] * len(parts), 0
@@ -49,12 +52,12 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int, epochs: int
                                           tables, settings, task_seed(trainer.seed, epoch, round_index, i),
                                           alpha_start, alpha_stop, 1)
                        for i, task in enumerate(tasks)]
-            rounds.combine(W_in, W_out, results, how)
+            rounds.combine(W_in, W_out, results, how, carried, eta)
             round_index += 1
             count += 1
     score = evaluate_analogies(wordvec.KeyedVectors(vocab.words, W_in), EVAL / "questions-words.txt",
                                restrict_vocab=30_000)
-    return {"workers": workers, "combine": how, "round_words": round_words, "rounds": count,
+    return {"workers": workers, "combine": how, "momentum": eta, "round_words": round_words, "rounds": count,
             "analogy": 100 * score.accuracy, "seconds": time.perf_counter() - started}
 
 
@@ -65,13 +68,15 @@ def main() -> None:
     parser.add_argument("--combine", default="coherent,sum,sqrt,mean")
     parser.add_argument("--round-words", type=int, default=4_000_000)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--momentum", type=float, help="[default: the driver's, rounds.block_momentum]")
     args = parser.parse_args()
-    print("| workers | combine | words a round | rounds | analogy % |")
-    print("|---|---|---|---|---|")
+    print("| workers | combine | momentum | words a round | rounds | analogy % |")
+    print("|---|---|---|---|---|---|")
     for workers in (int(n) for n in args.workers.split(",")):
         for how in args.combine.split(",") if workers > 1 else ["sum"]:
-            row = simulate(args.corpus, workers, how, args.round_words, args.epochs)
-            print(f"| {workers} | {how} | {row['round_words']:,} | {row['rounds']} | {row['analogy']:.2f} |", flush=True)
+            row = simulate(args.corpus, workers, how, args.round_words, args.epochs, args.momentum)
+            print(f"| {workers} | {how} | {row['momentum']:g} | {row['round_words']:,} | {row['rounds']} | "
+                  f"{row['analogy']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_pat
     from wordvec.cli import main
 
     shown = CliRunner().invoke(main, ["info", "-m", str(tmp_path / "m.wordvec")]).output
-    assert "cluster   2 workers, 15 rounds, 0.4 MB out and" in shown and "combined by coherent" in shown
+    assert "cluster   2 workers, 15 rounds, 0.4 MB out and" in shown
+    assert "combined by coherent with momentum 0.25" in shown
     words = Trainer().prepare(path)[1].words
     assert [epoch.words for epoch in trainer.record_.epochs] == [words] * 5  # every word once an epoch
 
@@ -149,6 +150,16 @@ def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones(
     partly = np.zeros((1, 2), np.float32)
     rounds.combine(partly, np.zeros((1, 2), np.float32), [_result([0], [[2, 0]]), _result([0], [[1, 1]])])
     np.testing.assert_allclose(partly[0], [1.8, 0.6], rtol=1e-6)
+
+
+def test_momentum_carries_the_combined_changes_across_rounds():
+    weights, momentum = np.zeros((3, 2), np.float32), (np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32))
+    rounds.combine(weights, np.zeros((3, 2), np.float32), [_result([0], [[1, 0]])], momentum=momentum, eta=0.5)
+    np.testing.assert_allclose(weights, [[1, 0], [0, 0], [0, 0]])  # M = G
+    rounds.combine(weights, np.zeros((3, 2), np.float32), [_result([1], [[0, 2]])], momentum=momentum, eta=0.5)
+    np.testing.assert_allclose(momentum[0], [[0.5, 0], [0, 2], [0, 0]])  # M = 0.5 M + G
+    np.testing.assert_allclose(weights, [[1.5, 0], [0, 2], [0, 0]])  # row 0 moves on, unchanged this round
+    assert rounds.block_momentum(1) == 0.0 and rounds.block_momentum(2) == 0.25 and rounds.block_momentum(8) == 0.4375
 
 
 def test_rounds_are_pure_and_combine_adds_the_changes():

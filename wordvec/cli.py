@@ -462,7 +462,8 @@ def _describe(facts: dict) -> list[str]:
                          f"{cluster['bytes_to_workers'] / rounds / 2**20:,.1f} MB out and "
                          f"{cluster['bytes_from_workers'] / rounds / 2**20:,.1f} MB back a round, "
                          f"{100 * cluster['kernel_seconds'] / max(cluster['round_seconds'], 1e-9):.0f} % of it "
-                         f"in the kernels, changes combined by {cluster['combine']}")
+                         f"in the kernels, changes combined by {cluster['combine']}"
+                         + (f" with momentum {cluster['momentum']:g}" if cluster.get("momentum") else ""))
     return lines
 
 

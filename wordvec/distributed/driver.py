@@ -167,11 +167,13 @@ def task_seed(seed: int, epoch: int, round_index: int, task: int) -> int:
 
 
 def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: int | None = None,
-                   how: str = "coherent"):
+                   how: str = "coherent", momentum: float | None = None):
     """Run ``trainer`` (its settings, checkpoint and callbacks) on a Dask cluster; returns it.
     A round trains ``round_words`` words (:data:`ROUND_WORDS`), shared by the workers,
     and their changes are combined by ``how`` (see :func:`rounds.combine`; ``coherent``
-    was the best measured at every size, bench/RESULTS.md)."""
+    was the best measured at every size, bench/RESULTS.md) and carried on across
+    rounds with ``momentum`` (default :func:`rounds.block_momentum`; a resumed run
+    starts it again from zero)."""
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -188,7 +190,7 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
         raise WordvecError("a cluster trains on its workers' CPUs: --device cuda and --cluster do not combine yet")
     client, started = connect(cluster)
     try:
-        return _ClusterRun(trainer, client, round_words or ROUND_WORDS, how).fit(corpus, resume)
+        return _ClusterRun(trainer, client, round_words or ROUND_WORDS, how, momentum).fit(corpus, resume)
     finally:
         if started is not None:
             client.close()
@@ -198,10 +200,11 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
 class _ClusterRun:
     """One training run on a cluster; the trainer keeps the settings and the results."""
 
-    def __init__(self, trainer, client, round_words: int, how: str):
+    def __init__(self, trainer, client, round_words: int, how: str, momentum: float | None = None):
         self.trainer, self.client = trainer, client
         self.workers = check_workers(client)
         self.how = how
+        self.eta = rounds.block_momentum(self.workers) if momentum is None else momentum
         self.round_words = max(round_words // self.workers, 1)  # each worker's share of a round
         self.direct = True  # the client talks to the workers directly, until that fails
 
@@ -277,6 +280,7 @@ class _ClusterRun:
 
         trainer, client = self.trainer, self.client
         W_in, W_out, _ = trainer._initial_weights(vocab, saved)  # no position weights on a cluster
+        self.momentum = (np.zeros_like(W_in), np.zeros_like(W_out)) if self.eta else None
         parts = plan_parts(summaries, self.workers)
         words_per_epoch = sum(words for part in parts for *_, words in part)
         position = Position(**saved.position) if saved else Position.start()
@@ -288,7 +292,8 @@ class _ClusterRun:
         trainer._curve.words = schedule.done + position.partial["words"]
         cluster_record = trainer.record_.cluster or {"workers": self.workers, "rounds": 0, "bytes_to_workers": 0,
                                                      "bytes_from_workers": 0, "kernel_seconds": 0.0,
-                                                     "round_seconds": 0.0, "combine": self.how}
+                                                     "round_seconds": 0.0, "combine": self.how,
+                                                     "momentum": self.eta}
         trainer.record_.cluster = cluster_record
         bar = tqdm(total=words_per_epoch * trainer.epochs, initial=trainer._curve.words, unit="word",
                    unit_scale=True, disable=not trainer.progress, dynamic_ncols=True)
@@ -345,7 +350,7 @@ class _ClusterRun:
         return W_in, W_out
 
     def _round(self, W_in, W_out, encoded, tasks, tables, settings, schedule, epoch, round_index, cluster_record):
-        """Broadcast the weights, train every task, add up the changes."""
+        """Broadcast the weights, train every task, combine the changes."""
         started = time.perf_counter()
         client, trainer = self.client, self.trainer
         alpha_start = schedule.alpha()
@@ -358,7 +363,7 @@ class _ClusterRun:
                    for i, task in enumerate(tasks)]
         results = client.gather(futures, direct=self.direct)
         del futures, weights_in, weights_out
-        rounds.combine(W_in, W_out, results, self.how)
+        rounds.combine(W_in, W_out, results, self.how, self.momentum, self.eta)
         cluster_record["rounds"] += 1
         cluster_record["bytes_to_workers"] += (W_in.nbytes + W_out.nbytes) * self.workers
         cluster_record["bytes_from_workers"] += sum(result.nbytes for result in results)

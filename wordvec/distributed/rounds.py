@@ -17,7 +17,9 @@ has already gone most of the way within its round, so the sum of k of them
 overshoots (with 4 workers the run was ruined, and with 8 even the sum over
 √k); averaging shrinks the steps of rows that several workers changed only a
 little.  :func:`combine` tells the two apart row by row from how much the
-workers' changes agree (``coherent``); bench/RESULTS.md has the measurements.
+workers' changes agree (``coherent``), and carries the combined change on
+across rounds with momentum (:func:`block_momentum`); bench/RESULTS.md has the
+measurements.
 
 Every function here is pure: the same inputs give the same outputs, and nothing
 is changed in place, so an engine may run a task twice (after a worker dies)
@@ -127,8 +129,16 @@ COMBINE = ("coherent", "sum", "sqrt", "mean")
 _POWERS = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}  # the summed change is divided by k ** power
 
 
+def block_momentum(workers: int) -> float:
+    """The momentum ``η`` of the combined changes across rounds: ``(1 − 1/k) / 2`` for
+    ``k`` workers, half of block momentum's ``1 − 1/k`` (Chen & Huo 2016), and 0 for
+    one worker, whose rounds are then exactly one machine's training."""
+    return (1.0 - 1.0 / max(workers, 1)) / 2.0
+
+
 def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[RoundResult],
-            how: str = "coherent") -> None:
+            how: str = "coherent", momentum: tuple[np.ndarray, np.ndarray] | None = None,
+            eta: float = 0.0) -> None:
     """Apply the changes of one round's results to the driver's weights (in place).
 
     Per row, over the k workers that changed it, with changes ``Δ_w``: ``S = Σ_w Δ_w``
@@ -138,21 +148,37 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     worker went the same way to the same place, and the sum would overshoot
     k-fold), in between otherwise; a row changed by one worker moves exactly as
     that worker moved it.  ``sum``, ``sqrt`` and ``mean`` move it by ``S / k^p``
-    (p = 0, ½, 1) whatever the changes look like."""
-    for weights, rows, deltas in ((weights_in, "rows_in", "delta_in"), (weights_out, "rows_out", "delta_out")):
-        total = np.zeros(weights.shape, dtype=np.float32)
-        squares = np.zeros(len(weights), dtype=np.float64)
-        touched = np.zeros(len(weights), dtype=np.int64)
-        for result in results:
-            changed, change = getattr(result, rows), getattr(result, deltas)
-            total[changed] += change
-            squares[changed] += np.einsum("ij,ij->i", change, change, dtype=np.float64)
-            touched[changed] += 1
-        changed = np.flatnonzero(touched)
-        summed = total[changed]
-        if how == "coherent":
-            norms = np.einsum("ij,ij->i", summed, summed, dtype=np.float64)
-            scale = np.minimum(1.0, squares[changed] / np.maximum(norms, np.finfo(np.float64).tiny))
+    (p = 0, ½, 1) whatever the changes look like.
+
+    With ``momentum`` (``(M_in, M_out)``, the driver's, updated in place) the
+    combined change ``G`` of this round is carried on: ``M ← η M + G``, and every
+    row moves by ``M`` (rows no worker changed this round too)."""
+    for index, (weights, rows, deltas) in enumerate(((weights_in, "rows_in", "delta_in"),
+                                                     (weights_out, "rows_out", "delta_out"))):
+        changed, change = _combined(weights, [(getattr(r, rows), getattr(r, deltas)) for r in results], how)
+        if momentum is None:
+            weights[changed] += change
         else:
-            scale = touched[changed] ** -_POWERS[how]
-        weights[changed] += summed * scale.astype(np.float32)[:, None]
+            moving = momentum[index]
+            moving *= np.float32(eta)
+            moving[changed] += change
+            weights += moving
+
+
+def _combined(weights: np.ndarray, changes: list[tuple[np.ndarray, np.ndarray]], how: str):
+    """``(rows, combined change)`` of the ``(rows, Δ)`` pairs of the workers (see :func:`combine`)."""
+    total = np.zeros(weights.shape, dtype=np.float32)
+    squares = np.zeros(len(weights), dtype=np.float64)
+    touched = np.zeros(len(weights), dtype=np.int64)
+    for rows, change in changes:
+        total[rows] += change
+        squares[rows] += np.einsum("ij,ij->i", change, change, dtype=np.float64)
+        touched[rows] += 1
+    changed = np.flatnonzero(touched)
+    summed = total[changed]
+    if how == "coherent":
+        norms = np.einsum("ij,ij->i", summed, summed, dtype=np.float64)
+        scale = np.minimum(1.0, squares[changed] / np.maximum(norms, np.finfo(np.float64).tiny))
+    else:
+        scale = touched[changed] ** -_POWERS[how]
+    return changed, summed * scale.astype(np.float32)[:, None]
