@@ -141,15 +141,16 @@ def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones(
     results = [_result([0, 1, 2, 3], [[1, 0], [2, 2], [3, 0], [1, 1]]),
                _result([1, 2, 3, 4], [[2, 2], [0, 4], [-1, -1], [5, 6]])]
     rounds.combine(weights, np.zeros((5, 2), np.float32), results, "coherent")
+    a = rounds.AGREEMENT_POWER
     np.testing.assert_allclose(weights[0], [1, 0])  # one worker: its change exactly
-    np.testing.assert_allclose(weights[1], [2, 2])  # equal changes: their mean
+    np.testing.assert_allclose(weights[1], np.multiply([4, 4], 2.0 ** -a), rtol=1e-6)  # equal: 2^-a of the sum
     np.testing.assert_allclose(weights[2], [3, 4])  # orthogonal changes: their sum
     np.testing.assert_allclose(weights[3], [0, 0])  # opposite changes cancel
     np.testing.assert_allclose(weights[4], [5, 6])
-    # in between: S = (3, 1), Q = 4 + 2 = 6, |S|^2 = 10: S * 0.6
+    # in between: S = (3, 1), Q = 4 + 2 = 6, |S|^2 = 10: S * 0.6^a
     partly = np.zeros((1, 2), np.float32)
     rounds.combine(partly, np.zeros((1, 2), np.float32), [_result([0], [[2, 0]]), _result([0], [[1, 1]])])
-    np.testing.assert_allclose(partly[0], [1.8, 0.6], rtol=1e-6)
+    np.testing.assert_allclose(partly[0], np.multiply([3, 1], 0.6 ** a), rtol=1e-6)
 
 
 def test_momentum_carries_the_combined_changes_across_rounds():

@@ -127,6 +127,9 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
 #: How the changes of a round are combined, row by row (see :func:`combine`).
 COMBINE = ("coherent", "sum", "sqrt", "mean")
 _POWERS = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}  # the summed change is divided by k ** power
+#: ``coherent`` scales the sum by ``min(1, Q / |S|²) ** AGREEMENT_POWER``; with momentum across
+#: rounds, 3/4 (k^-3/4 of the sum of k equal changes) beat 1 (their mean) at 2, 4 and 8 workers.
+AGREEMENT_POWER = 0.75
 
 
 def block_momentum(workers: int) -> float:
@@ -142,12 +145,12 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     """Apply the changes of one round's results to the driver's weights (in place).
 
     Per row, over the k workers that changed it, with changes ``Δ_w``: ``S = Σ_w Δ_w``
-    and ``Q = Σ_w |Δ_w|²``.  ``coherent`` moves the row by ``S · min(1, Q / |S|²)``:
-    the sum when the changes are mutually orthogonal (independent small steps,
-    which lock-free threads would add), their mean when they are equal (every
-    worker went the same way to the same place, and the sum would overshoot
-    k-fold), in between otherwise; a row changed by one worker moves exactly as
-    that worker moved it.  ``sum``, ``sqrt`` and ``mean`` move it by ``S / k^p``
+    and ``Q = Σ_w |Δ_w|²``.  ``coherent`` moves the row by ``S · min(1, Q / |S|²)^a``
+    (``a`` = :data:`AGREEMENT_POWER`): the sum when the changes are mutually
+    orthogonal (independent small steps, which lock-free threads would add), about
+    their mean when they are equal (``k^-a`` of the sum: every worker went the same
+    way to the same place, and the sum would overshoot k-fold), in between
+    otherwise; a row changed by one worker moves exactly as that worker moved it.  ``sum``, ``sqrt`` and ``mean`` move it by ``S / k^p``
     (p = 0, ½, 1) whatever the changes look like.
 
     With ``momentum`` (``(M_in, M_out)``, the driver's, updated in place) the
@@ -178,7 +181,7 @@ def _combined(weights: np.ndarray, changes: list[tuple[np.ndarray, np.ndarray]],
     summed = total[changed]
     if how == "coherent":
         norms = np.einsum("ij,ij->i", summed, summed, dtype=np.float64)
-        scale = np.minimum(1.0, squares[changed] / np.maximum(norms, np.finfo(np.float64).tiny))
+        scale = np.minimum(1.0, squares[changed] / np.maximum(norms, np.finfo(np.float64).tiny)) ** AGREEMENT_POWER
     else:
         scale = touched[changed] ** -_POWERS[how]
     return changed, summed * scale.astype(np.float32)[:, None]
