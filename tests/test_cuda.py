@@ -21,7 +21,7 @@ import pytest
 
 import wordvec
 from wordvec import Trainer, WordvecError
-from wordvec.backend import CpuBackend
+from wordvec.backend import CpuBackend, kernel_tables
 from wordvec.cuda import parse_device, spread_stride
 from wordvec.errors import TrainingInterrupted
 from wordvec.vocab import huffman_tree
@@ -53,10 +53,7 @@ def _tables(loss: str) -> dict:
 
 def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alpha):
     """Both kernels over IDS with one block taking the centres in corpus order (stride 1)."""
-    device = {name: cuda.to_device(np.ascontiguousarray(array)) for name, array in tables.items()}
-    for name, dtype, shape in (("hs_points", np.int32, (1, 1)), ("hs_codes", np.int8, (1, 1)),
-                               ("hs_lengths", np.int32, (1,))):
-        device.setdefault(name, cuda.to_device(np.zeros(shape, dtype)))
+    device = {name: cuda.to_device(array) for name, array in kernel_tables(tables)._asdict().items()}
     ids, kept = cuda.to_device(IDS), cuda.device_array(len(IDS), np.uint8)
     loss, counts = cuda.to_device(np.zeros(1)), cuda.to_device(np.zeros(3, np.int64))
     W_in, W_out = cuda.to_device(W_in), cuda.to_device(W_out)
@@ -229,7 +226,7 @@ def test_ids_that_do_not_fit_on_the_device_are_streamed_job_by_job(tmp_path, mon
         return plans[-1]
 
     def free_memory(self):  # room for the weights and tables, not for the ids
-        return devices._MemoryInfo(plans[-1]["weights"] + plans[-1]["tables"] + 8, 10**9)
+        return devices._MemoryInfo(sum(plans[-1].values()) - plans[-1]["ids"] + 8, 10**9)
 
     monkeypatch.setattr(CudaBackend, "memory_plan", planned)
     monkeypatch.setattr(devices.FakeCUDAContext, "get_memory_info", free_memory)
@@ -255,7 +252,7 @@ def test_the_command_line_trains_on_the_gpu(runner, tmp_path):
     assert wordvec.load("gpu.wordvec").config["device"] == "cuda"
 
 
-@pytest.mark.parametrize("device", ["gpu", "cuda:x", "cuda:-1", ""])
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", "cuda:-1", "cuda:", ""])
 def test_a_device_that_is_not_cpu_or_cuda_is_refused(device):
     with pytest.raises(WordvecError, match="device must be cpu, cuda or cuda:N"):
         parse_device(device)

@@ -27,7 +27,7 @@ def parse_device(device: str) -> tuple[str, int]:
     if text == "cpu":
         return "cpu", 0
     kind, _, index = text.partition(":")
-    if kind == "cuda" and (not index or index.isdigit()):
+    if kind == "cuda" and (text == "cuda" or index.isdigit()):
         return "cuda", int(index or 0)
     raise WordvecError(f"device must be cpu, cuda or cuda:N (a GPU's number), not {device!r}")
 
@@ -36,8 +36,8 @@ def spread_stride(n: int) -> int:
     """The stride coprime to ``n`` nearest to ``0.618 n``: the centres ``q · stride mod n``
     of consecutive ``q`` (the blocks that run at the same time) are spread over
     the whole range (the three-distance theorem for the golden ratio; with
-    ``G`` blocks the smallest gap measured 0.12 to 0.55 of ``n / G``, against
-    1 in corpus order), and every position comes once."""
+    ``G`` blocks the smallest gap is at least ``n / (16 G)`` in the tests,
+    against 1 in corpus order), and every position comes once."""
     if n <= 2:
         return 1
     target = n * _SPREAD

@@ -47,30 +47,28 @@ class CudaBackend:
 
     def memory_plan(self, ids: np.ndarray, tables: dict) -> dict:
         """Bytes the run needs on the device: ``weights`` (both matrices), ``tables``
-        (the sampling tables and one job's subsampling flags) and ``ids`` (all of them)."""
-        job = min(len(ids), self.job_words + (1 << 20))  # a job ends at the first sentence end past job_words
+        (the sampling tables), ``flags`` (one job's subsampling flags) and ``ids`` (all of them)."""
         return {"weights": self.vectors.nbytes + self.output_weights.nbytes,
-                "tables": sum(array.nbytes for array in tables.values()) + job, "ids": ids.nbytes}
+                "tables": sum(array.nbytes for array in tables.values()),
+                "flags": min(len(ids), self.job_words + (1 << 20)),  # a job ends at a sentence end past job_words
+                "ids": ids.nbytes}
 
     def _place(self, device_index: int, ids: np.ndarray, tables: dict, say) -> None:
         """Copy the weights and tables to the device, and the ids too if they fit (else
         each job's ids are copied at its launch); say what takes how much memory."""
+        from ..backend import kernel_tables  # the CPU kernels' tables, stand-ins included
+
         cuda = self.cuda
-        tables = {
-            "keep_prob": np.ascontiguousarray(tables["keep_prob"], dtype=np.float32),
-            "noise_prob": np.ascontiguousarray(tables.get("noise_prob", np.ones(1)), dtype=np.float32),
-            "noise_alias": np.ascontiguousarray(tables.get("noise_alias", np.zeros(1)), dtype=np.int32),
-            "hs_points": np.ascontiguousarray(tables.get("hs_points", np.zeros((1, 1))), dtype=np.int32),
-            "hs_codes": np.ascontiguousarray(tables.get("hs_codes", np.zeros((1, 1))), dtype=np.int8),
-            "hs_lengths": np.ascontiguousarray(tables.get("hs_lengths", np.zeros(1)), dtype=np.int32),
-        }
+        tables = {name: array for name, array in kernel_tables(tables)._asdict().items()
+                  if name not in ("row_starts", "row_ids")}  # no subwords on the GPU
         if tables["hs_points"].shape[1] > self.kernels.MAX_OUTPUTS:
             raise WordvecError(f"--device cuda: the Huffman tree is {tables['hs_points'].shape[1]} deep, "
                                f"more than the GPU kernels' {self.kernels.MAX_OUTPUTS}; use --loss ns")
         plan = self.memory_plan(ids, tables)
         free = cuda.current_context().get_memory_info()[0]
-        if plan["weights"] + plan["tables"] > free:
-            raise WordvecError(f"the weights and tables need {(plan['weights'] + plan['tables']) / _MIB:,.1f} MB on "
+        needed = plan["weights"] + plan["tables"] + plan["flags"]
+        if needed > free:
+            raise WordvecError(f"the weights and tables need {needed / _MIB:,.1f} MB on "
                                f"cuda:{device_index}, which has {free / _MIB:,.1f} MB free; lower --dim or --max-vocab")
         resident = sum(plan.values()) <= free
         if say is not None:
@@ -79,14 +77,13 @@ class CudaBackend:
             free_text = "" if free == float("inf") else f", {free / _MIB:,.0f} MB free"
             where = "held there" if resident else "streamed a job at a time (they do not fit)"
             say(f"cuda:{device_index} ({name}{free_text}): weights {plan['weights'] / _MIB:,.1f} MB, tables "
-                f"{plan['tables'] / _MIB:,.1f} MB, ids {plan['ids'] / _MIB:,.1f} MB {where}")
+                f"{(plan['tables'] + plan['flags']) / _MIB:,.1f} MB, ids {plan['ids'] / _MIB:,.1f} MB {where}")
         self._W_in = cuda.to_device(self.vectors)
         self._W_out = cuda.to_device(self.output_weights)
         self._tables = {name: cuda.to_device(array) for name, array in tables.items()}
         self._ids = cuda.to_device(np.ascontiguousarray(ids, dtype=np.int32)) if resident else None
         self._job_ids = None
-        self._kept = cuda.device_array(plan["tables"] - sum(array.nbytes for array in tables.values()),
-                                       dtype=np.uint8)
+        self._kept = cuda.device_array(plan["flags"], dtype=np.uint8)
         self._loss = cuda.device_array(1, dtype=np.float64)
         self._counts = cuda.device_array(3, dtype=np.int64)
 

@@ -47,7 +47,7 @@ import math
 import numpy as np
 from numba import cuda, float32, float64, int32, int64, uint64
 
-from ..kernels import CBOW, NEGATIVE_SAMPLING, SKIPGRAM  # noqa: F401  (SKIPGRAM: the other arch)
+from ..kernels import CBOW, NEGATIVE_SAMPLING
 
 #: Threads in a block: one warp, one centre word at a time.
 THREADS = 32
