@@ -171,7 +171,7 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     """Run ``trainer`` (its settings, checkpoint and callbacks) on a Dask cluster; returns it.
     A round trains ``round_words`` words (:data:`ROUND_WORDS`), shared by the workers,
     and their changes are combined by ``how`` (see :func:`rounds.combine`; ``coherent``
-    was the best measured at every size, bench/RESULTS.md) and carried on across
+    with the momentum was the best measured at 2, 4 and 8 workers, bench/RESULTS.md) and carried on across
     rounds with ``momentum`` (default :func:`rounds.block_momentum`; a resumed run
     starts it again from zero)."""
     try:

@@ -150,8 +150,9 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     orthogonal (independent small steps, which lock-free threads would add), about
     their mean when they are equal (``k^-a`` of the sum: every worker went the same
     way to the same place, and the sum would overshoot k-fold), in between
-    otherwise; a row changed by one worker moves exactly as that worker moved it.  ``sum``, ``sqrt`` and ``mean`` move it by ``S / k^p``
-    (p = 0, ½, 1) whatever the changes look like.
+    otherwise; a row changed by one worker moves exactly as that worker moved it.
+    ``sum``, ``sqrt`` and ``mean`` move it by ``S / k^p`` (p = 0, ½, 1) whatever the
+    changes look like.
 
     With ``momentum`` (``(M_in, M_out)``, the driver's, updated in place) the
     combined change ``G`` of this round is carried on: ``M ← η M + G``, and every
