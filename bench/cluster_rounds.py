@@ -2,7 +2,7 @@
 on the number of workers, the rule that combines their changes and the round length.
 
     python bench/cluster_rounds.py CORPUS.txt [--workers 1,2,4,8] [--combine coherent,sum,sqrt,mean]
-                                   [--round-words 4000000] [--epochs 5]
+                                   [--round-words 4000000] [--epochs 5] [--seed 1]
 
 Each configuration plans the rounds as ``wordvec.distributed.driver`` does and
 calls the same pure round function for every worker's task, one after another,
@@ -26,14 +26,14 @@ EVAL = HERE.parent.parent / "shared" / "eval"
 
 
 def simulate(corpus: Path, workers: int, how: str, round_words: int, epochs: int,
-             momentum: float | None = None) -> dict:
+             momentum: float | None = None, seed: int = 1) -> dict:
     import wordvec
     from wordvec.distributed import rounds
     from wordvec.distributed.driver import plan_parts, round_tasks, task_seed
     from wordvec.evaluate import evaluate_analogies
     from wordvec.trainer import _Schedule, training_tables
 
-    trainer = wordvec.Trainer(epochs=epochs, threads=1, seed=1)
+    trainer = wordvec.Trainer(epochs=epochs, threads=1, seed=seed)
     vocab, encoded = trainer.prepare(corpus)
     block = rounds.Block(np.asarray(encoded.ids), encoded.chunks, encoded.tokens, encoded.words)
     W_in, W_out, _ = trainer._initial_weights(vocab, None)
@@ -69,12 +69,13 @@ def main() -> None:
     parser.add_argument("--round-words", type=int, default=4_000_000)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--momentum", type=float, help="[default: the driver's, rounds.block_momentum]")
+    parser.add_argument("--seed", type=int, default=1, help="the run's seed (the spread between seeds is the noise)")
     args = parser.parse_args()
     print("| workers | combine | momentum | words a round | rounds | analogy % |")
     print("|---|---|---|---|---|---|")
     for workers in (int(n) for n in args.workers.split(",")):
         for how in args.combine.split(",") if workers > 1 else ["sum"]:
-            row = simulate(args.corpus, workers, how, args.round_words, args.epochs, args.momentum)
+            row = simulate(args.corpus, workers, how, args.round_words, args.epochs, args.momentum, args.seed)
             print(f"| {workers} | {how} | {row['momentum']:g} | {row['round_words']:,} | {row['rounds']} | "
                   f"{row['analogy']:.2f} |", flush=True)
 

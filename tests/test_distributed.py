@@ -153,6 +153,21 @@ def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones(
     np.testing.assert_allclose(partly[0], np.multiply([3, 1], 0.6 ** a), rtol=1e-6)
 
 
+def test_changed_rows_are_the_rows_that_differ_and_their_change():
+    from wordvec.distributed.round_kernels import changed_rows
+
+    before = np.arange(12, dtype=np.float32).reshape(4, 3)
+    after = before.copy()
+    after[1, 2] += 0.5
+    after[3] = [np.nan, 10, 11]  # a row gone NaN is a change: divergence reaches the driver
+    rows, deltas = changed_rows(after, before)
+    assert rows.tolist() == [1, 3]
+    np.testing.assert_array_equal(deltas[0], [0, 0, 0.5])
+    assert np.isnan(deltas[1, 0]) and deltas[1, 1:].tolist() == [0, 0]
+    rows, deltas = changed_rows(before, before.copy())
+    assert rows.shape == (0,) and deltas.shape == (0, 3)
+
+
 def test_momentum_carries_the_combined_changes_across_rounds():
     weights, momentum = np.zeros((3, 2), np.float32), (np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32))
     rounds.combine(weights, np.zeros((3, 2), np.float32), [_result([0], [[1, 0]])], momentum=momentum, eta=0.5)

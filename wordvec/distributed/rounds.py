@@ -118,10 +118,12 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
         for _, result in run_jobs(backend, block.ids, jobs, threads):
             totals += result
     kernel_seconds = time.perf_counter() - started
-    rows_in = np.flatnonzero((W_in != weights_in).any(axis=1))
-    rows_out = np.flatnonzero((W_out != weights_out).any(axis=1))
-    return RoundResult(rows_in, W_in[rows_in] - weights_in[rows_in], rows_out, W_out[rows_out] - weights_out[rows_out],
-                       float(totals[0]), int(totals[1]), int(totals[2]), int(totals[3]), kernel_seconds)
+    from .round_kernels import changed_rows
+
+    rows_in, delta_in = changed_rows(W_in, weights_in)
+    rows_out, delta_out = changed_rows(W_out, weights_out)
+    return RoundResult(rows_in, delta_in, rows_out, delta_out, float(totals[0]), int(totals[1]), int(totals[2]),
+                       int(totals[3]), kernel_seconds)
 
 
 #: How the changes of a round are combined, row by row (see :func:`combine`).
@@ -157,32 +159,15 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     With ``momentum`` (``(M_in, M_out)``, the driver's, updated in place) the
     combined change ``G`` of this round is carried on: ``M ← η M + G``, and every
     row moves by ``M`` (rows no worker changed this round too)."""
+    from .round_kernels import BY_COUNT, COHERENT, add_changes, combine_rows
+
+    rule, power = (COHERENT, AGREEMENT_POWER) if how == "coherent" else (BY_COUNT, _POWERS[how])
     for index, (weights, rows, deltas) in enumerate(((weights_in, "rows_in", "delta_in"),
                                                      (weights_out, "rows_out", "delta_out"))):
-        changed, change = _combined(weights, [(getattr(r, rows), getattr(r, deltas)) for r in results], how)
-        if momentum is None:
-            weights[changed] += change
-        else:
-            moving = momentum[index]
-            moving *= np.float32(eta)
-            moving[changed] += change
-            weights += moving
-
-
-def _combined(weights: np.ndarray, changes: list[tuple[np.ndarray, np.ndarray]], how: str):
-    """``(rows, combined change)`` of the ``(rows, Δ)`` pairs of the workers (see :func:`combine`)."""
-    total = np.zeros(weights.shape, dtype=np.float32)
-    squares = np.zeros(len(weights), dtype=np.float64)
-    touched = np.zeros(len(weights), dtype=np.int64)
-    for rows, change in changes:
-        total[rows] += change
-        squares[rows] += np.einsum("ij,ij->i", change, change, dtype=np.float64)
-        touched[rows] += 1
-    changed = np.flatnonzero(touched)
-    summed = total[changed]
-    if how == "coherent":
-        norms = np.einsum("ij,ij->i", summed, summed, dtype=np.float64)
-        scale = np.minimum(1.0, squares[changed] / np.maximum(norms, np.finfo(np.float64).tiny)) ** AGREEMENT_POWER
-    else:
-        scale = touched[changed] ** -_POWERS[how]
-    return changed, summed * scale.astype(np.float32)[:, None]
+        total = np.zeros(weights.shape, dtype=np.float32)
+        squares = np.zeros(len(weights), dtype=np.float64)
+        touched = np.zeros(len(weights), dtype=np.int64)
+        for result in results:
+            add_changes(total, squares, touched, getattr(result, rows), getattr(result, deltas))
+        moving = momentum[index] if momentum is not None else np.zeros((0, weights.shape[1]), dtype=np.float32)
+        combine_rows(weights, total, squares, touched, rule, power, moving, eta, momentum is not None)
