@@ -52,7 +52,7 @@ def test_saving_over_a_model_replaces_it_whole(small_model, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.wordvec"]  # no temporary file left behind
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "not-a-model", "missing"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "not-a-model", "missing", "npy-header"])
 def test_damaged_or_foreign_files_raise_the_projects_error(small_model, tmp_path, damage):
     path = tmp_path / "m.wordvec"
     small_model.save(path)
@@ -61,6 +61,9 @@ def test_damaged_or_foreign_files_raise_the_projects_error(small_model, tmp_path
         path.write_bytes(data[: len(data) // 2])
     elif damage == "garbage":
         path.write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8)))
+    elif damage == "npy-header":  # numpy parses a matrix's header as a Python literal: an unclosed one
+        at = data.index(b"}", data.index(b"'descr'"))
+        path.write_bytes(data[:at] + b"\0" + data[at + 1:])
     elif damage == "not-a-model":
         with zipfile.ZipFile(path, "w") as archive:
             archive.writestr("config.json", "{}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -187,7 +188,10 @@ def _matrix_header(stream, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], int,
     if version not in ((1, 0), (2, 0)):
         raise ValueError(f"{info.filename} has an unknown .npy version {version}")
     read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, fortran_order, dtype = read_header(stream)
+    try:
+        shape, fortran_order, dtype = read_header(stream)
+    except (SyntaxError, tokenize.TokenError):  # numpy parses the header as a Python literal
+        raise ValueError(f"{info.filename} has a damaged .npy header") from None
     header_bytes = stream.tell() - begin
     expected, ndim = (np.dtype("<i8"), 1) if info.filename[:-4] in INDEX_ARRAYS else (np.dtype("<f4"), 2)
     if dtype != expected or fortran_order or len(shape) != ndim:
