@@ -2,7 +2,7 @@
 on the number of workers, the rule that combines their changes and the round length.
 
     python bench/cluster_rounds.py CORPUS.txt [--workers 1,2,4,8] [--combine coherent,sum,sqrt,mean]
-                                   [--round-words 4000000] [--epochs 5] [--seed 1]
+                                   [--round-words N] [--epochs 5] [--seed 1]
 
 Each configuration plans the rounds as ``wordvec.distributed.driver`` does and
 calls the same pure round function for every worker's task, one after another,
@@ -25,11 +25,11 @@ sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whateve
 EVAL = HERE.parent.parent / "shared" / "eval"
 
 
-def simulate(corpus: Path, workers: int, how: str, round_words: int, epochs: int,
+def simulate(corpus: Path, workers: int, how: str, round_words: int | None, epochs: int,
              momentum: float | None = None, seed: int = 1) -> dict:
     import wordvec
     from wordvec.distributed import rounds
-    from wordvec.distributed.driver import plan_parts, round_tasks, task_seed
+    from wordvec.distributed.driver import default_round_words, plan_parts, round_tasks, task_seed
     from wordvec.evaluate import evaluate_analogies
     from wordvec.trainer import _Schedule, training_tables
 
@@ -42,6 +42,7 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int, epochs: int
     settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
     schedule = _Schedule(trainer._alpha(), trainer.min_alpha, sum(w for part in parts for *_, w in part) * epochs)
     eta = rounds.block_momentum(workers) if momentum is None else momentum
+    round_words = round_words or default_round_words(workers)
     carried = (np.zeros_like(W_in), np.zeros_like(W_out)) if eta else None
     started, count = time.perf_counter(), 0
     for epoch in range(1, epochs + 1):
@@ -66,7 +67,7 @@ def main() -> None:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--workers", default="1,2,4,8")
     parser.add_argument("--combine", default="coherent,sum,sqrt,mean")
-    parser.add_argument("--round-words", type=int, default=4_000_000)
+    parser.add_argument("--round-words", type=int, help="[default: the driver's, driver.default_round_words]")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--momentum", type=float, help="[default: the driver's, rounds.block_momentum]")
     parser.add_argument("--seed", type=int, default=1, help="the run's seed (the spread between seeds is the noise)")

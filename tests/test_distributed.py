@@ -33,6 +33,7 @@ def small_blocks(monkeypatch):
     """Blocks of about 200 kB and rounds of 80,000 words (40,000 a worker): many of each."""
     monkeypatch.setattr(driver, "BLOCK_BYTES", 200_000)
     monkeypatch.setattr(driver, "ROUND_WORDS", 80_000)
+    monkeypatch.setattr(driver, "MIN_ROUND_WORDS", 20_000)
 
 
 def test_the_vocabulary_equals_the_single_machine_one(client, demo_prefix, small_blocks):
@@ -53,6 +54,8 @@ def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_pat
     assert right >= 9, f"{right} of {len(ANALOGIES)} analogies right"  # one machine: 11-13 (test_training)
     cluster = trainer.record_.cluster
     assert cluster["workers"] == 2 and cluster["rounds"] == 5 * 3  # 120,000 words a worker an epoch, 40,000 a round
+    kept = client.run(lambda: len(rounds._WORKING))
+    assert list(kept.values()) == [0, 0]  # the workers let go of the arrays the rounds trained in
     trainer.model_.save(tmp_path / "m.wordvec")
     from click.testing import CliRunner
     from wordvec.cli import main
@@ -151,6 +154,11 @@ def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones(
     partly = np.zeros((1, 2), np.float32)
     rounds.combine(partly, np.zeros((1, 2), np.float32), [_result([0], [[2, 0]]), _result([0], [[1, 1]])])
     np.testing.assert_allclose(partly[0], np.multiply([3, 1], 0.6 ** a), rtol=1e-6)
+
+
+def test_rounds_shorten_with_the_square_of_the_workers():
+    assert [driver.default_round_words(k) for k in (1, 2, 4, 8, 16)] == [8_000_000, 8_000_000, 2_000_000,
+                                                                         500_000, 500_000]
 
 
 def test_changed_rows_are_the_rows_that_differ_and_their_change():

@@ -30,10 +30,10 @@ from ..trainer import EpochRecord, TrainingRecord, _CurvePoints, _Schedule, trai
 from ..vocab import Vocabulary
 from . import rounds
 
-#: Words one round trains, all workers together: each of k workers trains 1/k
-#: of them.  Keeping the total fixed keeps what a worker does not see of the
-#: others' changes (their words of the round) the same however many workers there are.
-ROUND_WORDS = 4_000_000
+#: Words one round trains, all workers together, with one or two workers.
+ROUND_WORDS = 8_000_000
+#: The shortest round (8 workers'; nothing was measured beyond 8).
+MIN_ROUND_WORDS = 500_000
 #: Bytes of text in one block read by a worker.
 BLOCK_BYTES = 64 << 20
 CONNECT_SECONDS = 10
@@ -161,6 +161,19 @@ def round_tasks(parts: list, cursors: list[int], round_words: int) -> list[Task]
     return tasks
 
 
+def default_round_words(workers: int) -> int:
+    """Words one round trains, all workers together: ``ROUND_WORDS · (2/k)²`` for
+    ``k`` workers, within ``[MIN_ROUND_WORDS, ROUND_WORDS]`` (8 M words with 2
+    workers, 2 M with 4, 0.5 M with 8).  A worker does not see the others' changes
+    until the round ends; the more workers, the shorter the round must be for
+    their combined changes to stay close to one machine's (bench/RESULTS.md, on
+    the bench corpus: 4 workers 36.6 % with rounds of 4 M words, 37.1 % with 2 M
+    or 1 M; 8 workers 35.5 % with 4 M, 36.6 % with 1 M or 0.5 M), while two
+    workers lose nothing with rounds of 8 M (38.6 % over two seeds, against
+    38.0 % with 4 M), which halves the time a round spends outside the kernels."""
+    return int(min(ROUND_WORDS, max(MIN_ROUND_WORDS, ROUND_WORDS * 4 / max(workers, 1) ** 2)))
+
+
 def task_seed(seed: int, epoch: int, round_index: int, task: int) -> int:
     """A task's random seed: a function of its place in the run only, so a rerun draws the same."""
     return int(np.random.SeedSequence([seed, epoch, round_index, task]).generate_state(1, np.uint32)[0])
@@ -169,7 +182,7 @@ def task_seed(seed: int, epoch: int, round_index: int, task: int) -> int:
 def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: int | None = None,
                    how: str = "coherent", momentum: float | None = None):
     """Run ``trainer`` (its settings, checkpoint and callbacks) on a Dask cluster; returns it.
-    A round trains ``round_words`` words (:data:`ROUND_WORDS`), shared by the workers,
+    A round trains ``round_words`` words (default :func:`default_round_words`), shared by the workers,
     and their changes are combined by ``how`` (see :func:`rounds.combine`; ``coherent``
     with the momentum was the best measured at 2, 4 and 8 workers, bench/RESULTS.md) and carried on across
     rounds with ``momentum`` (default :func:`rounds.block_momentum`; a resumed run
@@ -190,7 +203,7 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
         raise WordvecError("a cluster trains on its workers' CPUs: --device cuda and --cluster do not combine yet")
     client, started = connect(cluster)
     try:
-        return _ClusterRun(trainer, client, round_words or ROUND_WORDS, how, momentum).fit(corpus, resume)
+        return _ClusterRun(trainer, client, round_words, how, momentum).fit(corpus, resume)
     finally:
         if started is not None:
             client.close()
@@ -200,12 +213,12 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
 class _ClusterRun:
     """One training run on a cluster; the trainer keeps the settings and the results."""
 
-    def __init__(self, trainer, client, round_words: int, how: str, momentum: float | None = None):
+    def __init__(self, trainer, client, words: int | None, how: str, momentum: float | None = None):
         self.trainer, self.client = trainer, client
         self.workers = check_workers(client)
         self.how = how
         self.eta = rounds.block_momentum(self.workers) if momentum is None else momentum
-        self.round_words = max(round_words // self.workers, 1)  # each worker's share of a round
+        self.round_words = max((words or default_round_words(self.workers)) // self.workers, 1)  # a worker's share
         self.direct = True  # the client talks to the workers directly, until that fails
 
     def fit(self, corpus, resume: bool):
@@ -229,7 +242,10 @@ class _ClusterRun:
         trainer.record_ = record
         trainer._check_resources(vocab)
         started = time.perf_counter()
-        vectors, output_weights = self._train(vocab, encoded, summaries, saved)
+        try:
+            vectors, output_weights = self._train(vocab, encoded, summaries, saved)
+        finally:
+            client.run(rounds.release_working_copies, on_error="ignore")
         record.train_seconds += time.perf_counter() - started
         trainer._keep(vocab, vectors, None, output_weights, record)
         if trainer.checkpoint:

@@ -28,6 +28,7 @@ or Ray could call the same functions.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
     from ..backend import CpuBackend
     from ..trainer import run_jobs
 
-    W_in, W_out = weights_in.copy(), weights_out.copy()
+    W_in, W_out = _working_copies(weights_in, weights_out)
     backend = CpuBackend(W_in, W_out, tables, settings["arch"], settings["loss"], settings["window"],
                          settings["negative"], settings["cbow_mean"], threads, seed)
     total = max(sum(words for block, first, stop in pieces for *_, words in block.chunks[first:stop]), 1)
@@ -124,6 +125,32 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
     rows_out, delta_out = changed_rows(W_out, weights_out)
     return RoundResult(rows_in, delta_in, rows_out, delta_out, float(totals[0]), int(totals[1]), int(totals[2]),
                        int(totals[3]), kernel_seconds)
+
+
+#: Per worker thread, the two arrays its rounds train in, kept from one round to the
+#: next: allocating 2 x 31 MB afresh every round took 0.04 s on a worker of the bench
+#: run, copying into kept arrays 0.006 s.
+_WORKING: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_WORKING_LOCK = threading.Lock()
+
+
+def _working_copies(weights_in: np.ndarray, weights_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of a round's weights in this thread's kept arrays (new ones when the shapes change)."""
+    with _WORKING_LOCK:
+        kept = _WORKING.get(threading.get_ident())
+    if kept is None or kept[0].shape != weights_in.shape or kept[1].shape != weights_out.shape:
+        kept = np.empty(weights_in.shape, np.float32), np.empty(weights_out.shape, np.float32)
+        with _WORKING_LOCK:
+            _WORKING[threading.get_ident()] = kept
+    np.copyto(kept[0], weights_in)
+    np.copyto(kept[1], weights_out)
+    return kept
+
+
+def release_working_copies() -> None:
+    """Drop the kept arrays of every thread (the driver runs this on every worker when a run ends)."""
+    with _WORKING_LOCK:
+        _WORKING.clear()
 
 
 #: How the changes of a round are combined, row by row (see :func:`combine`).
