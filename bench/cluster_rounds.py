@@ -43,6 +43,7 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int | None, epoc
     schedule = _Schedule(trainer._alpha(), trainer.min_alpha, sum(w for part in parts for *_, w in part) * epochs)
     eta = rounds.block_momentum(workers) if momentum is None else momentum
     round_words = round_words or default_round_words(workers)
+    summed_from = rounds.first_summed_row(vocab.counts, max(round_words // workers, 1))
     carried = (np.zeros_like(W_in), np.zeros_like(W_out)) if eta else None
     started, count = time.perf_counter(), 0
     for epoch in range(1, epochs + 1):
@@ -53,7 +54,7 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int | None, epoc
                                           tables, settings, task_seed(trainer.seed, epoch, round_index, i),
                                           alpha_start, alpha_stop, 1)
                        for i, task in enumerate(tasks)]
-            rounds.combine(W_in, W_out, results, how, carried, eta)
+            rounds.combine(W_in, W_out, results, how, carried, eta, summed_from)
             round_index += 1
             count += 1
     score = evaluate_analogies(wordvec.KeyedVectors(vocab.words, W_in), EVAL / "questions-words.txt",

@@ -176,6 +176,16 @@ def test_changed_rows_are_the_rows_that_differ_and_their_change():
     assert rows.shape == (0,) and deltas.shape == (0, 3)
 
 
+def test_rare_rows_add_the_changes_up_whatever_their_agreement():
+    results = [_result([0, 1], [[1, 1], [2, 2]]), _result([0, 1], [[1, 1], [2, 2]])]
+    weights = np.zeros((2, 2), np.float32)
+    rounds.combine(weights, np.zeros((2, 2), np.float32), results, "coherent", summed_from=1)
+    np.testing.assert_allclose(weights, [np.multiply([2, 2], 2.0 ** -rounds.AGREEMENT_POWER), [4, 4]], rtol=1e-6)
+    counts = np.array([500, 300, 100, 60, 40])  # 1,000 words: in a share of 10 words, 5, 3, 1, 0.6, 0.4 times
+    assert rounds.SUMMED_BELOW == 4 and rounds.first_summed_row(counts, 10) == 1
+    assert rounds.first_summed_row(counts, 80) == 4 and rounds.first_summed_row(counts, 1) == 0
+
+
 def test_momentum_carries_the_combined_changes_across_rounds():
     weights, momentum = np.zeros((3, 2), np.float32), (np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32))
     rounds.combine(weights, np.zeros((3, 2), np.float32), [_result([0], [[1, 0]])], momentum=momentum, eta=0.5)

@@ -167,7 +167,7 @@ def default_round_words(workers: int) -> int:
     workers, 2 M with 4, 0.5 M with 8).  A worker does not see the others' changes
     until the round ends; the more workers, the shorter the round must be for
     their combined changes to stay close to one machine's (bench/RESULTS.md, on
-    the bench corpus: 4 workers 36.6 % with rounds of 4 M words, 37.1 % with 2 M
+    the bench corpus, before rare rows were summed: 4 workers 36.6 % with rounds of 4 M words, 37.1 % with 2 M
     or 1 M; 8 workers 35.5 % with 4 M, 36.6 % with 1 M or 0.5 M), while two
     workers lose nothing with rounds of 8 M (38.6 % over two seeds, against
     38.0 % with 4 M), which halves the time a round spends outside the kernels."""
@@ -296,6 +296,7 @@ class _ClusterRun:
 
         trainer, client = self.trainer, self.client
         W_in, W_out, _ = trainer._initial_weights(vocab, saved)  # no position weights on a cluster
+        self.summed_from = rounds.first_summed_row(vocab.counts, self.round_words)
         self.momentum = (np.zeros_like(W_in), np.zeros_like(W_out)) if self.eta else None
         parts = plan_parts(summaries, self.workers)
         words_per_epoch = sum(words for part in parts for *_, words in part)
@@ -379,7 +380,7 @@ class _ClusterRun:
                    for i, task in enumerate(tasks)]
         results = client.gather(futures, direct=self.direct)
         del futures, weights_in, weights_out
-        rounds.combine(W_in, W_out, results, self.how, self.momentum, self.eta)
+        rounds.combine(W_in, W_out, results, self.how, self.momentum, self.eta, self.summed_from)
         cluster_record["rounds"] += 1
         cluster_record["bytes_to_workers"] += (W_in.nbytes + W_out.nbytes) * self.workers
         cluster_record["bytes_from_workers"] += sum(result.nbytes for result in results)

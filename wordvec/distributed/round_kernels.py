@@ -59,17 +59,20 @@ def add_changes(total, squares, touched, rows, deltas):
 
 
 @njit(cache=True, nogil=True)
-def combine_rows(weights, total, squares, touched, rule, power, momentum, eta, use_momentum):
+def combine_rows(weights, total, squares, touched, rule, power, summed_from, momentum, eta, use_momentum):
     """Move every row of ``weights`` by its combined change ``G = S · scale``, where
-    ``S = total[r]`` and ``scale = min(1, squares[r] / |S|²) ** power`` (COHERENT) or
-    ``touched[r] ** −power`` (BY_COUNT); ``G = 0`` where no worker changed the row.
+    ``S = total[r]`` and ``scale = min(1, squares[r] / |S|²) ** power`` (COHERENT; 1,
+    the sum, for rows from ``summed_from`` on) or ``touched[r] ** −power`` (BY_COUNT);
+    ``G = 0`` where no worker changed the row.
     With ``use_momentum``: ``M ← η M + G`` and the row moves by ``M`` (every row)."""
     dim = weights.shape[1]
     eta32 = np.float32(eta)
     for row in range(weights.shape[0]):
         scale = np.float32(0.0)
         if touched[row] > 0:
-            if rule == COHERENT:
+            if rule == COHERENT and row >= summed_from:
+                scale = np.float32(1.0)
+            elif rule == COHERENT:
                 norm = 0.0
                 for j in range(dim):
                     norm += np.float64(total[row, j]) * total[row, j]

@@ -159,6 +159,9 @@ _POWERS = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}  # the summed change is divided
 #: ``coherent`` scales the sum by ``min(1, Q / |S|²) ** AGREEMENT_POWER``; with momentum across
 #: rounds, 3/4 (k^-3/4 of the sum of k equal changes) beat 1 (their mean) at 2, 4 and 8 workers.
 AGREEMENT_POWER = 0.75
+#: ``coherent`` adds up the changes of a row whose word a worker's share of a round holds
+#: fewer than this many times on average (:func:`first_summed_row`).
+SUMMED_BELOW = 4
 
 
 def block_momentum(workers: int) -> float:
@@ -168,9 +171,17 @@ def block_momentum(workers: int) -> float:
     return (1.0 - 1.0 / max(workers, 1)) / 2.0
 
 
+def first_summed_row(counts: np.ndarray, share_words: int) -> int:
+    """The first row (the words by falling count) whose word occurs fewer than
+    :data:`SUMMED_BELOW` times on average in ``share_words`` words of the corpus."""
+    counts = np.asarray(counts, dtype=np.float64)
+    expected = counts * (share_words / max(counts.sum(), 1.0))
+    return int(np.count_nonzero(expected >= SUMMED_BELOW))
+
+
 def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[RoundResult],
             how: str = "coherent", momentum: tuple[np.ndarray, np.ndarray] | None = None,
-            eta: float = 0.0) -> None:
+            eta: float = 0.0, summed_from: int | None = None) -> None:
     """Apply the changes of one round's results to the driver's weights (in place).
 
     Per row, over the k workers that changed it, with changes ``Δ_w``: ``S = Σ_w Δ_w``
@@ -180,6 +191,10 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     their mean when they are equal (``k^-a`` of the sum: every worker went the same
     way to the same place, and the sum would overshoot k-fold), in between
     otherwise; a row changed by one worker moves exactly as that worker moved it.
+    From row ``summed_from`` on (see :func:`first_summed_row`; by default no row)
+    ``coherent`` adds the changes up: a word that each worker met only a few
+    times in its share was moved by a few small steps, which one machine would
+    have taken one after the other, so they add whether or not they agree.
     ``sum``, ``sqrt`` and ``mean`` move it by ``S / k^p`` (p = 0, ½, 1) whatever the
     changes look like.
 
@@ -197,4 +212,5 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
         for result in results:
             add_changes(total, squares, touched, getattr(result, rows), getattr(result, deltas))
         moving = momentum[index] if momentum is not None else np.zeros((0, weights.shape[1]), dtype=np.float32)
-        combine_rows(weights, total, squares, touched, rule, power, moving, eta, momentum is not None)
+        combine_rows(weights, total, squares, touched, rule, power, len(weights) if summed_from is None else summed_from,
+                     moving, eta, momentum is not None)
