@@ -33,7 +33,7 @@ def small_blocks(monkeypatch):
     """Blocks of about 200 kB and rounds of 80,000 words (40,000 a worker): many of each."""
     monkeypatch.setattr(driver, "BLOCK_BYTES", 200_000)
     monkeypatch.setattr(driver, "ROUND_WORDS", 80_000)
-    monkeypatch.setattr(driver, "MIN_ROUND_WORDS", 20_000)
+    monkeypatch.setattr(driver, "MIN_ROUND_WORDS", 10_000)
 
 
 def test_the_vocabulary_equals_the_single_machine_one(client, demo_prefix, small_blocks):
@@ -156,9 +156,9 @@ def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones(
     np.testing.assert_allclose(partly[0], np.multiply([3, 1], 0.6 ** a), rtol=1e-6)
 
 
-def test_rounds_shorten_with_the_square_of_the_workers():
-    assert [driver.default_round_words(k) for k in (1, 2, 4, 8, 16)] == [8_000_000, 8_000_000, 2_000_000,
-                                                                         500_000, 500_000]
+def test_rounds_shorten_with_the_cube_of_the_workers():
+    assert [driver.default_round_words(k) for k in (1, 2, 4, 8, 16)] == [8_000_000, 8_000_000, 1_000_000,
+                                                                         250_000, 250_000]
 
 
 def test_changed_rows_are_the_rows_that_differ_and_their_change():

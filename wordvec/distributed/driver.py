@@ -33,7 +33,7 @@ from . import rounds
 #: Words one round trains, all workers together, with one or two workers.
 ROUND_WORDS = 8_000_000
 #: The shortest round (8 workers'; nothing was measured beyond 8).
-MIN_ROUND_WORDS = 500_000
+MIN_ROUND_WORDS = 250_000
 #: Bytes of text in one block read by a worker.
 BLOCK_BYTES = 64 << 20
 CONNECT_SECONDS = 10
@@ -162,16 +162,18 @@ def round_tasks(parts: list, cursors: list[int], round_words: int) -> list[Task]
 
 
 def default_round_words(workers: int) -> int:
-    """Words one round trains, all workers together: ``ROUND_WORDS · (2/k)²`` for
+    """Words one round trains, all workers together: ``ROUND_WORDS · (2/k)³`` for
     ``k`` workers, within ``[MIN_ROUND_WORDS, ROUND_WORDS]`` (8 M words with 2
-    workers, 2 M with 4, 0.5 M with 8).  A worker does not see the others' changes
-    until the round ends; the more workers, the shorter the round must be for
-    their combined changes to stay close to one machine's (bench/RESULTS.md, on
-    the bench corpus, before rare rows were summed: 4 workers 36.6 % with rounds of 4 M words, 37.1 % with 2 M
-    or 1 M; 8 workers 35.5 % with 4 M, 36.6 % with 1 M or 0.5 M), while two
-    workers lose nothing with rounds of 8 M (38.6 % over two seeds, against
-    38.0 % with 4 M), which halves the time a round spends outside the kernels."""
-    return int(min(ROUND_WORDS, max(MIN_ROUND_WORDS, ROUND_WORDS * 4 / max(workers, 1) ** 2)))
+    workers, 1 M with 4, 0.25 M with 8).  A worker does not see the others'
+    changes until the round ends; the more workers, the shorter the round must be
+    for their combined changes to stay close to one machine's.  On the bench
+    corpus, over two seeds each (bench/RESULTS.md): 4 workers 37.1 % with rounds
+    of 2 M words, 38.7 % with 1 M; 8 workers 37.7 % with 0.5 M, 39.4 % with
+    0.25 M; one worker 38.3 %.  Two workers lose nothing with rounds of 8 M
+    (38.6 % against 38.0 % with 4 M; 12 M and 16 M were worse), which halves the
+    time a round spends outside the kernels.  Short rounds cost traffic: on a
+    real network, more workers may want longer rounds (``round_words``)."""
+    return int(min(ROUND_WORDS, max(MIN_ROUND_WORDS, ROUND_WORDS * 8 / max(workers, 1) ** 3)))
 
 
 def task_seed(seed: int, epoch: int, round_index: int, task: int) -> int:
