@@ -116,3 +116,23 @@ def test_errors_are_one_line_and_non_zero(runner, hand_model, tmp_path):
     assert bad_limit.exit_code == 2 and "--limit" in bad_limit.output
     wrong_count = runner.invoke(main, ["analogy", "man", "king", "-m", str(hand_model)])
     assert wrong_count.exit_code == 2 and "three words" in wrong_count.output
+
+
+def test_round_words_reach_the_cluster_driver_and_need_a_cluster(demo_prefix, runner, monkeypatch):
+    from wordvec.distributed import driver
+
+    asked = {}
+
+    def fake_fit_on_cluster(trainer, corpus, cluster, resume, round_words):
+        asked.update(cluster=cluster, round_words=round_words)
+        raise wordvec.WordvecError("stopped before connecting")
+
+    monkeypatch.setattr(driver, "fit_on_cluster", fake_fit_on_cluster)
+    result = runner.invoke(main, ["train", str(demo_prefix), "--cluster", "local:2", "--round-words", "123456", "-q"])
+    assert result.exit_code == 1 and "stopped before connecting" in result.output
+    assert asked == {"cluster": "local:2", "round_words": 123456}
+    result = runner.invoke(main, ["train", str(demo_prefix), "--round-words", "1000", "-q"])
+    assert result.exit_code != 0 and "--round-words applies to training on a cluster" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(main, ["train", str(demo_prefix), "--cluster", "local:2", "--round-words", "0", "-q"])
+    assert result.exit_code == 2 and "--round-words" in result.output

@@ -169,10 +169,13 @@ def main():
               "starts it if MODEL does not exist, does nothing if it is finished.")
 @click.option("--cluster", help="Train on a Dask cluster: a scheduler address (tcp://host:8786) or local:N "
               "(N local worker processes). Needs wordvec[distributed].")
+@click.option("--round-words", type=click.IntRange(min=1),
+              help="With --cluster: words one round trains, all workers together [default: 8 M for 1-2 "
+              "workers, 1 M for 4, 0.25 M for 8 or more]. Longer rounds send less, at some accuracy.")
 @click.option("--device", default="cpu", show_default=True,
               help="cpu, or cuda / cuda:N to train on an NVIDIA GPU (needs wordvec[cuda]).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, **settings):
+def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, round_words, **settings):
     """Train word vectors on CORPUS (a text file, .gz/.bz2/.xz, a folder, - for stdin,
     or a known download such as text8: see wordvec download --list).  With
     --cluster, CORPUS may also be a glob or a URL that every worker can read."""
@@ -183,8 +186,10 @@ def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, **set
     trainer = Trainer(lowercase=not keep_case, progress=not quiet, checkpoint=output, **settings)
     trainer.check_settings()
     if cluster is None:
+        if round_words is not None:
+            raise WordvecError("--round-words applies to training on a cluster: give --cluster too")
         corpus = resolve_data(corpus, quiet)
-    trainer.fit(corpus, resume=resume, cluster=cluster)
+    trainer.fit(corpus, resume=resume, cluster=cluster, round_words=round_words)
     record = trainer.record_
     remember_model(output)
     if trainer.resumed_ == "finished":

@@ -272,15 +272,18 @@ class Trainer:
             checks.check_output_folder(self.checkpoint)
 
     # -- the run ----------------------------------------------------------------
-    def fit(self, corpus, resume: bool = False, cluster=None) -> "Trainer":
+    def fit(self, corpus, resume: bool = False, cluster=None, round_words: int | None = None) -> "Trainer":
         """Build the vocabulary, encode the corpus, train; returns ``self``.
         With ``resume``, continue the run saved in ``checkpoint`` instead.  With
         ``cluster`` (a ``dask.distributed.Client``, a scheduler address or
-        ``"local:N"``), train on a Dask cluster (see :mod:`wordvec.distributed`)."""
+        ``"local:N"``), train on a Dask cluster (see :mod:`wordvec.distributed`)
+        in rounds of ``round_words`` words (by default set by the number of workers)."""
         if cluster is not None:
             from .distributed.driver import fit_on_cluster
 
-            return fit_on_cluster(self, corpus, cluster, resume)
+            return fit_on_cluster(self, corpus, cluster, resume, round_words)
+        if round_words is not None:
+            raise WordvecError("round_words applies to training on a cluster: give cluster too")
         self.check_settings()
         started = time.perf_counter()
         saved, finished = self._open_run(resume)
