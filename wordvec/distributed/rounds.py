@@ -17,9 +17,10 @@ has already gone most of the way within its round, so the sum of k of them
 overshoots (with 4 workers the run was ruined, and with 8 even the sum over
 √k); averaging shrinks the steps of rows that several workers changed only a
 little.  :func:`combine` tells the two apart row by row from how much the
-workers' changes agree (``coherent``), and carries the combined change on
-across rounds with momentum (:func:`block_momentum`); bench/RESULTS.md has the
-measurements.
+workers' changes agree (``coherent``), adds up the changes of the rows of words
+each worker met only a few times (:func:`first_summed_row`), and carries the
+combined change on across rounds with momentum (:func:`block_momentum`);
+bench/RESULTS.md has the measurements.
 
 Every function here is pure: the same inputs give the same outputs, and nothing
 is changed in place, so an engine may run a task twice (after a worker dies)
