@@ -29,7 +29,7 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int | None, epoc
              momentum: float | None = None, seed: int = 1) -> dict:
     import wordvec
     from wordvec.distributed import rounds
-    from wordvec.distributed.driver import default_round_words, plan_parts, round_tasks, task_seed
+    from wordvec.distributed.driver import plan_parts, round_settings, round_tasks, task_seed
     from wordvec.evaluate import evaluate_analogies
     from wordvec.trainer import _Schedule, training_tables
 
@@ -41,26 +41,24 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int | None, epoc
     tables = training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent())
     settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
     schedule = _Schedule(trainer._alpha(), trainer.min_alpha, sum(w for part in parts for *_, w in part) * epochs)
-    eta = rounds.block_momentum(workers) if momentum is None else momentum
-    round_words = round_words or default_round_words(workers)
-    summed_from = rounds.first_summed_row(vocab.counts, max(round_words // workers, 1))
-    carried = (np.zeros_like(W_in), np.zeros_like(W_out)) if eta else None
+    plan = round_settings(workers, vocab.counts, round_words, momentum)
+    carried = (np.zeros_like(W_in), np.zeros_like(W_out)) if plan.eta else None
     started, count = time.perf_counter(), 0
     for epoch in range(1, epochs + 1):
         cursors, round_index = [0] * len(parts), 0
-        while tasks := round_tasks(parts, cursors, max(round_words // workers, 1)):
+        while tasks := round_tasks(parts, cursors, plan.share):
             alpha_start, alpha_stop = schedule.alpha(), schedule.advance(sum(task.words for task in tasks))
             results = [rounds.train_round(W_in, W_out, [(block, first, stop) for _, first, stop in task.pieces],
                                           tables, settings, task_seed(trainer.seed, epoch, round_index, i),
                                           alpha_start, alpha_stop, 1)
                        for i, task in enumerate(tasks)]
-            rounds.combine(W_in, W_out, results, how, carried, eta, summed_from)
+            rounds.combine(W_in, W_out, results, how, carried, plan.eta, plan.summed_from)
             round_index += 1
             count += 1
     score = evaluate_analogies(wordvec.KeyedVectors(vocab.words, W_in), EVAL / "questions-words.txt",
                                restrict_vocab=30_000)
-    return {"workers": workers, "combine": how, "momentum": eta, "round_words": round_words, "rounds": count,
-            "analogy": 100 * score.accuracy, "seconds": time.perf_counter() - started}
+    return {"workers": workers, "combine": how, "momentum": plan.eta, "round_words": plan.share * workers,
+            "rounds": count, "analogy": 100 * score.accuracy, "seconds": time.perf_counter() - started}
 
 
 def main() -> None:

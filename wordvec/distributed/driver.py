@@ -15,6 +15,7 @@ The model file is saved between rounds (``checkpoint_every`` epochs,
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import Counter
@@ -176,6 +177,26 @@ def default_round_words(workers: int) -> int:
     return int(min(ROUND_WORDS, max(MIN_ROUND_WORDS, ROUND_WORDS * 8 / max(workers, 1) ** 3)))
 
 
+@dataclass(frozen=True)
+class RoundSettings:
+    """How a run's rounds go: each worker's share of a round in words, the momentum
+    ``eta`` and the first row whose changes are summed (see :func:`rounds.combine`)."""
+
+    share: int
+    eta: float
+    summed_from: int
+
+
+def round_settings(workers: int, counts, round_words: int | None = None,
+                   momentum: float | None = None) -> RoundSettings:
+    """The rounds of ``workers`` workers on a vocabulary with ``counts``: by default
+    :func:`default_round_words`, :func:`rounds.block_momentum` and
+    :func:`rounds.first_summed_row`."""
+    share = max((round_words or default_round_words(workers)) // workers, 1)
+    eta = rounds.block_momentum(workers) if momentum is None else momentum
+    return RoundSettings(share, eta, rounds.first_summed_row(counts, share))
+
+
 def task_seed(seed: int, epoch: int, round_index: int, task: int) -> int:
     """A task's random seed: a function of its place in the run only, so a rerun draws the same."""
     return int(np.random.SeedSequence([seed, epoch, round_index, task]).generate_state(1, np.uint32)[0])
@@ -219,8 +240,7 @@ class _ClusterRun:
         self.trainer, self.client = trainer, client
         self.workers = check_workers(client)
         self.how = how
-        self.eta = rounds.block_momentum(self.workers) if momentum is None else momentum
-        self.round_words = max((words or default_round_words(self.workers)) // self.workers, 1)  # a worker's share
+        self.words, self.eta_given = words, momentum
         self.direct = True  # the client talks to the workers directly, until that fails
 
     def fit(self, corpus, resume: bool):
@@ -246,8 +266,9 @@ class _ClusterRun:
         started = time.perf_counter()
         try:
             vectors, output_weights = self._train(vocab, encoded, summaries, saved)
-        finally:
-            client.run(rounds.release_working_copies, on_error="ignore")
+        finally:  # let the workers free the arrays the rounds trained in; never hide the run's own error
+            with contextlib.suppress(OSError, TimeoutError):
+                client.run(rounds.release_working_copies, on_error="ignore")
         record.train_seconds += time.perf_counter() - started
         trainer._keep(vocab, vectors, None, output_weights, record)
         if trainer.checkpoint:
@@ -298,8 +319,8 @@ class _ClusterRun:
 
         trainer, client = self.trainer, self.client
         W_in, W_out, _ = trainer._initial_weights(vocab, saved)  # no position weights on a cluster
-        self.summed_from = rounds.first_summed_row(vocab.counts, self.round_words)
-        self.momentum = (np.zeros_like(W_in), np.zeros_like(W_out)) if self.eta else None
+        self.plan = round_settings(self.workers, vocab.counts, self.words, self.eta_given)
+        self.momentum = (np.zeros_like(W_in), np.zeros_like(W_out)) if self.plan.eta else None
         parts = plan_parts(summaries, self.workers)
         words_per_epoch = sum(words for part in parts for *_, words in part)
         position = Position(**saved.position) if saved else Position.start()
@@ -312,7 +333,7 @@ class _ClusterRun:
         cluster_record = trainer.record_.cluster or {"workers": self.workers, "rounds": 0, "bytes_to_workers": 0,
                                                      "bytes_from_workers": 0, "kernel_seconds": 0.0,
                                                      "round_seconds": 0.0, "combine": self.how,
-                                                     "momentum": self.eta}
+                                                     "momentum": self.plan.eta}
         trainer.record_.cluster = cluster_record
         bar = tqdm(total=words_per_epoch * trainer.epochs, initial=trainer._curve.words, unit="word",
                    unit_scale=True, disable=not trainer.progress, dynamic_ncols=True)
@@ -326,7 +347,7 @@ class _ClusterRun:
                     first_round = position.jobs_done if position.epochs_done == epoch - 1 else 0
                     totals = dict(position.partial) if first_round else dict(EMPTY_TOTALS)
                     plan = []
-                    while tasks := round_tasks(parts, cursors, self.round_words):
+                    while tasks := round_tasks(parts, cursors, self.plan.share):
                         plan.append(tasks)
                     for round_index in range(len(plan)):
                         if round_index < first_round:
@@ -382,7 +403,7 @@ class _ClusterRun:
                    for i, task in enumerate(tasks)]
         results = self._gather_as_completed(futures)
         del futures, weights_in, weights_out
-        rounds.combine(W_in, W_out, results, self.how, self.momentum, self.eta, self.summed_from)
+        rounds.combine(W_in, W_out, results, self.how, self.momentum, self.plan.eta, self.plan.summed_from)
         cluster_record["rounds"] += 1
         cluster_record["bytes_to_workers"] += (W_in.nbytes + W_out.nbytes) * self.workers
         cluster_record["bytes_from_workers"] += sum(result.nbytes for result in results)
