@@ -52,6 +52,30 @@ def test_saving_over_a_model_replaces_it_whole(small_model, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.wordvec"]  # no temporary file left behind
 
 
+def test_a_save_over_the_file_while_it_loads_leaves_the_load_whole(small_model, tmp_path, monkeypatch):
+    """A checkpoint renamed over the path between reading the zip directory and mapping the matrices
+    (a reader racing a training run) must not mix the two files."""
+    from wordvec.io import native
+
+    path = tmp_path / "m.wordvec"
+    small_model.save(path)
+    other = tmp_path / "other.wordvec"
+    rows = len(small_model.words) + 1
+    Model(Vocabulary(small_model.words + ["extra"], [50, 40, 30, 20, 10, 5]), np.ones((rows, 7), dtype=np.float32),
+          np.ones((rows, 7), dtype=np.float32), {"dim": 7, "loss": "ns"}).save(other)
+    read_header = native._matrix_header
+
+    def replaced_first(stream, info):
+        if other.exists():
+            other.replace(path)
+        return read_header(stream, info)
+
+    monkeypatch.setattr(native, "_matrix_header", replaced_first)
+    loaded = wordvec.load(path)
+    np.testing.assert_array_equal(loaded.vectors, small_model.vectors)
+    assert not other.exists() and wordvec.load(path).vectors.shape[1] == 7
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "not-a-model", "missing", "npy-header"])
 def test_damaged_or_foreign_files_raise_the_projects_error(small_model, tmp_path, damage):
     path = tmp_path / "m.wordvec"

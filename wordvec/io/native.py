@@ -87,7 +87,9 @@ def load_native(path, mmap: bool = True):
     if not path.is_file():
         raise WordvecError(f"no such model file: {path}")
     try:
-        with zipfile.ZipFile(path) as archive:
+        # One open file for the directory and every mapped matrix: a save that replaces the file meanwhile
+        # (a checkpoint written while someone loads it) renames a new file over the path, and this one stays whole.
+        with open(path, "rb") as raw, zipfile.ZipFile(raw) as archive:
             config = json.loads(archive.read("config.json"))
             if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
                 raise WordvecError(f"{path} is not a wordvec model")
@@ -95,7 +97,7 @@ def load_native(path, mmap: bool = True):
                 raise WordvecError(f"{path} was written by a newer wordvec (format {config['version']})")
             words, counts = _parse_vocab(archive.read("vocab.tsv"), path)
             arrays = {
-                info.filename[:-4]: _read_array(path, archive, info, mmap)
+                info.filename[:-4]: _read_array(raw, archive, info, mmap)
                 for info in archive.infolist() if info.filename.endswith(".npy")
             }
     except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError,
@@ -158,20 +160,19 @@ def _parse_vocab(data: bytes, path) -> tuple[list[str], np.ndarray]:
     return fields[0::2], np.fromstring(" ".join(counts), dtype=np.int64, sep=" ")
 
 
-def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, mmap: bool) -> np.ndarray:
+def _read_array(raw, archive: zipfile.ZipFile, info: zipfile.ZipInfo, mmap: bool) -> np.ndarray:
     """A float32 matrix (or an int64 vector of :data:`INDEX_ARRAYS`) from the archive, memory-mapped when it is stored plain.
     The .npy header's shape is checked against the member's size before
     anything is allocated or mapped."""
     if mmap and info.compress_type == zipfile.ZIP_STORED:
-        with open(path, "rb") as raw:
-            raw.seek(info.header_offset)
-            signature, name_length, extra_length = _ZIP_LOCAL_HEADER.unpack(raw.read(_ZIP_LOCAL_HEADER.size))
-            if signature != b"PK\x03\x04":
-                raise ValueError(f"bad zip entry for {info.filename}")
-            start = info.header_offset + _ZIP_LOCAL_HEADER.size + name_length + extra_length
-            raw.seek(start)
-            shape, header_bytes, dtype = _matrix_header(raw, info)
-        array = np.memmap(path, dtype=dtype, mode="r", offset=start + header_bytes, shape=shape)
+        raw.seek(info.header_offset)
+        signature, name_length, extra_length = _ZIP_LOCAL_HEADER.unpack(raw.read(_ZIP_LOCAL_HEADER.size))
+        if signature != b"PK\x03\x04":
+            raise ValueError(f"bad zip entry for {info.filename}")
+        start = info.header_offset + _ZIP_LOCAL_HEADER.size + name_length + extra_length
+        raw.seek(start)
+        shape, header_bytes, dtype = _matrix_header(raw, info)
+        array = np.memmap(raw, dtype=dtype, mode="r", offset=start + header_bytes, shape=shape)
         return array if array.flags.aligned else np.array(array)  # old, unaligned files: copy for BLAS
     with archive.open(info) as member:
         data = member.read()
