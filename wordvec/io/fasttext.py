@@ -62,14 +62,14 @@ def read_bin(path) -> FastTextFile:
             if size == 0:
                 raise WordvecError(f"{path} is empty")
             with mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return _parse(path, data, size)
+                return _parse(path, raw, data, size)
     except OSError as error:
         raise WordvecError(f"cannot read {path}: {error.strerror or error}") from None
     except struct.error:
         raise WordvecError(f"{path} is a truncated fastText model") from None
 
 
-def _parse(path, data, size) -> FastTextFile:
+def _parse(path, raw, data, size) -> FastTextFile:
     magic, version = struct.unpack_from("<2i", data, 0)
     if magic != MAGIC:
         raise WordvecError(f"{path} is not a fastText model (wrong magic number)")
@@ -111,24 +111,25 @@ def _parse(path, data, size) -> FastTextFile:
             raise WordvecError(f"{path} is a quantised fastText model (.ftz); wordvec reads only full .bin "
                                "models: use the .bin or .vec the .ftz was made from")
         raise WordvecError(f"{path} is a truncated fastText model (after the dictionary)")
-    input_matrix, position = _matrix(path, data, size, position + 1, "input")
+    input_matrix, position = _matrix(path, raw, data, size, position + 1, "input")
     if input_matrix.shape != (n_words + args["bucket"], args["dim"]):
         raise WordvecError(f"{path}: the input matrix is {input_matrix.shape[0]:,} x {input_matrix.shape[1]}, "
                            f"not {n_words:,} words + {args['bucket']:,} buckets x {args['dim']}")
     output_matrix = None
     if data[position:position + 1] == b"\0":
-        output_matrix, position = _matrix(path, data, size, position + 1, "output")
+        output_matrix, position = _matrix(path, raw, data, size, position + 1, "output")
     return FastTextFile(args, words, counts, input_matrix, output_matrix)
 
 
-def _matrix(path, data, size, position, name):
-    """The matrix at ``position`` (memory-mapped), and the position after it."""
+def _matrix(path, raw, data, size, position, name):
+    """The matrix at ``position``, mapped from the open file ``raw`` (not the path, which a
+    new file may have replaced since the header was read), and the position after it."""
     rows, cols = _MATRIX_HEADER.unpack_from(data, position)
     start = position + _MATRIX_HEADER.size
     if rows < 0 or cols < 1 or rows * cols * 4 > size - start:
         raise WordvecError(f"{path}: the {name} matrix claims {rows:,} x {cols} floats, "
                            f"which the file's {size:,} bytes cannot hold")
-    matrix = np.memmap(path, dtype="<f4", mode="r", offset=start, shape=(rows, cols)) if rows \
+    matrix = np.memmap(raw, dtype="<f4", mode="r", offset=start, shape=(rows, cols)) if rows \
         else np.zeros((0, cols), np.float32)
     return matrix, start + rows * cols * 4
 
