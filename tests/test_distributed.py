@@ -46,6 +46,24 @@ def test_the_vocabulary_equals_the_single_machine_one(client, demo_prefix, small
     assert trained.record_.corpus_tokens == Trainer().prepare(demo_prefix)[1].tokens
 
 
+def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
+    """What a worker does with a block equals what one machine does with a file of the same
+    bytes, odd input included: undecodable bytes, over-long words and lines, CR LF, blank lines."""
+    from wordvec.tokenize import MAX_SENTENCE_TOKENS, MAX_WORD_CHARS
+
+    data = ("Ünïcode words, naïve café\r\nbad ".encode() + b"\xff\xfe bytes here\n\n" + b"x" * (MAX_WORD_CHARS + 5)
+            + b" tail\n" + b" ".join([b"long", b"words"] * (MAX_SENTENCE_TOKENS // 2 + 7)) + b"\nthe end\n")
+    path = tmp_path / "block.txt"
+    path.write_bytes(data)
+    vocab, encoded = Trainer(min_count=1).prepare(path)
+    counts, stats = rounds.count_block(data, lowercase=True, whitespace=False)
+    assert counts == dict(zip(vocab.words, vocab.counts.tolist()))
+    assert stats["replaced"] == 2 and stats["capped"] == 1
+    block = rounds.encode_block(data, vocab.words, lowercase=True, whitespace=False)
+    np.testing.assert_array_equal(block.ids, encoded.ids)
+    assert (block.tokens, block.words) == (encoded.tokens, encoded.words)
+
+
 def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_path, small_blocks):
     path = tmp_path / "planted.txt"
     path.write_text("\n".join(demo_generator.generate(8000, seed=1)), encoding="utf-8")

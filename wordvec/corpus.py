@@ -119,6 +119,13 @@ def scan_text(source, tokenizer: Tokenizer, keep_lines: bool = False, dedup: boo
     sentences are :meth:`Tokenizer.sentences`'; with ``keep_lines`` they are
     exactly the lines of the text instead, empty ones included and long ones
     whole, so that the text can be written back in its own layout."""
+    return scan_word_bytes(tokenizer.word_bytes(source), tokenizer, keep_lines, dedup)
+
+
+def scan_word_bytes(word_bytes: Iterable[bytes], tokenizer: Tokenizer, keep_lines: bool = False,
+                    dedup: bool = False) -> ScannedCorpus:
+    """:func:`scan_text` of text already read: the pieces of
+    :meth:`Tokenizer.word_bytes` (or of :meth:`Tokenizer.word_bytes_of_bytes`)."""
     from .scan_kernels import WordTable  # imports numba
 
     table = WordTable()
@@ -130,7 +137,7 @@ def scan_text(source, tokenizer: Tokenizer, keep_lines: bool = False, dedup: boo
 
     batch: list[bytes] = []
     size = 0
-    for words in tokenizer.word_bytes(source):
+    for words in word_bytes:
         batch.append(words)
         size += len(words)
         if size >= _TEXT_BATCH:

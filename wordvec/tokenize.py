@@ -138,7 +138,14 @@ class Tokenizer:
         ended by ``\n``: what :func:`wordvec.corpus.scan_text` numbers without making
         a string per token.  Words are not cut to :data:`MAX_WORD_CHARS` here (the
         numbering does it and counts it); lines are not cut into sentences."""
-        for piece, ends_line in read_pieces(source):
+        return self._word_bytes(read_pieces(source))
+
+    def word_bytes_of_bytes(self, data: bytes, name: str = "a block of text") -> Iterator[bytes]:
+        """:meth:`word_bytes` of ``data``, read exactly as a file of these bytes would be."""
+        return self._word_bytes(_pieces_of_stream(io.BytesIO(data), name))
+
+    def _word_bytes(self, raw_pieces) -> Iterator[bytes]:
+        for piece, ends_line in raw_pieces:
             words = self._ascii_words(piece)
             if words is None:
                 words = " ".join(self.tokens(piece)).encode("utf-8")
@@ -155,10 +162,6 @@ class Tokenizer:
         """Every sentence of ``source`` (a file, a folder, ``-`` for stdin, or a
         list of these), each at most :data:`MAX_SENTENCE_TOKENS` tokens long."""
         return self._sentences(read_pieces(source))
-
-    def sentences_of_bytes(self, data: bytes, name: str = "a block of text") -> Iterator[list[str]]:
-        """The sentences of ``data``, read exactly as a file of these bytes would be."""
-        return self._sentences(_pieces_of_stream(io.BytesIO(data), name))
 
     def _pieces(self, raw_pieces) -> Iterator[tuple[list[str], bool]]:
         """``(tokens, ends_line)``: every line gives one piece (an empty line an

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..corpus import CHUNK_WORDS, encode, scan
+from ..corpus import CHUNK_WORDS, encode, scan_word_bytes
 from ..tokenize import Tokenizer
 
 
@@ -73,9 +73,7 @@ class RoundResult:
 def count_block(data: bytes, lowercase: bool, whitespace: bool) -> tuple[Counter, dict]:
     """The word counts of one block of text, and what bad input was survived."""
     tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
-    counts: Counter = Counter()
-    for sentence in tokenizer.sentences_of_bytes(data):
-        counts.update(sentence)
+    counts = Counter(scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer).word_counts())
     return counts, dict(tokenizer.stats)
 
 
@@ -85,7 +83,7 @@ def encode_block(data: bytes, words: list[str], lowercase: bool, whitespace: boo
     from ..vocab import Vocabulary
 
     tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
-    scanned = scan(tokenizer.sentences_of_bytes(data))
+    scanned = scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer)
     encoded = encode(scanned, Vocabulary(words, np.ones(len(words), dtype=np.int64)), chunk_words=chunk_words)
     return Block(np.asarray(encoded.ids), encoded.chunks, encoded.tokens, encoded.words)
 
