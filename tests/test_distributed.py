@@ -37,7 +37,7 @@ def small_blocks(monkeypatch):
 
 
 def test_the_vocabulary_equals_the_single_machine_one(client, demo_prefix, small_blocks):
-    paths, blocks = driver.text_blocks(demo_prefix)
+    paths, blocks, _ = driver.text_blocks(demo_prefix)
     assert len(blocks) > 1
     single = Trainer(min_count=3).prepare(demo_prefix)[0]
     trained = Trainer(min_count=3, epochs=1, dim=10).fit(demo_prefix, cluster=client)
@@ -59,7 +59,7 @@ def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
     counts, stats = rounds.count_block(data, lowercase=True, whitespace=False)
     assert counts == dict(zip(vocab.words, vocab.counts.tolist()))
     assert stats["replaced"] == 2 and stats["capped"] == 1
-    block = rounds.encode_block(data, vocab.words, lowercase=True, whitespace=False)
+    block = rounds.encode_block(data, "\n".join(vocab.words), lowercase=True, whitespace=False)
     np.testing.assert_array_equal(block.ids, encoded.ids)
     assert (block.tokens, block.words) == (encoded.tokens, encoded.words)
 
@@ -67,7 +67,10 @@ def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
 def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_path, small_blocks):
     path = tmp_path / "planted.txt"
     path.write_text("\n".join(demo_generator.generate(8000, seed=1)), encoding="utf-8")
+    fetched = _blocks_fetched(client)
     trainer = Trainer(seed=1, epochs=5).fit(path, cluster=client)
+    # Each worker trains the blocks it encoded (they were fetched 3 and 6 times in two runs before).
+    assert _blocks_fetched(client) == fetched
     right = sum(trainer.model_.wv.analogy(a, b, c, topn=1)[0][0] == d for a, b, c, d in ANALOGIES)
     assert right >= 9, f"{right} of {len(ANALOGIES)} analogies right"  # one machine: 11-13 (test_training)
     cluster = trainer.record_.cluster
@@ -83,6 +86,14 @@ def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_pat
     assert "combined by coherent with momentum 0.25" in shown
     words = Trainer().prepare(path)[1].words
     assert [epoch.words for epoch in trainer.record_.epochs] == [words] * 5  # every word once an epoch
+
+
+def _blocks_fetched(client) -> int:
+    """How many encoded blocks the workers have fetched from one another so far."""
+    def fetched(dask_worker):
+        return sum(str(key).startswith("encode_block") for entry in dask_worker.transfer_incoming_log
+                   for key in entry["keys"])
+    return sum(client.run(fetched).values())
 
 
 def test_a_killed_worker_loses_nothing_and_counts_nothing_twice(client, tmp_path, small_blocks):
@@ -174,6 +185,15 @@ def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones(
     np.testing.assert_allclose(partly[0], np.multiply([3, 1], 0.6 ** a), rtol=1e-6)
 
 
+def test_each_worker_keeps_whole_blocks_of_equal_bytes_when_there_are_enough():
+    assert driver.block_places([10, 10, 10, 10], 2) == [0, 0, 1, 1]
+    assert driver.block_places([30, 5, 5, 10, 10], 2) == [0, 1, 1, 1, 1]  # 30 of 60 bytes: the middle at 15
+    summaries = [([(0, 0, 6), (0, 0, 4)], 0, 10), ([(0, 0, 5)], 0, 5), ([(0, 0, 7)], 0, 7)]
+    assert driver.plan_parts(summaries, 2, [0, 1, 1]) == [[(0, 0, 6), (0, 1, 4)], [(1, 0, 5), (2, 0, 7)]]
+    # One block for two workers: cut by words instead, inside the block.
+    assert driver.plan_parts(summaries[:1], 2, [0]) == [[(0, 0, 6)], [(0, 1, 4)]]
+
+
 def test_rounds_shorten_with_the_cube_of_the_workers():
     assert [driver.default_round_words(k) for k in (1, 2, 4, 8, 16)] == [8_000_000, 8_000_000, 1_000_000,
                                                                          250_000, 250_000]
@@ -217,7 +237,8 @@ def test_momentum_carries_the_combined_changes_across_rounds():
 def test_rounds_are_pure_and_combine_adds_the_changes():
     rng = np.random.default_rng(0)
     vocab = wordvec.Vocabulary([f"w{i}" for i in range(8)], np.arange(16, 8, -1))
-    block = rounds.encode_block(b"w0 w1 w2 w3\nw4 w5 w6 w7 w0 w1\n", vocab.words, True, False, chunk_words=4)
+    block = rounds.encode_block(b"w0 w1 w2 w3\nw4 w5 w6 w7 w0 w1\n", "\n".join(vocab.words), True, False,
+                                chunk_words=4)
     from wordvec.trainer import training_tables
 
     tables = training_tables(vocab, 0, "ns")

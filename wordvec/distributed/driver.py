@@ -4,8 +4,9 @@ The corpus is read by the workers in blocks of whole lines
 (``dask.bytes.read_bytes`` with a newline delimiter; fsspec URLs such as
 ``s3://`` work; compressed files are whole blocks), never through the client.
 The vocabulary is counted on the workers and merged by addition; each block is
-encoded once on a worker and kept there (``persist``: spilled to disk under
-memory pressure, recomputed from the text if lost).  Then the rounds: the
+encoded once on a worker and kept there (spilled to disk under memory pressure,
+recomputed from the text if lost).  A worker's part of the corpus is the blocks
+it encoded (:func:`block_places`).  Then the rounds: the
 driver broadcasts the weights, every worker trains the next stretch of its part
 of the corpus (its share of ``round_words`` words), the changed rows come back
 and are added up, and the next round starts.  A round's tasks are pure, so when a worker dies
@@ -35,8 +36,13 @@ from . import rounds
 ROUND_WORDS = 8_000_000
 #: The shortest round (8 workers'; nothing was measured beyond 8).
 MIN_ROUND_WORDS = 250_000
-#: Bytes of text in one block read by a worker.
+#: Bytes of text in one block read by a worker, at most ...
 BLOCK_BYTES = 64 << 20
+#: ... and at least (unless a file is smaller); within these bounds a corpus is cut
+#: into :data:`BLOCKS_PER_WORKER` blocks a worker, so that each worker's part of the
+#: corpus is whole blocks that it encodes and keeps (see :func:`block_places`).
+MIN_BLOCK_BYTES = 1 << 20
+BLOCKS_PER_WORKER = 4
 CONNECT_SECONDS = 10
 
 
@@ -46,6 +52,7 @@ class Task:
 
     pieces: list[tuple[int, int, int]]
     words: int
+    part: int  # the part of the corpus it trains, and the worker that keeps it
 
 
 def connect(cluster):
@@ -102,39 +109,74 @@ def check_readable(client, paths: list[str]) -> None:
                                "the corpus must be readable at the same path on every worker")
 
 
-def text_blocks(corpus, blocksize: int | None = None):
-    """``(paths, delayed blocks of whole lines)`` of a path, glob, folder or URL (or a
-    list), blocks of about ``blocksize`` bytes (:data:`BLOCK_BYTES`)."""
-    blocksize = blocksize or BLOCK_BYTES
+def text_blocks(corpus, workers: int = 1):
+    """``(paths, delayed blocks of whole lines, their sizes in bytes)`` of a path, glob,
+    folder or URL (or a list): :data:`BLOCKS_PER_WORKER` blocks a worker, of
+    :data:`MIN_BLOCK_BYTES` to :data:`BLOCK_BYTES` (a compressed file is one block).
+    ``read_bytes`` cuts a file into blocks of equal size, which then end at a line
+    break; the sizes given are those equal sizes."""
     from dask.bytes import read_bytes
-    from fsspec.core import get_fs_token_paths
 
-    sources = corpus if isinstance(corpus, (list, tuple)) else [corpus]
-    paths, blocks = [], []
-    for source in map(os.fspath, sources):
-        if "://" not in source and os.path.isdir(source):
-            source = os.path.join(source, "**")
-        try:
-            fs, _, found = get_fs_token_paths(source, mode="rb", expand=True)
-            found = [path for path in found if not os.path.basename(path).startswith(".") and fs.isfile(path)]
-        except (OSError, ValueError) as error:
-            raise WordvecError(f"cannot list {source}: {error}") from None
-        if not found:
-            raise WordvecError(f"no such file or folder: {source}")
+    sources = [_list_files(source) for source in map(os.fspath, corpus if isinstance(corpus, (list, tuple))
+                                                                 else [corpus])]
+    total = sum(sum(sizes) for _, _, _, sizes in sources)
+    blocksize = min(BLOCK_BYTES, max(MIN_BLOCK_BYTES, total // (BLOCKS_PER_WORKER * max(workers, 1))))
+    paths, blocks, block_sizes = [], [], []
+    for source, fs, found, sizes in sources:
         compressed = any(path.endswith((".gz", ".bz2", ".xz")) for path in found)
         _, per_file = read_bytes([fs.unstrip_protocol(path) if "://" in source else path for path in found],
                                  delimiter=b"\n", blocksize=None if compressed else blocksize, sample=False,
                                  compression="infer")
         paths += found
-        blocks += [block for file_blocks in per_file for block in file_blocks]
-    return paths, blocks
+        for size, file_blocks in zip(sizes, per_file):
+            blocks += file_blocks
+            block_sizes += [size / len(file_blocks)] * len(file_blocks)
+    return paths, blocks, block_sizes
 
 
-def plan_parts(summaries: list, workers: int) -> list[list[tuple[int, int, int]]]:
+def _list_files(source: str):
+    """``(source, filesystem, files, their sizes)`` of one path, glob, folder or URL."""
+    from fsspec.core import get_fs_token_paths
+
+    if "://" not in source and os.path.isdir(source):
+        source = os.path.join(source, "**")
+    try:
+        fs, _, found = get_fs_token_paths(source, mode="rb", expand=True)
+        found = [path for path in found if not os.path.basename(path).startswith(".") and fs.isfile(path)]
+        sizes = [fs.size(path) for path in found]
+    except (OSError, ValueError) as error:
+        raise WordvecError(f"cannot list {source}: {error}") from None
+    if not found:
+        raise WordvecError(f"no such file or folder: {source}")
+    return source, fs, found, sizes
+
+
+def block_places(block_sizes: list[float], workers: int) -> list[int]:
+    """The part of the corpus (and so the worker) each block belongs to: the corpus cut
+    into ``workers`` stretches of equal bytes, a block going where its middle falls.
+    The block is encoded on that worker and trained there (:func:`plan_parts`), so
+    no worker fetches the ids of another's block, round after round: Dask's memory
+    manager drops a copy that no waiting task needs, and with the bench corpus in
+    one block (``read_bytes`` makes ``size // blocksize`` blocks) the second worker
+    fetched it again for many rounds."""
+    total = max(sum(block_sizes), 1.0)
+    middles = np.cumsum(block_sizes) - np.asarray(block_sizes) / 2
+    return [min(workers - 1, int(middle * workers / total)) for middle in middles]
+
+
+def plan_parts(summaries: list, workers: int, places: list[int] | None = None) -> list[list[tuple[int, int, int]]]:
     """Split the corpus's chunks, in order, into ``workers`` contiguous parts of
     about equal words: ``(block, chunk, words)`` each.  Each worker trains its
-    own part, as each thread on one machine trains its own stripe."""
+    own part, as each thread on one machine trains its own stripe.  With
+    ``places`` (:func:`block_places`) that give every worker a block, part ``p`` is
+    the blocks placed on worker ``p``, whole (equal bytes, so about equal words);
+    otherwise the parts are cut at the chunk where the words divide evenly."""
     flat = [(b, c, words) for b, (chunks, _, _) in enumerate(summaries) for c, (_, _, words) in enumerate(chunks)]
+    if places is not None and set(places) == set(range(workers)):
+        parts = [[] for _ in range(workers)]
+        for item in flat:
+            parts[places[item[0]]].append(item)
+        return parts
     total = sum(words for *_, words in flat)
     parts, done = [[] for _ in range(workers)], 0
     for item in flat:
@@ -158,7 +200,7 @@ def round_tasks(parts: list, cursors: list[int], round_words: int) -> list[Task]
             cursors[p] += 1
             taken += words
         if pieces:
-            tasks.append(Task(pieces, taken))
+            tasks.append(Task(pieces, taken, p))
     return tasks
 
 
@@ -239,6 +281,7 @@ class _ClusterRun:
     def __init__(self, trainer, client, words: int | None, how: str, momentum: float | None = None):
         self.trainer, self.client = trainer, client
         self.workers = check_workers(client)
+        self.addresses = sorted(client.scheduler_info()["workers"])  # part p is kept on worker p
         self.how = how
         self.words, self.eta_given = words, momentum
         self.direct = True  # the client talks to the workers directly, until that fails
@@ -250,9 +293,10 @@ class _ClusterRun:
         if finished:
             return trainer
         started = time.perf_counter()
-        paths, blocks = text_blocks(corpus)
+        paths, blocks, block_sizes = text_blocks(corpus, self.workers)
         check_readable(client, paths)
         vocab, bad_input = self._vocabulary(blocks, saved)
+        self.places = block_places(block_sizes, self.workers)
         encoded, summaries = self._encode(blocks, vocab)
         tokens = sum(tokens for _, tokens, _ in summaries)
         if saved:
@@ -301,16 +345,21 @@ class _ClusterRun:
         return vocab, {"replaced": bad_input["replaced"], "capped": bad_input["capped"]}
 
     def _encode(self, blocks, vocab):
-        """Each block encoded once on a worker and kept there; their chunk plans come back."""
+        """Each block encoded once on the worker of its part (:func:`block_places`) and
+        kept there; their chunk plans come back."""
         import dask
 
         trainer = self.trainer
         # The words are a constant of the graph (not scattered data): a block lost with its worker is
-        # recomputed from the text and these words, whichever workers are left.
-        words = dask.delayed(vocab.words, pure=True)
-        # Futures of a computed graph: Dask keeps each block on a worker and recomputes it if lost.
-        encoded = self.client.compute([dask.delayed(rounds.encode_block)(block, words, trainer.lowercase,
-                                                                        trainer.whitespace) for block in blocks])
+        # recomputed from the text and these words, whichever workers are left.  One string, not a list:
+        # Dask serialises a list of strings one element at a time (1.3 s for the bench corpus's 78,011).
+        words = dask.delayed("\n".join(vocab.words), pure=True)
+        # Futures of computed graphs: Dask keeps each block on a worker and recomputes it if lost; the
+        # worker named is a preference, so a block whose worker is gone is encoded by another.
+        encoded = [self.client.compute(dask.delayed(rounds.encode_block)(block, words, trainer.lowercase,
+                                                                         trainer.whitespace),
+                                       workers=[self.addresses[place]], allow_other_workers=True)
+                   for block, place in zip(blocks, self.places)]
         summaries = self.client.gather(self.client.map(rounds.block_summary, encoded))
         return encoded, list(summaries)
 
@@ -321,7 +370,7 @@ class _ClusterRun:
         W_in, W_out, _ = trainer._initial_weights(vocab, saved)  # no position weights on a cluster
         self.plan = round_settings(self.workers, vocab.counts, self.words, self.eta_given)
         self.momentum = (np.zeros_like(W_in), np.zeros_like(W_out)) if self.plan.eta else None
-        parts = plan_parts(summaries, self.workers)
+        parts = plan_parts(summaries, self.workers, self.places)
         words_per_epoch = sum(words for part in parts for *_, words in part)
         position = Position(**saved.position) if saved else Position.start()
         schedule = _Schedule(trainer._alpha(), trainer.min_alpha, words_per_epoch * trainer.epochs)
@@ -399,7 +448,7 @@ class _ClusterRun:
         futures = [client.submit(rounds.train_round, weights_in, weights_out,
                                  [(encoded[block], first, stop) for block, first, stop in task.pieces], tables,
                                  settings, task_seed(trainer.seed, epoch, round_index, i), alpha_start, alpha_stop,
-                                 1, pure=True)
+                                 1, pure=True, workers=[self.addresses[task.part]], allow_other_workers=True)
                    for i, task in enumerate(tasks)]
         results = self._gather_as_completed(futures)
         del futures, weights_in, weights_out

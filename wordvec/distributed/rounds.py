@@ -77,14 +77,17 @@ def count_block(data: bytes, lowercase: bool, whitespace: bool) -> tuple[Counter
     return counts, dict(tokenizer.stats)
 
 
-def encode_block(data: bytes, words: list[str], lowercase: bool, whitespace: bool,
+def encode_block(data: bytes, words: str, lowercase: bool, whitespace: bool,
                  chunk_words: int = CHUNK_WORDS) -> Block:
-    """One block of text as vocabulary ids (``words`` in id order), cut into chunks."""
+    """One block of text as vocabulary ids (``words``: the vocabulary in id order, a
+    word a line), cut into chunks."""
     from ..vocab import Vocabulary
 
     tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
     scanned = scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer)
-    encoded = encode(scanned, Vocabulary(words, np.ones(len(words), dtype=np.int64)), chunk_words=chunk_words)
+    vocabulary = words.split("\n")
+    encoded = encode(scanned, Vocabulary(vocabulary, np.ones(len(vocabulary), dtype=np.int64)),
+                     chunk_words=chunk_words)
     return Block(np.asarray(encoded.ids), encoded.chunks, encoded.tokens, encoded.words)
 
 
