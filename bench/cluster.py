@@ -44,14 +44,10 @@ def run(corpus: Path, epochs: int, workers: int | None, how: str = "coherent") -
     trainer = wordvec.Trainer(epochs=epochs, threads=2 if workers is None else 1, seed=1)
     if workers is None:
         trainer.fit(corpus)
-    else:
-        from distributed import Client, LocalCluster
+    else:  # what `wordvec train --cluster local:N` starts
+        from wordvec.distributed.driver import fit_on_cluster
 
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-                Client(cluster, set_as_default=False) as client:
-            from wordvec.distributed.driver import fit_on_cluster
-
-            fit_on_cluster(trainer, corpus, client, how=how)
+        fit_on_cluster(trainer, corpus, f"local:{workers}", how=how)
     record = trainer.record_
     analogy, wordsim = score(trainer.model_)
     result = {"workers": workers, "train_seconds": record.train_seconds, "words_per_second": record.words_per_second,

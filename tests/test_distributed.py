@@ -185,6 +185,18 @@ def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones(
     np.testing.assert_allclose(partly[0], np.multiply([3, 1], 0.6 ** a), rtol=1e-6)
 
 
+def test_a_local_cluster_does_not_profile_its_workers():
+    import dask
+
+    client, started = driver.connect("local:1")
+    try:
+        assert list(client.run(lambda: dask.config.get("distributed.worker.profile.enabled")).values()) == [False]
+    finally:
+        client.close()
+        started.close()
+    assert dask.config.get("distributed.worker.profile.enabled")  # nothing changed for the caller
+
+
 def test_each_worker_keeps_whole_blocks_of_equal_bytes_when_there_are_enough():
     assert driver.block_places([10, 10, 10, 10], 2) == [0, 0, 1, 1]
     assert driver.block_places([30, 5, 5, 10, 10], 2) == [0, 1, 1, 1, 1]  # 30 of 60 bytes: the middle at 15
