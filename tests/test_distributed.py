@@ -200,9 +200,12 @@ def test_a_local_cluster_does_not_profile_its_workers():
 def test_each_worker_keeps_whole_blocks_of_equal_bytes_when_there_are_enough():
     assert driver.block_places([10, 10, 10, 10], 2) == [0, 0, 1, 1]
     assert driver.block_places([30, 5, 5, 10, 10], 2) == [0, 1, 1, 1, 1]  # 30 of 60 bytes: the middle at 15
-    summaries = [([(0, 0, 6), (0, 0, 4)], 0, 10), ([(0, 0, 5)], 0, 5), ([(0, 0, 7)], 0, 7)]
-    assert driver.plan_parts(summaries, 2, [0, 1, 1]) == [[(0, 0, 6), (0, 1, 4)], [(1, 0, 5), (2, 0, 7)]]
-    # One block for two workers: cut by words instead, inside the block.
+    summaries = [([(0, 0, 6), (0, 0, 4)], 0, 10), ([(0, 0, 5)], 0, 5), ([(0, 0, 6)], 0, 6)]
+    assert driver.plan_parts(summaries, 2, [0, 1, 1]) == [[(0, 0, 6), (0, 1, 4)], [(1, 0, 5), (2, 0, 6)]]
+    # Whole blocks would give one worker 12 words of 22 (more than 5 % above 11): cut by words instead.
+    assert driver.plan_parts(summaries[:2] + [([(0, 0, 7)], 0, 7)], 2, [0, 1, 1]) == [
+        [(0, 0, 6), (0, 1, 4), (1, 0, 5)], [(2, 0, 7)]]
+    # One block for two workers: cut by words, inside the block.
     assert driver.plan_parts(summaries[:1], 2, [0]) == [[(0, 0, 6)], [(0, 1, 4)]]
 
 

@@ -43,6 +43,8 @@ BLOCK_BYTES = 64 << 20
 #: corpus is whole blocks that it encodes and keeps (see :func:`block_places`).
 MIN_BLOCK_BYTES = 1 << 20
 BLOCKS_PER_WORKER = 4
+#: How far above an even share of the words a part of whole blocks may go (see :func:`plan_parts`).
+PART_SLACK = 0.05
 CONNECT_SECONDS = 10
 
 
@@ -174,16 +176,18 @@ def plan_parts(summaries: list, workers: int, places: list[int] | None = None) -
     """Split the corpus's chunks, in order, into ``workers`` contiguous parts of
     about equal words: ``(block, chunk, words)`` each.  Each worker trains its
     own part, as each thread on one machine trains its own stripe.  With
-    ``places`` (:func:`block_places`) that give every worker a block, part ``p`` is
-    the blocks placed on worker ``p``, whole (equal bytes, so about equal words);
-    otherwise the parts are cut at the chunk where the words divide evenly."""
+    ``places`` (:func:`block_places`), part ``p`` is the blocks placed on worker
+    ``p``, whole, if no part then holds more than :data:`PART_SLACK` above an even
+    share of the words; otherwise (a few blocks of unequal sizes, fewer blocks
+    than workers) the parts are cut at the chunk where the words divide evenly."""
     flat = [(b, c, words) for b, (chunks, _, _) in enumerate(summaries) for c, (_, _, words) in enumerate(chunks)]
-    if places is not None and set(places) == set(range(workers)):
+    total = sum(words for *_, words in flat)
+    if places is not None:
         parts = [[] for _ in range(workers)]
         for item in flat:
             parts[places[item[0]]].append(item)
-        return parts
-    total = sum(words for *_, words in flat)
+        if max(sum(words for *_, words in part) for part in parts) <= (1 + PART_SLACK) * total / workers:
+            return parts
     parts, done = [[] for _ in range(workers)], 0
     for item in flat:
         parts[min(workers - 1, done * workers // max(total, 1))].append(item)
