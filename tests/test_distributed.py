@@ -239,6 +239,19 @@ def test_rare_rows_add_the_changes_up_whatever_their_agreement():
     assert rounds.first_summed_row(counts, 80) == 4 and rounds.first_summed_row(counts, 1) == 0
 
 
+def test_a_round_sum_kept_across_rounds_combines_each_round_alone():
+    first, second = [_result([0, 2], [[1, 0], [0, 3]]), _result([0], [[0, 1]])], [_result([1, 2], [[2, 2], [1, 1]])]
+    kept, fresh = np.ones((3, 2), np.float32), np.ones((3, 2), np.float32)
+    changes = rounds.RoundSum(kept, np.zeros((1, 2), np.float32))
+    for results in (first, second):
+        for result in results:
+            changes.add(result)
+        changes.apply(kept, np.zeros((1, 2), np.float32), "coherent")
+        rounds.combine(fresh, np.zeros((1, 2), np.float32), results, "coherent")
+        np.testing.assert_array_equal(kept, fresh)
+        assert all(not array.any() for sums in changes.sums for array in sums)  # zero again
+
+
 def test_momentum_carries_the_combined_changes_across_rounds():
     weights, momentum = np.zeros((3, 2), np.float32), (np.zeros((3, 2), np.float32), np.zeros((3, 2), np.float32))
     rounds.combine(weights, np.zeros((3, 2), np.float32), [_result([0], [[1, 0]])], momentum=momentum, eta=0.5)

@@ -380,6 +380,7 @@ class _ClusterRun:
         W_in, W_out, _ = trainer._initial_weights(vocab, saved)  # no position weights on a cluster
         self.plan = round_settings(self.workers, vocab.counts, self.words, self.eta_given)
         self.momentum = (np.zeros_like(W_in), np.zeros_like(W_out)) if self.plan.eta else None
+        self.changes = rounds.RoundSum(W_in, W_out)
         parts = plan_parts(summaries, self.workers, self.places)
         words_per_epoch = sum(words for part in parts for *_, words in part)
         position = Position(**saved.position) if saved else Position.start()
@@ -460,9 +461,9 @@ class _ClusterRun:
                                  settings, task_seed(trainer.seed, epoch, round_index, i), alpha_start, alpha_stop,
                                  1, pure=True, workers=[self.addresses[task.part]], allow_other_workers=True)
                    for i, task in enumerate(tasks)]
-        results = self._gather_as_completed(futures)
+        results = self._gather_as_completed(futures, self.changes.add)
         del futures, weights_in, weights_out
-        rounds.combine(W_in, W_out, results, self.how, self.momentum, self.plan.eta, self.plan.summed_from)
+        self.changes.apply(W_in, W_out, self.how, self.momentum, self.plan.eta, self.plan.summed_from)
         cluster_record["rounds"] += 1
         cluster_record["bytes_to_workers"] += (W_in.nbytes + W_out.nbytes) * self.workers
         cluster_record["bytes_from_workers"] += sum(result.nbytes for result in results)
@@ -470,17 +471,24 @@ class _ClusterRun:
         cluster_record["round_seconds"] += time.perf_counter() - started
         return results
 
-    def _gather_as_completed(self, futures: list) -> list:
+    def _gather_as_completed(self, futures: list, consume) -> list:
         """The tasks' results, in task order, each fetched as soon as its task ends
         (``client.gather`` of them all waits for the last before fetching any: with
         2 workers the faster one's 50 MB of changes then came over after the slower
-        one ended, not while it was still training)."""
+        one ended, not while it was still training), and given to ``consume`` in task
+        order as soon as the results before it are in: while the slower workers still
+        train, and in the same order whichever ends first, so that sums in float32
+        come out the same every time."""
         from distributed import as_completed
 
         results = [None] * len(futures)
         place = {future.key: i for i, future in enumerate(futures)}
+        consumed = 0
         for done in as_completed(futures, loop=self.client.loop):
             results[place[done.key]] = self.client.gather(done, direct=self.direct)
+            while consumed < len(results) and results[consumed] is not None:
+                consume(results[consumed])
+                consumed += 1
         return results
 
     def _broadcast(self, data: list) -> list:

@@ -64,7 +64,8 @@ def combine_rows(weights, total, squares, touched, rule, power, summed_from, mom
     ``S = total[r]`` and ``scale = min(1, squares[r] / |S|²) ** power`` (COHERENT; 1,
     the sum, for rows from ``summed_from`` on) or ``touched[r] ** −power`` (BY_COUNT);
     ``G = 0`` where no worker changed the row.
-    With ``use_momentum``: ``M ← η M + G`` and the row moves by ``M`` (every row)."""
+    With ``use_momentum``: ``M ← η M + G`` and the row moves by ``M`` (every row).
+    Leaves ``total``, ``squares`` and ``touched`` at zero, ready for the next round."""
     dim = weights.shape[1]
     eta32 = np.float32(eta)
     for row in range(weights.shape[0]):
@@ -86,3 +87,8 @@ def combine_rows(weights, total, squares, touched, rule, power, summed_from, mom
         elif touched[row] > 0:
             for j in range(dim):
                 weights[row, j] += total[row, j] * scale
+        if touched[row] > 0:
+            for j in range(dim):
+                total[row, j] = 0.0
+            squares[row] = 0.0
+            touched[row] = 0

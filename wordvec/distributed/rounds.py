@@ -203,16 +203,39 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     With ``momentum`` (``(M_in, M_out)``, the driver's, updated in place) the
     combined change ``G`` of this round is carried on: ``M ← η M + G``, and every
     row moves by ``M`` (rows no worker changed this round too)."""
-    from .round_kernels import BY_COUNT, COHERENT, add_changes, combine_rows
+    changes = RoundSum(weights_in, weights_out)
+    for result in results:
+        changes.add(result)
+    changes.apply(weights_in, weights_out, how, momentum, eta, summed_from)
 
-    rule, power = (COHERENT, AGREEMENT_POWER) if how == "coherent" else (BY_COUNT, _POWERS[how])
-    for index, (weights, rows, deltas) in enumerate(((weights_in, "rows_in", "delta_in"),
-                                                     (weights_out, "rows_out", "delta_out"))):
-        total = np.zeros(weights.shape, dtype=np.float32)
-        squares = np.zeros(len(weights), dtype=np.float64)
-        touched = np.zeros(len(weights), dtype=np.int64)
-        for result in results:
-            add_changes(total, squares, touched, getattr(result, rows), getattr(result, deltas))
-        moving = momentum[index] if momentum is not None else np.zeros((0, weights.shape[1]), dtype=np.float32)
-        combine_rows(weights, total, squares, touched, rule, power, len(weights) if summed_from is None else summed_from,
-                     moving, eta, momentum is not None)
+
+class RoundSum:
+    """The changes of a round's results added up as they arrive, for :func:`combine`:
+    per row of each matrix the summed change ``S``, the summed squares ``Q`` and how
+    many workers changed it.  The driver adds each result while the slower workers
+    still train, and keeps one ``RoundSum`` for the whole run: :meth:`apply` leaves
+    it at zero again (allocating its 31 MB a matrix afresh took 0.04 s a round)."""
+
+    def __init__(self, weights_in: np.ndarray, weights_out: np.ndarray):
+        self.sums = [(np.zeros(weights.shape, dtype=np.float32), np.zeros(len(weights), dtype=np.float64),
+                      np.zeros(len(weights), dtype=np.int64)) for weights in (weights_in, weights_out)]
+
+    def add(self, result: RoundResult) -> None:
+        """Add one worker's changes."""
+        from .round_kernels import add_changes
+
+        for (total, squares, touched), rows, deltas in zip(self.sums, (result.rows_in, result.rows_out),
+                                                          (result.delta_in, result.delta_out)):
+            add_changes(total, squares, touched, rows, deltas)
+
+    def apply(self, weights_in: np.ndarray, weights_out: np.ndarray, how: str = "coherent",
+              momentum: tuple[np.ndarray, np.ndarray] | None = None, eta: float = 0.0,
+              summed_from: int | None = None) -> None:
+        """Move the weights by the combined changes (see :func:`combine`) and start again from zero."""
+        from .round_kernels import BY_COUNT, COHERENT, combine_rows
+
+        rule, power = (COHERENT, AGREEMENT_POWER) if how == "coherent" else (BY_COUNT, _POWERS[how])
+        for index, (weights, (total, squares, touched)) in enumerate(zip((weights_in, weights_out), self.sums)):
+            moving = momentum[index] if momentum is not None else np.zeros((0, weights.shape[1]), dtype=np.float32)
+            combine_rows(weights, total, squares, touched, rule, power,
+                         len(weights) if summed_from is None else summed_from, moving, eta, momentum is not None)
