@@ -159,6 +159,19 @@ def test_bad_setups_are_one_line_errors(client, monkeypatch, tmp_path):
         driver.check_readable(client, ["/no/such/corpus.txt"])
     with pytest.raises(WordvecError, match="no such file or folder"):
         Trainer().fit(tmp_path / "missing-*.txt", cluster=client)
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(WordvecError, match="the corpus holds no words"):
+        Trainer().fit(tmp_path / "empty.txt", cluster=client)
+
+
+def test_empty_files_in_a_folder_are_no_blocks(tmp_path, demo_prefix):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(demo_prefix.read_bytes())
+    (folder / "b.txt").write_text("")
+    paths, blocks, sizes = driver.text_blocks(folder, workers=2)
+    assert len(paths) == 2 and len(blocks) == len(sizes) >= 1
+    assert sum(sizes) == pytest.approx(demo_prefix.stat().st_size)
 
 
 def _result(rows_in, delta_in):

@@ -136,9 +136,9 @@ def text_blocks(corpus, workers: int = 1):
                                  delimiter=b"\n", blocksize=None if compressed else blocksize, sample=False,
                                  compression="infer")
         paths += found
-        for size, file_blocks in zip(sizes, per_file):
+        for size, file_blocks in zip(sizes, per_file):  # an empty file has no blocks
             blocks += file_blocks
-            block_sizes += [size / len(file_blocks)] * len(file_blocks)
+            block_sizes += [size / max(len(file_blocks), 1)] * len(file_blocks)
     return paths, blocks, block_sizes
 
 
