@@ -159,6 +159,8 @@ def test_bad_setups_are_one_line_errors(client, monkeypatch, tmp_path):
         driver.check_readable(client, ["/no/such/corpus.txt"])
     with pytest.raises(WordvecError, match="no such file or folder"):
         Trainer().fit(tmp_path / "missing-*.txt", cluster=client)
+    with pytest.raises(WordvecError, match="not '-' \\(standard input\\)"):
+        Trainer().fit("-", cluster=client)
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(WordvecError, match="the corpus holds no words"):
         Trainer().fit(tmp_path / "empty.txt", cluster=client)

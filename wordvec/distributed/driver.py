@@ -146,6 +146,10 @@ def _list_files(source: str):
     """``(source, filesystem, files, their sizes)`` of one path, glob, folder or URL."""
     from fsspec.core import get_fs_token_paths
 
+    if source == "-":
+        raise WordvecError("a cluster's workers read the corpus themselves: give files, folders or URLs they "
+                           "can read, not '-' (standard input)")
+
     if "://" not in source and os.path.isdir(source):
         source = os.path.join(source, "**")
     try:
