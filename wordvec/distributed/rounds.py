@@ -214,7 +214,9 @@ class RoundSum:
     per row of each matrix the summed change ``S``, the summed squares ``Q`` and how
     many workers changed it.  The driver adds each result while the slower workers
     still train, and keeps one ``RoundSum`` for the whole run: :meth:`apply` leaves
-    it at zero again (allocating its 31 MB a matrix afresh took 0.04 s a round)."""
+    it at zero again.  (Allocating and summing it all after the last result took
+    0.04 – 0.05 s a round with 2 workers on the bench corpus; now 0.01 s is left
+    after the last result, plus 0.007 s to add it.)"""
 
     def __init__(self, weights_in: np.ndarray, weights_out: np.ndarray):
         self.sums = [(np.zeros(weights.shape, dtype=np.float32), np.zeros(len(weights), dtype=np.float64),
