@@ -16,6 +16,7 @@ from wordvec import Trainer, WordvecError  # noqa: E402
 from wordvec.distributed import driver, rounds  # noqa: E402
 
 from conftest import DEMO  # noqa: E402
+from test_end_to_end import _stopped_inside_the_epoch  # noqa: E402
 from test_training import ANALOGIES  # noqa: E402
 
 
@@ -137,6 +138,19 @@ def test_a_killed_client_resumes_from_its_checkpoint(client, demo_prefix, tmp_pa
     assert resumed.resumed_ == "continued" and len(resumed.record_.epochs) == 30
     words = Trainer().prepare(demo_prefix)[1].words
     assert all(epoch.words == words for epoch in resumed.record_.epochs)
+
+
+def test_a_run_stopped_inside_an_epoch_resumes_only_on_rounds_cut_as_before(client, demo_prefix, tmp_path,
+                                                                            monkeypatch):
+    path = tmp_path / "m.wordvec"
+    _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept=2)  # one machine, one thread
+    with pytest.raises(WordvecError, match="by a run on one machine.*without --cluster"):
+        Trainer(checkpoint=path, epochs=1, dim=20).fit(demo_prefix, resume=True, cluster=client)
+    model = wordvec.load(path, mmap=False)
+    model.position["layout"] = {"workers": 3, "round_share": 1000}
+    model.save(path)
+    with pytest.raises(WordvecError, match="on 3 workers with rounds of 3,000 words; here 2 workers"):
+        Trainer(checkpoint=path, epochs=1, dim=20).fit(demo_prefix, resume=True, cluster=client)
 
 
 def test_bad_setups_are_one_line_errors(client, monkeypatch, tmp_path):

@@ -101,6 +101,56 @@ def test_checkpoint_minutes_saves_inside_an_epoch(demo_prefix, tmp_path, monkeyp
     assert all(position["epochs_done"] == 0 and position["jobs_done"] > 0 for position in saves[:-1])
 
 
+class _Crash(Exception):
+    pass
+
+
+def _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept: int):
+    """A 1-thread run checkpointing after every job, killed while writing checkpoint ``saves_kept + 1``."""
+    monkeypatch.setattr(trainer_module, "SEGMENT_JOBS", 1)
+    real, calls = wordvec.Model.save, []
+
+    def save(model, target):
+        calls.append(target)
+        if len(calls) > saves_kept:
+            raise _Crash
+        real(model, target)
+
+    monkeypatch.setattr(wordvec.Model, "save", save)
+    with pytest.raises(_Crash):
+        Trainer(checkpoint=path, checkpoint_minutes=1e-9, epochs=1, threads=1, dim=20).fit(demo_prefix)
+    monkeypatch.setattr(wordvec.Model, "save", real)
+    return wordvec.load(path).position
+
+
+def test_a_run_resumed_inside_an_epoch_with_other_threads_trains_the_jobs_left(demo_prefix, tmp_path, monkeypatch):
+    path = tmp_path / "m.wordvec"
+    position = _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept=3)
+    assert position["jobs_done"] == 3 and position["layout"]["stripes"] == 1
+    trained = []
+    real_chunk = wordvec.backend.CpuBackend.train_chunk
+    monkeypatch.setattr(wordvec.backend.CpuBackend, "train_chunk",
+                        lambda backend, slot, ids, start, *rest: (trained.append(start),
+                                                                  real_chunk(backend, slot, ids, start, *rest))[1])
+    resumed = Trainer(checkpoint=path, epochs=1, threads=2, dim=20).fit(demo_prefix, resume=True)
+    chunks = Trainer().prepare(demo_prefix)[1].chunks
+    # The first three chunks in the stopped run's order (one stripe) are done; two stripes would have
+    # skipped the first two chunks of each half instead.
+    assert sorted(trained) == [start for start, _, _ in chunks[3:]]
+    assert resumed.record_.epochs[0].words == sum(words for *_, words in chunks)
+
+
+def test_a_run_stopped_inside_an_epoch_on_a_cluster_resumes_only_on_such_a_cluster(demo_prefix, tmp_path,
+                                                                                  monkeypatch):
+    path = tmp_path / "m.wordvec"
+    _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept=2)
+    model = wordvec.load(path, mmap=False)
+    model.position["layout"] = {"workers": 3, "round_share": 1000}
+    model.save(path)
+    with pytest.raises(WordvecError, match="by a run on a cluster of 3 workers.*--cluster local:3"):
+        Trainer(checkpoint=path, epochs=1, dim=20).fit(demo_prefix, resume=True)
+
+
 def test_ctrl_c_gives_130_and_the_run_resumes_with_other_threads(demo_prefix, tmp_path):
     output = tmp_path / "m.wordvec"
     process = start_training(demo_prefix, output, "--epochs", "200", cwd=tmp_path)

@@ -1,8 +1,9 @@
 """Where a run is, and keeping it: positions, signals, stale temporary files.
 
 A run's *position* is how many epochs are done, how many jobs into the next
-one, that epoch's totals so far and each thread's random state; saved with the
-weights it makes the model file a checkpoint that ``resume`` continues exactly.
+one, that epoch's totals so far, each thread's random state and how that
+epoch's jobs were laid out; saved with the weights it makes the model file a
+checkpoint that ``resume`` continues exactly.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import contextlib
 import os
 import signal
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -21,12 +22,17 @@ EMPTY_TOTALS = {"loss": 0.0, "examples": 0, "words": 0, "kept": 0, "seconds": 0.
 @dataclass
 class Position:
     """How far a run has got: whole epochs, then jobs into the next epoch (with
-    that epoch's totals so far), and each thread's random state."""
+    that epoch's totals so far), and each thread's random state.  ``layout`` says
+    how the jobs of an epoch were cut and ordered (on one machine the threads'
+    stripes and the words a job; on a cluster the workers and a worker's share of
+    a round), so that a run resumed inside an epoch skips exactly the jobs done,
+    whatever it runs on now (empty in files from before it was kept)."""
 
     epochs_done: int
     jobs_done: int
     partial: dict
     rng: list
+    layout: dict = field(default_factory=dict)
 
     @classmethod
     def start(cls) -> "Position":
@@ -37,12 +43,17 @@ class Position:
         """The position saved in a model file; its random states are put back
         into ``backend`` (see ``set_random_state``)."""
         backend.set_random_state(saved["rng"])
-        return cls(saved["epochs_done"], saved["jobs_done"], dict(saved["partial"]), saved["rng"])
+        return cls(saved["epochs_done"], saved["jobs_done"], dict(saved["partial"]), saved["rng"],
+                   dict(saved.get("layout", {})))
 
     @classmethod
-    def now(cls, epochs_done: int, jobs_done: int, partial: dict, backend) -> "Position":
+    def now(cls, epochs_done: int, jobs_done: int, partial: dict, backend, layout: dict) -> "Position":
         """This position, with the backend's random states as they are now."""
-        return cls(epochs_done, jobs_done, partial, backend.random_state())
+        return cls(epochs_done, jobs_done, partial, backend.random_state(), layout)
+
+    def inside_epoch(self) -> bool:
+        """Whether the run stopped between the jobs of an epoch."""
+        return self.jobs_done > 0
 
     def as_dict(self) -> dict:
         return asdict(self)

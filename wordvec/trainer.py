@@ -483,9 +483,9 @@ class Trainer:
         with blas, self._signals.active():
             try:
                 for epoch in range(position.epochs_done + 1, self.epochs + 1):
-                    record = self._run_epoch(epoch, backend, encoded, chunks, schedule, bar, vocab, position)
+                    record = self._run_epoch(epoch, backend, encoded, schedule, bar, vocab, position)
                     self.record_.epochs.append(record)
-                    position = Position.now(epoch, 0, dict(EMPTY_TOTALS), backend)
+                    position = Position.now(epoch, 0, dict(EMPTY_TOTALS), backend, self._layout(backend))
                     if epoch < self.epochs:
                         if self.checkpoint_every and epoch % self.checkpoint_every == 0:
                             self._save_checkpoint(vocab, backend, position)
@@ -542,15 +542,33 @@ class Trainer:
         return np.concatenate([saved.subwords.own_rows(vocab.words, saved.vectors),
                                np.asarray(saved.subwords.vectors, dtype=np.float32)])
 
-    def _run_epoch(self, epoch, backend, encoded, chunks, schedule, bar, vocab, position) -> EpochRecord:
+    @staticmethod
+    def _layout(backend) -> dict:
+        """How this run cuts and orders an epoch's jobs (see :class:`Position`)."""
+        return {"stripes": backend.threads, "job_words": backend.job_words}
+
+    def _resumed_layout(self, position: Position, backend) -> dict:
+        """The layout of the epoch a run stopped inside: the saved one, so that the jobs
+        skipped are the jobs done even with other threads or another backend now."""
+        saved = position.layout
+        if "workers" in saved:
+            raise WordvecError(f"{self.checkpoint} was saved inside epoch {position.epochs_done + 1} by a run on a "
+                               f"cluster of {saved['workers']} workers, whose rounds cut the epoch differently: "
+                               f"resume it on such a cluster (--cluster local:{saved['workers']})")
+        return {**self._layout(backend), **saved}
+
+    def _run_epoch(self, epoch, backend, encoded, schedule, bar, vocab, position) -> EpochRecord:
         """One epoch in segments of :data:`SEGMENT_JOBS` jobs (one job for a backend that
         wants big jobs); between segments, every thread has finished, so a checkpoint
         can be taken and a signal acted on."""
         started = time.perf_counter()
+        resumed = position.epochs_done == epoch - 1 and position.inside_epoch()
+        layout = self._resumed_layout(position, backend) if resumed else self._layout(backend)
+        chunks = group_chunks(encoded.chunks, layout["job_words"])
         jobs = []
-        for start, stop, words in interleave(chunks, backend.threads):
+        for start, stop, words in interleave(chunks, layout["stripes"]):
             jobs.append((start, stop, schedule.alpha(), schedule.advance(words)))
-        first = position.jobs_done if position.epochs_done == epoch - 1 else 0
+        first = position.jobs_done if resumed else 0
         totals = dict(position.partial) if first else dict(EMPTY_TOTALS)
         last_shown = 0.0
         segment_jobs = 1 if backend.job_words else SEGMENT_JOBS  # a backend with big jobs: after each
@@ -570,7 +588,7 @@ class Trainer:
             done = min(segment + segment_jobs, len(jobs))
             if done < len(jobs):
                 partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - started)
-                self._between_segments(vocab, backend, Position.now(epoch - 1, done, partial, backend),
+                self._between_segments(vocab, backend, Position.now(epoch - 1, done, partial, backend, layout),
                                        len(chunks))
         self._curve.flush()
         if totals["examples"] == 0:

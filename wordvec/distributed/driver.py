@@ -388,9 +388,13 @@ class _ClusterRun:
         parts = plan_parts(summaries, self.workers, self.places)
         words_per_epoch = sum(words for part in parts for *_, words in part)
         position = Position(**saved.position) if saved else Position.start()
+        layout = {"workers": self.workers, "round_share": self.plan.share}
+        if position.inside_epoch():
+            self._check_resumed_layout(position, layout)
         schedule = _Schedule(trainer._alpha(), trainer.min_alpha, words_per_epoch * trainer.epochs)
         schedule.done = words_per_epoch * position.epochs_done
-        tables = client.submit(_constant, training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent()), pure=False)
+        tables = client.submit(_constant, training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent()),
+                               pure=False)
         settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
         trainer._curve = _CurvePoints(trainer.record_, max(words_per_epoch // 50, 1))
         trainer._curve.words = schedule.done + position.partial["words"]
@@ -430,7 +434,7 @@ class _ClusterRun:
                         trainer._check_divergence(epoch, totals["loss"], W_in, W_out)
                         if round_index + 1 < len(plan):
                             partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - epoch_started)
-                            here = Position(epoch - 1, round_index + 1, partial, [])
+                            here = Position(epoch - 1, round_index + 1, partial, [], layout)
                             last_save = self._between_rounds(vocab, W_in, W_out, here, signals, last_save, len(plan))
                     trainer._curve.flush()
                     if totals["examples"] == 0:
@@ -439,7 +443,7 @@ class _ClusterRun:
                                          totals["words"], totals["kept"],
                                          totals["seconds"] + time.perf_counter() - epoch_started, schedule.alpha())
                     trainer.record_.epochs.append(record)
-                    position = Position(epoch, 0, dict(EMPTY_TOTALS), [])
+                    position = Position(epoch, 0, dict(EMPTY_TOTALS), [], layout)
                     if epoch < trainer.epochs:
                         due = trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0
                         if due:
@@ -452,6 +456,22 @@ class _ClusterRun:
                 bar.close()
         check_finite(trainer._alpha(), W_in, W_out)
         return W_in, W_out
+
+    def _check_resumed_layout(self, position, layout: dict) -> None:
+        """A run stopped inside an epoch continues only on rounds cut as before: the
+        rounds to skip are those done (a file from before layouts were kept is trusted)."""
+        saved, checkpoint = position.layout, self.trainer.checkpoint
+        if not saved or saved == layout:
+            return
+        epoch = position.epochs_done + 1
+        if "workers" not in saved:
+            raise WordvecError(f"{checkpoint} was saved inside epoch {epoch} by a run on one machine, whose jobs cut "
+                               "the epoch differently from a cluster's rounds: resume it on one machine "
+                               "(without --cluster)")
+        raise WordvecError(f"{checkpoint} was saved inside epoch {epoch} by a run on {saved['workers']} workers with "
+                           f"rounds of {saved['workers'] * saved['round_share']:,} words; here {self.workers} "
+                           f"workers with rounds of {self.workers * self.plan.share:,}: resume it with the same "
+                           "workers and --round-words")
 
     def _round(self, W_in, W_out, encoded, tasks, tables, settings, schedule, epoch, round_index, cluster_record):
         """Broadcast the weights, train every task, combine the changes."""
