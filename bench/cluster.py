@@ -38,10 +38,10 @@ def score(model) -> tuple[float, float]:
         return evaluate(Path(folder))
 
 
-def run(corpus: Path, epochs: int, workers: int | None, how: str = "coherent") -> dict:
+def run(corpus: Path, epochs: int, workers: int | None, how: str = "coherent", seed: int = 1) -> dict:
     import wordvec
 
-    trainer = wordvec.Trainer(epochs=epochs, threads=2 if workers is None else 1, seed=1)
+    trainer = wordvec.Trainer(epochs=epochs, threads=2 if workers is None else 1, seed=seed)
     if workers is None:
         trainer.fit(corpus)
     else:  # what `wordvec train --cluster local:N` starts
@@ -70,16 +70,18 @@ def main() -> None:
     parser.add_argument("--combine", default="coherent",
                         help="how the workers' changes combine (coherent, sum, sqrt, mean)")
     parser.add_argument("--no-threads", action="store_true", help="skip the in-process run")
+    parser.add_argument("--seed", type=int, default=1, help="the runs' seed (the spread between seeds is the noise)")
     args = parser.parse_args()
     from memory import cpu_model
 
-    print(f"{cpu_model()}; CBOW-NS, word2vec's defaults, {args.epochs} epochs; changes combined by {args.combine}\n")
+    print(f"{cpu_model()}; CBOW-NS, word2vec's defaults, {args.epochs} epochs; changes combined by {args.combine}; "
+          f"seed {args.seed}\n")
     print("| run | train s | words/s | rounds | MB to workers / round | MB from workers / round | "
           "round s | outside kernels | analogy % | WS353 |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     results = []
     for workers in ([] if args.no_threads else [None]) + [int(n) for n in args.workers.split(",")]:
-        result = run(args.corpus, args.epochs, workers, args.combine)
+        result = run(args.corpus, args.epochs, workers, args.combine, args.seed)
         results.append(result)
         name = "in-process, 2 threads" if workers is None else f"{workers} worker{'s' if workers > 1 else ''} x 1 thread"
         cluster = (f"{result['rounds']} | {result['mb_to']:.0f} | {result['mb_from']:.0f} | "
