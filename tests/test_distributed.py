@@ -49,16 +49,23 @@ def test_the_vocabulary_equals_the_single_machine_one(client, demo_prefix, small
 
 def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
     """What a worker does with a block equals what one machine does with a file of the same
-    bytes, odd input included: undecodable bytes, over-long words and lines, CR LF, blank lines."""
+    bytes, odd input included: Hindi, Thai, accents composed and decomposed (NFD), undecodable
+    bytes, over-long words and lines, CR LF, blank lines."""
+    import unicodedata
+
     from wordvec.tokenize import MAX_SENTENCE_TOKENS, MAX_WORD_CHARS
 
-    data = ("Ünïcode words, naïve café\r\nbad ".encode() + b"\xff\xfe bytes here\n\n" + b"x" * (MAX_WORD_CHARS + 5)
-            + b" tail\n" + b" ".join([b"long", b"words"] * (MAX_SENTENCE_TOKENS // 2 + 7)) + b"\nthe end\n")
+    languages = ("हिन्दी भाषा में शब्द\nภาษาไทยไม่มีช่องว่าง คำ\n"
+                 + unicodedata.normalize("NFD", "naïve café crème\n"))
+    data = ((languages + "Ünïcode words, naïve café\r\nbad ").encode() + b"\xff\xfe bytes here\n\n"
+            + b"x" * (MAX_WORD_CHARS + 5) + b" tail\n"
+            + b" ".join([b"long", b"words"] * (MAX_SENTENCE_TOKENS // 2 + 7)) + b"\nthe end\n")
     path = tmp_path / "block.txt"
     path.write_bytes(data)
     vocab, encoded = Trainer(min_count=1).prepare(path)
     counts, stats = rounds.count_block(data, lowercase=True, whitespace=False)
     assert counts == dict(zip(vocab.words, vocab.counts.tolist()))
+    assert {"हिन्दी", "भाषा", "crème"} <= set(counts)  # decomposed accents come out composed
     assert stats["replaced"] == 2 and stats["capped"] == 1
     block = rounds.encode_block(data, "\n".join(vocab.words), lowercase=True, whitespace=False)
     np.testing.assert_array_equal(block.ids, encoded.ids)

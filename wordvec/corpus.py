@@ -53,12 +53,13 @@ def scan_source(source, tokenizer: Tokenizer, dedup: bool = False) -> "ScannedCo
 class ScannedCorpus:
     """What one pass over the text gives: every distinct word (numbered in
     first-seen order, 0 being the sentence end) with its count, and the whole
-    text as those numbers (int32) in a temporary file, ready to be renumbered.
+    text as those numbers (int32) in a temporary file, ready to be renumbered
+    (``None`` when only the counts were asked for).
     ``duplicates`` says what de-duplication dropped (``None`` when it was off)."""
 
     index: dict[str, int]
     counts: np.ndarray
-    spill: BinaryIO
+    spill: BinaryIO | None
     duplicates: dict | None = None
 
     @property
@@ -123,13 +124,14 @@ def scan_text(source, tokenizer: Tokenizer, keep_lines: bool = False, dedup: boo
 
 
 def scan_word_bytes(word_bytes: Iterable[bytes], tokenizer: Tokenizer, keep_lines: bool = False,
-                    dedup: bool = False) -> ScannedCorpus:
+                    dedup: bool = False, keep_text: bool = True) -> ScannedCorpus:
     """:func:`scan_text` of text already read: the pieces of
-    :meth:`Tokenizer.word_bytes` (or of :meth:`Tokenizer.word_bytes_of_bytes`)."""
+    :meth:`Tokenizer.word_bytes` (or of :meth:`Tokenizer.word_bytes_of_bytes`);
+    without ``keep_text`` only the words and their counts (nothing spilled)."""
     from .scan_kernels import WordTable  # imports numba
 
     table = WordTable()
-    numbers = NumberedText(dedup)
+    numbers = NumberedText(dedup, keep_text=keep_text)
 
     def flush(text: bytes):
         ids = table.number(np.frombuffer(text, dtype=np.uint8), keep_lines, MAX_SENTENCE_TOKENS, MAX_WORD_CHARS)
@@ -155,8 +157,8 @@ class NumberedText:
     file and counted, its repeated sentences dropped with ``dedup`` (a batch may
     end inside a sentence: those words wait for the rest of it)."""
 
-    def __init__(self, dedup: bool = False, duplicates: dict | None = None):
-        self.spill = tempfile.TemporaryFile(prefix="wordvec-ids-")
+    def __init__(self, dedup: bool = False, duplicates: dict | None = None, keep_text: bool = True):
+        self.spill = tempfile.TemporaryFile(prefix="wordvec-ids-") if keep_text else None
         self.counts = np.zeros(1, dtype=np.int64)
         self.seen = SeenSentences() if dedup else None
         self.duplicates = duplicates
@@ -171,6 +173,8 @@ class NumberedText:
         grown = np.bincount(ids, minlength=words)
         grown[: len(self.counts)] += self.counts
         self.counts = grown
+        if self.spill is None:
+            return
         try:
             self.spill.write(np.ascontiguousarray(ids, dtype=np.int32).tobytes())
         except OSError as error:

@@ -73,7 +73,7 @@ class RoundResult:
 def count_block(data: bytes, lowercase: bool, whitespace: bool) -> tuple[Counter, dict]:
     """The word counts of one block of text, and what bad input was survived."""
     tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
-    counts = Counter(scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer).word_counts())
+    counts = Counter(scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer, keep_text=False).word_counts())
     return counts, dict(tokenizer.stats)
 
 
