@@ -83,17 +83,70 @@ def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_pat
     assert right >= 9, f"{right} of {len(ANALOGIES)} analogies right"  # one machine: 11-13 (test_training)
     cluster = trainer.record_.cluster
     assert cluster["workers"] == 2 and cluster["rounds"] == 5 * 3  # 120,000 words a worker an epoch, 40,000 a round
-    kept = client.run(lambda: len(rounds._WORKING))
+    kept = client.run(lambda: len(rounds._WORKING) + len(rounds._STARTS))
     assert list(kept.values()) == [0, 0]  # the workers let go of the arrays the rounds trained in
+    # The first round sends the weights, each later one the moves in 16-bit steps (282 words x 100 dims).
+    whole = 2 * 282 * 100 * 4
+    moves = 2 * 282 * (100 * 2 + 4 + 8)
+    assert cluster["bytes_to_workers"] == 2 * (whole + 14 * moves)
     trainer.model_.save(tmp_path / "m.wordvec")
     from click.testing import CliRunner
     from wordvec.cli import main
 
     shown = CliRunner().invoke(main, ["info", "-m", str(tmp_path / "m.wordvec")]).output
-    assert "cluster   2 workers, 15 rounds, 0.4 MB out and" in shown
+    assert "cluster   2 workers, 15 rounds, 0.2 MB out and" in shown
     assert "combined by coherent with momentum 0.25" in shown
     words = Trainer().prepare(path)[1].words
     assert [epoch.words for epoch in trainer.record_.epochs] == [words] * 5  # every word once an epoch
+
+
+def test_workers_that_lost_their_weights_are_sent_them_whole_and_nothing_changes(client, demo_prefix, small_blocks):
+    def train(drop_at=None):
+        real_gather, calls = client.gather, {"n": 0}
+
+        def gather_and_drop(futures, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == drop_at:  # in the middle of the run: every worker forgets its weights
+                client.run(rounds.release_working_copies)
+            return real_gather(futures, *args, **kwargs)
+
+        client.gather = gather_and_drop
+        try:
+            return Trainer(seed=3, epochs=4, dim=20).fit(demo_prefix, cluster=client)
+        finally:
+            del client.gather
+
+    moved, resent = train(), train(drop_at=6)  # a round an epoch, 2 gathers a round: in the third
+    assert moved.record_.cluster["rounds"] == 4
+    np.testing.assert_array_equal(moved.model_.vectors, resent.model_.vectors)  # the same bits either way
+    whole = 2 * len(moved.model_.words) * 20 * 4 * 2  # both matrices to both workers
+    assert resent.record_.cluster["bytes_to_workers"] >= moved.record_.cluster["bytes_to_workers"] + whole
+
+
+def test_a_worker_moves_its_weights_to_the_drivers_bits():
+    rng = np.random.default_rng(5)
+    W_in, W_out = rng.standard_normal((6, 3)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
+    run = "test-run"
+    try:
+        start = rounds.start_weights(run, 0, [W_in, W_out], None)
+        assert start[0] is not W_in and np.array_equal(start[0], W_in)  # a copy, kept
+        momentum = (np.zeros_like(W_in), np.zeros_like(W_out))
+        for version, rows in ((1, [1, 4]), (2, [0, 2])):
+            after_in, after_out = W_in.copy(), W_out.copy()
+            after_in[rows] += rng.standard_normal((2, 3)).astype(np.float32) / 7
+            after_out[2] -= 1e-3
+            result = rounds.RoundResult(rounds.Changes.between(after_in, W_in), rounds.Changes.between(after_out, W_out),
+                                        0.0, 0, 0, 0, 0.0)
+            moves = rounds.combine(W_in, W_out, [result], momentum=momentum, eta=0.5)
+            assert len(moves[0].rows) == 2 * version  # with momentum, rows moved before move again
+            start = rounds.start_weights(run, version, None, moves)
+            np.testing.assert_array_equal(start[0], W_in)
+            np.testing.assert_array_equal(start[1], W_out)
+        with pytest.raises(rounds.MissingWeights):
+            rounds.start_weights(run, 4, None, moves)  # version 3 was never made here
+    finally:
+        rounds.release_working_copies()
+    assert run not in rounds._STARTS
 
 
 def _blocks_fetched(client) -> int:
@@ -197,11 +250,17 @@ def test_empty_files_in_a_folder_are_no_blocks(tmp_path, demo_prefix):
     assert sum(sizes) == pytest.approx(demo_prefix.stat().st_size)
 
 
+#: Changes and moves travel in 16-bit steps of their row's largest element: within 1/65,534 of it each.
+STEP = 1 / 32767
+
+
 def _result(rows_in, delta_in):
-    """A round's result that changed only the given input rows."""
-    delta = np.asarray(delta_in, dtype=np.float32)
-    return rounds.RoundResult(np.asarray(rows_in), delta, np.zeros(0, np.int64), np.zeros((0, 2), np.float32),
-                              0.0, 0, 0, 0, 0.0)
+    """A round's result that changed only the given input rows (of 5) by about the given deltas."""
+    after = np.zeros((5, 2), np.float32)
+    after[rows_in] = delta_in
+    unchanged = np.zeros((0, 2), np.float32)
+    return rounds.RoundResult(rounds.Changes.between(after, np.zeros_like(after)),
+                              rounds.Changes.between(unchanged, unchanged), 0.0, 0, 0, 0, 0.0)
 
 
 def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones():
@@ -210,15 +269,15 @@ def test_coherent_combining_adds_independent_changes_and_averages_agreeing_ones(
                _result([1, 2, 3, 4], [[2, 2], [0, 4], [-1, -1], [5, 6]])]
     rounds.combine(weights, np.zeros((5, 2), np.float32), results, "coherent")
     a = rounds.AGREEMENT_POWER
-    np.testing.assert_allclose(weights[0], [1, 0])  # one worker: its change exactly
-    np.testing.assert_allclose(weights[1], np.multiply([4, 4], 2.0 ** -a), rtol=1e-6)  # equal: 2^-a of the sum
-    np.testing.assert_allclose(weights[2], [3, 4])  # orthogonal changes: their sum
+    np.testing.assert_allclose(weights[0], [1, 0], rtol=STEP)  # one worker: its change exactly
+    np.testing.assert_allclose(weights[1], np.multiply([4, 4], 2.0 ** -a), rtol=STEP)  # equal: 2^-a of the sum
+    np.testing.assert_allclose(weights[2], [3, 4], rtol=STEP)  # orthogonal changes: their sum
     np.testing.assert_allclose(weights[3], [0, 0])  # opposite changes cancel
-    np.testing.assert_allclose(weights[4], [5, 6])
+    np.testing.assert_allclose(weights[4], [5, 6], rtol=STEP)
     # in between: S = (3, 1), Q = 4 + 2 = 6, |S|^2 = 10: S * 0.6^a
     partly = np.zeros((1, 2), np.float32)
     rounds.combine(partly, np.zeros((1, 2), np.float32), [_result([0], [[2, 0]]), _result([0], [[1, 1]])])
-    np.testing.assert_allclose(partly[0], np.multiply([3, 1], 0.6 ** a), rtol=1e-6)
+    np.testing.assert_allclose(partly[0], np.multiply([3, 1], 0.6 ** a), rtol=STEP)
 
 
 def test_a_local_cluster_does_not_profile_its_workers():
@@ -250,19 +309,33 @@ def test_rounds_shorten_with_the_cube_of_the_workers():
                                                                          250_000, 250_000]
 
 
-def test_changed_rows_are_the_rows_that_differ_and_their_change():
-    from wordvec.distributed.round_kernels import changed_rows
-
+def test_changed_rows_are_the_rows_that_differ_and_their_change_in_16_bit_steps():
     before = np.arange(12, dtype=np.float32).reshape(4, 3)
     after = before.copy()
     after[1, 2] += 0.5
+    after[2] = [6, 7, 8.25]
     after[3] = [np.nan, 10, 11]  # a row gone NaN is a change: divergence reaches the driver
-    rows, deltas = changed_rows(after, before)
-    assert rows.tolist() == [1, 3]
-    np.testing.assert_array_equal(deltas[0], [0, 0, 0.5])
-    assert np.isnan(deltas[1, 0]) and deltas[1, 1:].tolist() == [0, 0]
-    rows, deltas = changed_rows(before, before.copy())
-    assert rows.shape == (0,) and deltas.shape == (0, 3)
+    changes = rounds.Changes.between(after, before)
+    assert changes.rows.tolist() == [1, 2, 3] and changes.steps.dtype == np.int16
+    assert changes.steps[0].tolist() == [0, 0, 32767] and changes.steps[1].tolist() == [0, 0, 32767]
+    np.testing.assert_allclose(changes.deltas()[:2], [[0, 0, 0.5], [0, 0, 0.25]], rtol=1e-6)
+    assert np.isnan(changes.deltas()[2]).all()
+    assert changes.nbytes == 3 * 8 + 3 * 4 + 3 * 3 * 2
+    nothing = rounds.Changes.between(before, before.copy())
+    assert nothing.rows.shape == (0,) and nothing.steps.shape == (0, 3)
+
+
+def test_each_change_comes_back_within_half_a_step_of_its_row():
+    rng = np.random.default_rng(3)
+    before = rng.standard_normal((200, 100)).astype(np.float32)
+    exact = (rng.standard_normal((200, 100)) * np.logspace(-8, 0, 200)[:, None]).astype(np.float32)
+    exact[7] = 0.0  # unchanged: not sent
+    after = before + exact
+    changes = rounds.Changes.between(after, before)
+    assert 7 not in changes.rows and len(changes.rows) == 199
+    changed = after[changes.rows] - before[changes.rows]  # the change float32 can hold
+    half_step = np.abs(changed).max(axis=1, keepdims=True) / 65534
+    assert (np.abs(changes.deltas() - changed) <= half_step * 1.01).all()  # float32 rounding: 0.3 % of a step
 
 
 def test_rare_rows_add_the_changes_up_whatever_their_agreement():
@@ -314,15 +387,16 @@ def test_rounds_are_pure_and_combine_adds_the_changes():
     again = rounds.train_round(W_in, W_out, [(block, 0, 1), (block, 1, len(block.chunks))], tables, settings, 7,
                                0.05, 0.01)  # the same chunks in two pieces: the same training
     np.testing.assert_array_equal(W_in, before[0])  # inputs untouched
-    np.testing.assert_array_equal(first.delta_in, again.delta_in)  # same inputs, same result
+    for mine, its in zip(first.changes_in + first.changes_out, again.changes_in + again.changes_out):
+        np.testing.assert_array_equal(mine, its)  # same inputs, same result
     assert first.words == 10 and first.examples > 0
     total_in, total_out = W_in.copy(), W_out.copy()
     rounds.combine(total_in, total_out, [first, again], "sum")
     expected = W_in.copy()
-    expected[first.rows_in] += 2 * first.delta_in
+    expected[first.changes_in.rows] += 2 * first.changes_in.deltas()
     np.testing.assert_allclose(total_in, expected, rtol=1e-6)
     mean_in, mean_out = W_in.copy(), W_out.copy()
     rounds.combine(mean_in, mean_out, [first, again], "mean")
     expected = W_in.copy()
-    expected[first.rows_in] += first.delta_in
+    expected[first.changes_in.rows] += first.changes_in.deltas()
     np.testing.assert_allclose(mean_in, expected, rtol=1e-6)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 
@@ -46,6 +47,9 @@ BLOCKS_PER_WORKER = 4
 #: How far above an even share of the words a part of whole blocks may go (see :func:`plan_parts`).
 PART_SLACK = 0.05
 CONNECT_SECONDS = 10
+#: Seconds to wait before sending the weights or moves again after a send failed (a
+#: worker died and the scheduler has not yet dropped it), before going through the scheduler.
+BROADCAST_WAITS = (0.1, 0.3, 1.0, 3.0)
 
 
 @dataclass
@@ -299,6 +303,9 @@ class _ClusterRun:
         self.how = how
         self.words, self.eta_given = words, momentum
         self.direct = True  # the client talks to the workers directly, until that fails
+        self.run = uuid.uuid4().hex  # names this run's weights kept on the workers (rounds.start_weights)
+        self.version = 0  # rounds trained in this run: the version of the weights the next one starts from
+        self.move = None  # the last round's moves of (W_in, W_out), sent instead of the weights
 
     def fit(self, corpus, resume: bool):
         trainer, client = self.trainer, self.client
@@ -474,42 +481,66 @@ class _ClusterRun:
                            "workers and --round-words")
 
     def _round(self, W_in, W_out, encoded, tasks, tables, settings, schedule, epoch, round_index, cluster_record):
-        """Broadcast the weights, train every task, combine the changes."""
+        """Send the weights (the first round) or the last round's moves, train every
+        task, combine the changes."""
         started = time.perf_counter()
         client, trainer = self.client, self.trainer
         alpha_start = schedule.alpha()
         alpha_stop = schedule.advance(sum(task.words for task in tasks))
-        weights_in, weights_out = self._broadcast([W_in, W_out])
-        futures = [client.submit(rounds.train_round, weights_in, weights_out,
+        sent = [W_in, W_out] if self.move is None else list(self.move)
+        shipped = self._broadcast(sent)
+        weights, move = (shipped, None) if self.move is None else (None, shipped)
+
+        def submit(i: int, weights, move):
+            task = tasks[i]
+            return client.submit(rounds.train_round_from, self.run, self.version, weights, move,
                                  [(encoded[block], first, stop) for block, first, stop in task.pieces], tables,
                                  settings, task_seed(trainer.seed, epoch, round_index, i), alpha_start, alpha_stop,
                                  1, pure=True, workers=[self.addresses[task.part]], allow_other_workers=True)
-                   for i, task in enumerate(tasks)]
-        results = self._gather_as_completed(futures, self.changes.add)
-        del futures, weights_in, weights_out
-        self.changes.apply(W_in, W_out, self.how, self.momentum, self.plan.eta, self.plan.summed_from)
+
+        whole = []
+
+        def whole_weights(i: int):  # a worker that cannot move its weights is sent them whole, once a round
+            if not whole:
+                cluster_record["bytes_to_workers"] += (W_in.nbytes + W_out.nbytes) * self.workers
+                whole.extend(self._broadcast([W_in, W_out]))
+            return submit(i, list(whole), None)
+
+        futures = [submit(i, weights, move) for i in range(len(tasks))]
+        results = self._gather_as_completed(futures, self.changes.add, whole_weights)
+        del futures, weights, move, shipped, whole
+        self.move = self.changes.apply(W_in, W_out, self.how, self.momentum, self.plan.eta, self.plan.summed_from)
+        self.version += 1
         cluster_record["rounds"] += 1
-        cluster_record["bytes_to_workers"] += (W_in.nbytes + W_out.nbytes) * self.workers
+        cluster_record["bytes_to_workers"] += sum(item.nbytes for item in sent) * self.workers
         cluster_record["bytes_from_workers"] += sum(result.nbytes for result in results)
         cluster_record["kernel_seconds"] += max(result.kernel_seconds for result in results)
         cluster_record["round_seconds"] += time.perf_counter() - started
         return results
 
-    def _gather_as_completed(self, futures: list, consume) -> list:
+    def _gather_as_completed(self, futures: list, consume, again) -> list:
         """The tasks' results, in task order, each fetched as soon as its task ends
         (``client.gather`` of them all waits for the last before fetching any: with
         2 workers the faster one's 50 MB of changes then came over after the slower
         one ended, not while it was still training), and given to ``consume`` in task
         order as soon as the results before it are in: while the slower workers still
         train, and in the same order whichever ends first, so that sums in float32
-        come out the same every time."""
+        come out the same every time.  A task whose worker holds no weights to move
+        (:class:`rounds.MissingWeights`) is replaced by ``again(i)``."""
         from distributed import as_completed
 
         results = [None] * len(futures)
         place = {future.key: i for i, future in enumerate(futures)}
         consumed = 0
-        for done in as_completed(futures, loop=self.client.loop):
-            results[place[done.key]] = self.client.gather(done, direct=self.direct)
+        pending = as_completed(futures, loop=self.client.loop)
+        for done in pending:
+            try:
+                results[place[done.key]] = self.client.gather(done, direct=self.direct)
+            except rounds.MissingWeights:
+                replaced = again(place[done.key])
+                place[replaced.key] = place[done.key]
+                pending.add(replaced)
+                continue
             while consumed < len(results) and results[consumed] is not None:
                 consume(results[consumed])
                 consumed += 1
@@ -517,12 +548,16 @@ class _ClusterRun:
 
     def _broadcast(self, data: list) -> list:
         """Futures of ``data`` on every worker, sent straight to the workers when
-        they can be reached (several times faster than through the scheduler)."""
-        if self.direct:
+        they can be reached (several times faster than through the scheduler).  A
+        worker that died since the last round fails the send until the scheduler
+        has dropped it, so a failed send is tried again after waits of
+        :data:`BROADCAST_WAITS` seconds, then through the scheduler."""
+        for wait in BROADCAST_WAITS if self.direct else ():
             try:
                 return self.client.scatter(data, broadcast=True, hash=False, direct=True)
             except OSError:
-                self.direct = False
+                time.sleep(wait)
+        self.direct = False
         return self.client.scatter(data, broadcast=True, hash=False)
 
     def _between_rounds(self, vocab, W_in, W_out, position, signals, last_save, rounds_per_epoch) -> float:

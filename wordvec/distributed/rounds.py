@@ -6,7 +6,9 @@ as on one machine (:meth:`Vocabulary.from_counts`: by count, then by word), and
 each block is encoded to ids (:func:`encode_block`).  Training then goes in
 rounds: every worker starts a round from the same weights ``(W_in, W_out)``,
 trains a stretch of its blocks with the ordinary kernels (its threads lock-free
-as on one machine) and returns only what changed (:func:`train_round`); the
+as on one machine) and returns only what changed (:func:`train_round`), each
+changed row as 16-bit steps of its own scale (:class:`Changes`: half the bytes
+of float32, each element within 1/65,534 of the row's largest change); the
 driver adds the changes of all workers (:func:`combine`) and the next round
 starts from the result.
 
@@ -33,6 +35,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,14 +53,37 @@ class Block:
     words: int
 
 
+class Changes(NamedTuple):
+    """The rows of one matrix that a worker changed in a round, and their change
+    ``Δ ≈ steps[k] · scales[k]`` (int16 steps of a float32 scale per row: see
+    :func:`.round_kernels.changed_rows`)."""
+
+    rows: np.ndarray
+    scales: np.ndarray
+    steps: np.ndarray
+
+    @classmethod
+    def between(cls, after: np.ndarray, before: np.ndarray) -> "Changes":
+        """The rows where ``after`` differs from ``before``, and by how much."""
+        from .round_kernels import changed_rows
+
+        return cls(*changed_rows(after, before))
+
+    def deltas(self) -> np.ndarray:
+        """The changes as float32 rows, ``len(rows) x dim``."""
+        return self.steps.astype(np.float32) * self.scales[:, None]
+
+    @property
+    def nbytes(self) -> int:
+        return self.rows.nbytes + self.scales.nbytes + self.steps.nbytes
+
+
 @dataclass
 class RoundResult:
     """What one worker's part of a round changed, and its totals."""
 
-    rows_in: np.ndarray  # ids of the W_in rows that changed
-    delta_in: np.ndarray  # their change, float32
-    rows_out: np.ndarray
-    delta_out: np.ndarray
+    changes_in: Changes  # the rows of W_in that changed
+    changes_out: Changes
     loss: float
     examples: int
     words: int
@@ -67,7 +93,7 @@ class RoundResult:
     @property
     def nbytes(self) -> int:
         """Bytes this result carries back to the driver."""
-        return sum(a.nbytes for a in (self.rows_in, self.delta_in, self.rows_out, self.delta_out))
+        return self.changes_in.nbytes + self.changes_out.nbytes
 
 
 def count_block(data: bytes, lowercase: bool, whitespace: bool) -> tuple[Counter, dict]:
@@ -103,7 +129,7 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
     of ``pieces``, one after the other, from the given weights (not changed: the
     kernels work on copies) with ``threads`` lock-free threads and the learning
     rate falling linearly from ``alpha_start`` to ``alpha_stop`` over the stretch;
-    return the rows that changed and by how much."""
+    return the rows that changed and by how much (:class:`Changes`)."""
     from ..backend import CpuBackend
     from ..trainer import run_jobs
 
@@ -121,12 +147,8 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
         for _, result in run_jobs(backend, block.ids, jobs, threads):
             totals += result
     kernel_seconds = time.perf_counter() - started
-    from .round_kernels import changed_rows
-
-    rows_in, delta_in = changed_rows(W_in, weights_in)
-    rows_out, delta_out = changed_rows(W_out, weights_out)
-    return RoundResult(rows_in, delta_in, rows_out, delta_out, float(totals[0]), int(totals[1]), int(totals[2]),
-                       int(totals[3]), kernel_seconds)
+    return RoundResult(Changes.between(W_in, weights_in), Changes.between(W_out, weights_out), float(totals[0]),
+                       int(totals[1]), int(totals[2]), int(totals[3]), kernel_seconds)
 
 
 #: Per worker thread, the two arrays its rounds train in, kept from one round to the
@@ -150,9 +172,55 @@ def _working_copies(weights_in: np.ndarray, weights_out: np.ndarray) -> tuple[np
 
 
 def release_working_copies() -> None:
-    """Drop the kept arrays of every thread (the driver runs this on every worker when a run ends)."""
+    """Drop the kept arrays of every thread and the kept starting weights of every
+    run (the driver runs this on every worker when a run ends)."""
     with _WORKING_LOCK:
         _WORKING.clear()
+        _STARTS.clear()
+
+
+class MissingWeights(Exception):
+    """A worker was sent the move to a run's next weights without holding the
+    weights it moves from (it joined late, lost them, or sat out a round): the
+    driver sends that task the whole weights."""
+
+
+#: Per run (the driver's token for it), the weights its rounds on this worker start
+#: from: ``(version, W_in, W_out)``, moved from one round to the next by the driver's
+#: moves.  Sending the whole 62 MB of weights to every worker every round took the
+#: two-worker bench run's driver more time than any other step outside the kernels.
+_STARTS: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
+
+
+def start_weights(run: str, version: int, weights: list | None, move: tuple | None) -> tuple[np.ndarray, np.ndarray]:
+    """The weights a round of ``run`` starts from (``version``: rounds since the run
+    started): ``weights`` (``[W_in, W_out]``) when given, otherwise the weights kept
+    here at ``version − 1`` moved by ``move`` (two :class:`Changes`, applied exactly as
+    the driver applied them to its own: the same bits on both sides).  Kept for the
+    next round; the arrays returned must not be written.  Raises
+    :class:`MissingWeights` when neither is at hand."""
+    from .round_kernels import apply_steps
+
+    with _WORKING_LOCK:
+        kept = _STARTS.get(run)
+        if weights is not None:
+            if kept is None or kept[0] != version:
+                kept = (version, np.array(weights[0], dtype=np.float32), np.array(weights[1], dtype=np.float32))
+        elif kept is not None and kept[0] == version - 1 and move is not None:
+            for matrix, changes in zip(kept[1:], move):
+                apply_steps(matrix, *changes)
+            kept = (version, kept[1], kept[2])
+        elif kept is None or kept[0] != version:
+            raise MissingWeights(f"this worker holds no weights of version {version - 1} to move")
+        _STARTS[run] = kept
+    return kept[1], kept[2]
+
+
+def train_round_from(run: str, version: int, weights: list | None, move: tuple | None, *args) -> RoundResult:
+    """:func:`train_round` from the weights :func:`start_weights` gives: what a round's
+    task runs on a worker.  Pure as :func:`train_round` is: whether the weights were
+    sent whole or moved from the kept ones, they are the same bits."""
+    return train_round(*start_weights(run, version, weights, move), *args)
 
 
 #: How the changes of a round are combined, row by row (see :func:`combine`).
@@ -169,7 +237,8 @@ SUMMED_BELOW = 4
 def block_momentum(workers: int) -> float:
     """The momentum ``η`` of the combined changes across rounds: ``(1 − 1/k) / 2`` for
     ``k`` workers, half of block momentum's ``1 − 1/k`` (Chen & Huo 2016), and 0 for
-    one worker, whose rounds are then exactly one machine's training."""
+    one worker, whose rounds are then one machine's training (up to the 16-bit
+    rounding of each round's change, :class:`Changes`)."""
     return (1.0 - 1.0 / max(workers, 1)) / 2.0
 
 
@@ -183,8 +252,9 @@ def first_summed_row(counts: np.ndarray, share_words: int) -> int:
 
 def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[RoundResult],
             how: str = "coherent", momentum: tuple[np.ndarray, np.ndarray] | None = None,
-            eta: float = 0.0, summed_from: int | None = None) -> None:
-    """Apply the changes of one round's results to the driver's weights (in place).
+            eta: float = 0.0, summed_from: int | None = None) -> tuple[Changes, Changes]:
+    """Apply the changes of one round's results to the driver's weights (in place);
+    return the moves of ``(W_in, W_out)`` (:meth:`RoundSum.apply`).
 
     Per row, over the k workers that changed it, with changes ``Δ_w``: ``S = Σ_w Δ_w``
     and ``Q = Σ_w |Δ_w|²``.  ``coherent`` moves the row by ``S · min(1, Q / |S|²)^a``
@@ -206,7 +276,7 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     changes = RoundSum(weights_in, weights_out)
     for result in results:
         changes.add(result)
-    changes.apply(weights_in, weights_out, how, momentum, eta, summed_from)
+    return changes.apply(weights_in, weights_out, how, momentum, eta, summed_from)
 
 
 class RoundSum:
@@ -226,18 +296,24 @@ class RoundSum:
         """Add one worker's changes."""
         from .round_kernels import add_changes
 
-        for (total, squares, touched), rows, deltas in zip(self.sums, (result.rows_in, result.rows_out),
-                                                          (result.delta_in, result.delta_out)):
-            add_changes(total, squares, touched, rows, deltas)
+        for (total, squares, touched), changes in zip(self.sums, (result.changes_in, result.changes_out)):
+            add_changes(total, squares, touched, *changes)
 
     def apply(self, weights_in: np.ndarray, weights_out: np.ndarray, how: str = "coherent",
               momentum: tuple[np.ndarray, np.ndarray] | None = None, eta: float = 0.0,
-              summed_from: int | None = None) -> None:
-        """Move the weights by the combined changes (see :func:`combine`) and start again from zero."""
-        from .round_kernels import BY_COUNT, COHERENT, combine_rows
+              summed_from: int | None = None) -> tuple[Changes, Changes]:
+        """Move the weights by the combined changes (see :func:`combine`), start again
+        from zero, and return the moves: what the workers apply to their copies
+        (:func:`start_weights`)."""
+        from .round_kernels import BY_COUNT, COHERENT, apply_steps, combine_rows
 
         rule, power = (COHERENT, AGREEMENT_POWER) if how == "coherent" else (BY_COUNT, _POWERS[how])
+        moves = []
         for index, (weights, (total, squares, touched)) in enumerate(zip((weights_in, weights_out), self.sums)):
             moving = momentum[index] if momentum is not None else np.zeros((0, weights.shape[1]), dtype=np.float32)
-            combine_rows(weights, total, squares, touched, rule, power,
-                         len(weights) if summed_from is None else summed_from, moving, eta, momentum is not None)
+            move = Changes(*combine_rows(total, squares, touched, rule, power,
+                                         len(weights) if summed_from is None else summed_from, moving, eta,
+                                         momentum is not None))
+            apply_steps(weights, *move)
+            moves.append(move)
+        return moves[0], moves[1]
