@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -293,11 +294,11 @@ class RoundSum:
                       np.zeros(len(weights), dtype=np.int64)) for weights in (weights_in, weights_out)]
 
     def add(self, result: RoundResult) -> None:
-        """Add one worker's changes."""
+        """Add one worker's changes (the two matrices side by side)."""
         from .round_kernels import add_changes
 
-        for (total, squares, touched), changes in zip(self.sums, (result.changes_in, result.changes_out)):
-            add_changes(total, squares, touched, *changes)
+        _side_by_side(lambda sums, changes: add_changes(*sums, *changes), self.sums,
+                      (result.changes_in, result.changes_out))
 
     def apply(self, weights_in: np.ndarray, weights_out: np.ndarray, how: str = "coherent",
               momentum: tuple[np.ndarray, np.ndarray] | None = None, eta: float = 0.0,
@@ -308,12 +309,22 @@ class RoundSum:
         from .round_kernels import BY_COUNT, COHERENT, apply_steps, combine_rows
 
         rule, power = (COHERENT, AGREEMENT_POWER) if how == "coherent" else (BY_COUNT, _POWERS[how])
-        moves = []
-        for index, (weights, (total, squares, touched)) in enumerate(zip((weights_in, weights_out), self.sums)):
-            moving = momentum[index] if momentum is not None else np.zeros((0, weights.shape[1]), dtype=np.float32)
-            move = Changes(*combine_rows(total, squares, touched, rule, power,
-                                         len(weights) if summed_from is None else summed_from, moving, eta,
-                                         momentum is not None))
-            apply_steps(weights, *move)
-            moves.append(move)
+
+        def move(weights, sums, moving):
+            if moving is None:
+                moving = np.zeros((0, weights.shape[1]), dtype=np.float32)
+            steps = Changes(*combine_rows(*sums, rule, power, len(weights) if summed_from is None else summed_from,
+                                          moving, eta, momentum is not None))
+            apply_steps(weights, *steps)
+            return steps
+
+        moves = _side_by_side(move, (weights_in, weights_out), self.sums, momentum or (None, None))
         return moves[0], moves[1]
+
+
+def _side_by_side(work, *pairs) -> list:
+    """``[work(*firsts), work(*seconds)]`` of the pairs, in two threads: the kernels let go
+    of the GIL, and on the driver, after a round's last result, no worker is training
+    (the two matrices side by side took 0.02 s where one after the other took 0.04)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(work, *pairs))
