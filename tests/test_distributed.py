@@ -83,6 +83,11 @@ def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_pat
     assert right >= 9, f"{right} of {len(ANALOGIES)} analogies right"  # one machine: 11-13 (test_training)
     cluster = trainer.record_.cluster
     assert cluster["workers"] == 2 and cluster["rounds"] == 5 * 3  # 120,000 words a worker an epoch, 40,000 a round
+    from wordvec.distributed import round_kernels
+
+    # The driver loaded its kernels while the workers counted, with the types its rounds use: one compiled each.
+    assert [len(kernel.signatures) for kernel in (round_kernels.add_changes, round_kernels.combine_rows,
+                                                   round_kernels.apply_steps)] == [1, 1, 1]
     kept = client.run(lambda: len(rounds._WORKING) + len(rounds._STARTS))
     assert list(kept.values()) == [0, 0]  # the workers let go of the arrays the rounds trained in
     # The first round sends the weights, each later one the moves in 16-bit steps (282 words x 100 dims).

@@ -322,6 +322,17 @@ class RoundSum:
         return moves[0], moves[1]
 
 
+def load_kernels() -> None:
+    """Run the driver's round kernels once on a one-element matrix, so that loading
+    them from numba's cache (or compiling them, the first time) is done before the first round."""
+    before = np.zeros((1, 1), dtype=np.float32)
+    changes = Changes.between(before + 1, before)
+    weights = before.copy(), before.copy()
+    sums = RoundSum(*weights)
+    sums.add(RoundResult(changes, changes, 0.0, 0, 0, 0, 0.0))
+    sums.apply(*weights, "coherent", (before.copy(), before.copy()), 0.5, 1)
+
+
 def _side_by_side(work, *pairs) -> list:
     """``[work(*firsts), work(*seconds)]`` of the pairs, in two threads: the kernels let go
     of the GIL, and on the driver, after a round's last result, no worker is training
