@@ -128,6 +128,35 @@ def test_workers_that_lost_their_weights_are_sent_them_whole_and_nothing_changes
     assert resent.record_.cluster["bytes_to_workers"] >= moved.record_.cluster["bytes_to_workers"] + whole
 
 
+def test_a_part_that_sat_out_a_round_is_sent_the_whole_weights_before_it_trains(client, demo_prefix, small_blocks,
+                                                                                  monkeypatch):
+    even = driver.plan_parts
+
+    def uneven(*args):  # part 0 takes part 1's first chunk: 4 chunks in 2 rounds against 2 chunks in 1
+        parts = even(*args)
+        return [parts[0] + parts[1][:1], parts[1][1:]]
+
+    monkeypatch.setattr(driver, "plan_parts", uneven)
+    real_gather, missing = client.gather, []
+
+    def gather(futures, *args, **kwargs):
+        try:
+            return real_gather(futures, *args, **kwargs)
+        except rounds.MissingWeights as error:
+            missing.append(error)
+            raise
+
+    client.gather = gather
+    try:
+        trainer = Trainer(seed=2, epochs=3, dim=20).fit(demo_prefix, cluster=client)
+    finally:
+        del client.gather
+    assert trainer.record_.cluster["rounds"] == 6
+    assert missing == []  # part 1's worker, behind after sitting out each epoch's second round, was sent the weights
+    words = Trainer().prepare(demo_prefix)[1].words
+    assert [epoch.words for epoch in trainer.record_.epochs] == [words] * 3
+
+
 def test_a_worker_moves_its_weights_to_the_drivers_bits():
     rng = np.random.default_rng(5)
     W_in, W_out = rng.standard_normal((6, 3)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)

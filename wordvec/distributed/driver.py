@@ -307,6 +307,7 @@ class _ClusterRun:
         self.run = uuid.uuid4().hex  # names this run's weights kept on the workers (rounds.start_weights)
         self.version = 0  # rounds trained in this run: the version of the weights the next one starts from
         self.move = None  # the last round's moves of (W_in, W_out), sent instead of the weights
+        self.trained: dict[int, int] = {}  # part -> the last version a round trained it from
 
     def fit(self, corpus, resume: bool):
         trainer, client = self.trainer, self.client
@@ -487,15 +488,16 @@ class _ClusterRun:
                            "workers and --round-words")
 
     def _round(self, W_in, W_out, encoded, tasks, tables, settings, schedule, epoch, round_index, cluster_record):
-        """Send the weights (the first round) or the last round's moves, train every
-        task, combine the changes."""
+        """Send the last round's moves to every worker (the whole weights in the first
+        round, and to the worker of a part that sat out the last round: its copy is
+        behind), train every task, combine the changes."""
         started = time.perf_counter()
         client, trainer = self.client, self.trainer
         alpha_start = schedule.alpha()
         alpha_stop = schedule.advance(sum(task.words for task in tasks))
         sent = [W_in, W_out] if self.move is None else list(self.move)
         shipped = self._broadcast(sent)
-        weights, move = (shipped, None) if self.move is None else (None, shipped)
+        cluster_record["bytes_to_workers"] += sum(item.nbytes for item in sent) * self.workers
 
         def submit(i: int, weights, move):
             task = tasks[i]
@@ -504,21 +506,19 @@ class _ClusterRun:
                                  settings, task_seed(trainer.seed, epoch, round_index, i), alpha_start, alpha_stop,
                                  1, pure=True, workers=[self.addresses[task.part]], allow_other_workers=True)
 
-        whole = []
+        def whole_weights(i: int):  # to the worker of task i alone
+            cluster_record["bytes_to_workers"] += W_in.nbytes + W_out.nbytes
+            return submit(i, self._send([W_in, W_out], self.addresses[tasks[i].part]), None)
 
-        def whole_weights(i: int):  # a worker that cannot move its weights is sent them whole, once a round
-            if not whole:
-                cluster_record["bytes_to_workers"] += (W_in.nbytes + W_out.nbytes) * self.workers
-                whole.extend(self._broadcast([W_in, W_out]))
-            return submit(i, list(whole), None)
-
-        futures = [submit(i, weights, move) for i in range(len(tasks))]
+        futures = [submit(i, shipped, None) if self.move is None
+                   else submit(i, None, shipped) if self.trained.get(task.part) == self.version - 1
+                   else whole_weights(i) for i, task in enumerate(tasks)]
         results = self._gather_as_completed(futures, self.changes.add, whole_weights)
-        del futures, weights, move, shipped, whole
+        del futures, shipped
         self.move = self.changes.apply(W_in, W_out, self.how, self.momentum, self.plan.eta, self.plan.summed_from)
+        self.trained.update((task.part, self.version) for task in tasks)
         self.version += 1
         cluster_record["rounds"] += 1
-        cluster_record["bytes_to_workers"] += sum(item.nbytes for item in sent) * self.workers
         cluster_record["bytes_from_workers"] += sum(result.nbytes for result in results)
         cluster_record["kernel_seconds"] += max(result.kernel_seconds for result in results)
         cluster_record["round_seconds"] += time.perf_counter() - started
@@ -565,6 +565,14 @@ class _ClusterRun:
                 time.sleep(wait)
         self.direct = False
         return self.client.scatter(data, broadcast=True, hash=False)
+
+    def _send(self, data: list, address: str) -> list:
+        """Futures of ``data`` on the worker at ``address`` (on any worker when that one is gone)."""
+        alive = address in self.client.scheduler_info()["workers"]
+        try:
+            return self.client.scatter(data, workers=[address] if alive else None, hash=False, direct=self.direct)
+        except OSError:  # it died just now: the task's other worker fetches the data from wherever it is
+            return self.client.scatter(data, hash=False)
 
     def _between_rounds(self, vocab, W_in, W_out, position, signals, last_save, rounds_per_epoch) -> float:
         """Save when due or asked to stop; stop after a signal.  Returns the time of the last save."""
