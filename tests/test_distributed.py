@@ -88,6 +88,13 @@ def test_two_workers_learn_the_planted_analogies(client, demo_generator, tmp_pat
     # The driver loaded its kernels while the workers counted, with the types its rounds use: one compiled each.
     assert [len(kernel.signatures) for kernel in (round_kernels.add_changes, round_kernels.combine_rows,
                                                    round_kernels.apply_steps)] == [1, 1, 1]
+
+    def signatures():  # the workers loaded theirs while the driver merged the counts, with the rounds' types too
+        from wordvec import kernels
+
+        return [len(kernel.signatures) for kernel in (kernels.train_chunk, round_kernels.changed_rows,
+                                                      round_kernels.apply_steps)]
+    assert list(client.run(signatures).values()) == [[1, 1, 1]] * 2
     kept = client.run(lambda: len(rounds._WORKING) + len(rounds._STARTS))
     assert list(kept.values()) == [0, 0]  # the workers let go of the arrays the rounds trained in
     # The first round sends the weights, each later one the moves in 16-bit steps (282 words x 100 dims).

@@ -333,6 +333,29 @@ def load_kernels() -> None:
     sums.apply(*weights, "coherent", (before.copy(), before.copy()), 0.5, 1)
 
 
+def load_worker_kernels() -> None:
+    """Train two rounds of a five-word corpus, one from whole weights and one from
+    moved ones, so that a worker has loaded the kernels its rounds run (from
+    numba's cache; compiled, the first time) before its first real round."""
+    from ..trainer import training_tables
+    from ..vocab import Vocabulary
+
+    words = ["a", "b", "c", "d", "e"]
+    block = encode_block(b"a b c d e b c a\n" * 8, "\n".join(words), True, False)
+    tables = training_tables(Vocabulary(words, np.array([16, 16, 16, 8, 8])), 1e-3, "ns")
+    settings = {"arch": "cbow", "loss": "ns", "window": 2, "negative": 2, "cbow_mean": True}
+    weights = [np.full((5, 4), 0.1, dtype=np.float32), np.zeros((5, 4), dtype=np.float32)]
+    run, move = f"load-kernels-{threading.get_ident()}", None
+    try:
+        for version in (0, 1):
+            result = train_round_from(run, version, None if move else weights, move,
+                                      [(block, 0, len(block.chunks))], tables, settings, 1, 0.025, 0.025)
+            move = (result.changes_in, result.changes_out)
+    finally:
+        with _WORKING_LOCK:
+            _STARTS.pop(run, None)
+
+
 def _side_by_side(work, *pairs) -> list:
     """``[work(*firsts), work(*seconds)]`` of the pairs, in two threads: the kernels let go
     of the GIL, and on the driver, after a round's last result, no worker is training
