@@ -2,6 +2,7 @@
 
     python bench/cluster.py CORPUS.txt                       # in-process 2 threads; 1, 2, 4 and 8 workers
     python bench/cluster.py CORPUS.txt --workers 2 --epochs 1
+    python bench/cluster.py CORPUS.txt --workers 2 --repeat 3   # median ratio of three pairs
 
 CBOW-NS with word2vec's defaults.  The in-process run uses 2 threads; each
 cluster is a ``LocalCluster`` of N worker processes with 1 thread each, on the
@@ -15,6 +16,7 @@ WordSim-353, scored by gensim's evaluation code as in ``train_vs_gensim.py``.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -71,6 +73,9 @@ def main() -> None:
                         help="how the workers' changes combine (coherent, sum, sqrt, mean)")
     parser.add_argument("--no-threads", action="store_true", help="skip the in-process run")
     parser.add_argument("--seed", type=int, default=1, help="the runs' seed (the spread between seeds is the noise)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the whole sequence this many times and print the median ratio (the speed of "
+                             "these shared machines drifts from one run to the next)")
     args = parser.parse_args()
     from memory import cpu_model
 
@@ -79,22 +84,28 @@ def main() -> None:
     print("| run | train s | words/s | rounds | MB to workers / round | MB from workers / round | "
           "round s | outside kernels | analogy % | WS353 |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    results = []
-    for workers in ([] if args.no_threads else [None]) + [int(n) for n in args.workers.split(",")]:
-        result = run(args.corpus, args.epochs, workers, args.combine, args.seed)
-        results.append(result)
-        name = "in-process, 2 threads" if workers is None else f"{workers} worker{'s' if workers > 1 else ''} x 1 thread"
-        cluster = (f"{result['rounds']} | {result['mb_to']:.0f} | {result['mb_from']:.0f} | "
-                   f"{result['round_seconds']:.2f} | {100 * result['outside']:.1f} %") if workers else "| | | |"
-        print(f"| {name} | {result['train_seconds']:.1f} | {result['words_per_second']:,.0f} | {cluster} | "
-              f"{result['analogy']:.2f} | {result['wordsim']:.3f} |", flush=True)
+    sizes = ([] if args.no_threads else [None]) + [int(n) for n in args.workers.split(",")]
+    repeats = []
+    for _ in range(args.repeat):
+        results = []
+        for workers in sizes:
+            result = run(args.corpus, args.epochs, workers, args.combine, args.seed)
+            results.append(result)
+            name = ("in-process, 2 threads" if workers is None
+                    else f"{workers} worker{'s' if workers > 1 else ''} x 1 thread")
+            cluster = (f"{result['rounds']} | {result['mb_to']:.0f} | {result['mb_from']:.0f} | "
+                       f"{result['round_seconds']:.2f} | {100 * result['outside']:.1f} %") if workers else "| | | |"
+            print(f"| {name} | {result['train_seconds']:.1f} | {result['words_per_second']:,.0f} | {cluster} | "
+                  f"{result['analogy']:.2f} | {result['wordsim']:.3f} |", flush=True)
+        repeats.append(results)
     if args.no_threads:
         return
-    threads = results[0]
-    for result in results[1:]:
-        print(f"\n{result['workers']} workers: words/s {result['words_per_second'] / threads['words_per_second']:.2f}x "
-              f"in-process; analogy {result['analogy'] - threads['analogy']:+.2f} points", end="")
     print()
+    for index, workers in enumerate(sizes[1:], start=1):
+        ratios = [results[index]["words_per_second"] / results[0]["words_per_second"] for results in repeats]
+        gains = [results[index]["analogy"] - results[0]["analogy"] for results in repeats]
+        print(f"{workers} workers: words/s {statistics.median(ratios):.2f}x in-process "
+              f"({', '.join(f'{ratio:.2f}x' for ratio in ratios)}); analogy {statistics.median(gains):+.2f} points")
 
 
 if __name__ == "__main__":
