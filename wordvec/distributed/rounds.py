@@ -10,7 +10,10 @@ as on one machine) and returns only what changed (:func:`train_round`), each
 changed row as 16-bit steps of its own scale (:class:`Changes`: half the bytes
 of float32, each element within 1/65,534 of the row's largest change); the
 driver adds the changes of all workers (:func:`combine`) and the next round
-starts from the result.
+starts from the result: the driver sends every worker the move of each row in
+the same 16-bit form, and each worker applies it to the weights it keeps from
+round to round (:func:`start_weights`), with the kernel the driver applies it
+with, so the driver and the workers hold the same bits.
 
 Combining: a row changed by one worker takes exactly that worker's change.
 For a row changed by k workers (the frequent words), adding the changes up is
@@ -24,9 +27,11 @@ each worker met only a few times (:func:`first_summed_row`), and carries the
 combined change on across rounds with momentum (:func:`block_momentum`);
 bench/RESULTS.md has the measurements.
 
-Every function here is pure: the same inputs give the same outputs, and nothing
-is changed in place, so an engine may run a task twice (after a worker dies)
-without anything being counted twice.  Dask drives them (:mod:`.driver`); Spark
+Every task here is pure: the same inputs give the same outputs, and a task's
+inputs are never changed (the weights a worker keeps between rounds only spare
+sending what it was sent before: moved or sent whole, the same bits), so an
+engine may run a task twice (after a worker dies) without anything being
+counted twice.  Dask drives them (:mod:`.driver`); Spark
 or Ray could call the same functions.
 """
 from __future__ import annotations
