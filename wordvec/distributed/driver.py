@@ -308,6 +308,7 @@ class _ClusterRun:
         self.version = 0  # rounds trained in this run: the version of the weights the next one starts from
         self.move = None  # the last round's moves of (W_in, W_out), sent instead of the weights
         self.trained: dict[int, int] = {}  # part -> the last version a round trained it from
+        self.warming: list = []  # the workers' loading of their kernels (rounds.load_worker_kernels)
 
     def fit(self, corpus, resume: bool):
         trainer, client = self.trainer, self.client
@@ -326,7 +327,6 @@ class _ClusterRun:
         self.places = block_places(block_sizes, self.workers)
         encoded, summaries = self._encode(blocks, vocab)
         loading.join()
-        del self.warming
         tokens = sum(tokens for _, tokens, _ in summaries)
         if saved:
             record = TrainingRecord.from_dict(saved.record)
