@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -77,6 +76,8 @@ def main() -> None:
                         help="run the whole sequence this many times and print the median ratio (the speed of "
                              "these shared machines drifts from one run to the next)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     from memory import cpu_model
 
     print(f"{cpu_model()}; CBOW-NS, word2vec's defaults, {args.epochs} epochs; changes combined by {args.combine}; "

@@ -7,9 +7,10 @@ The vocabulary is counted on the workers and merged by addition; each block is
 encoded once on a worker and kept there (spilled to disk under memory pressure,
 recomputed from the text if lost).  A worker's part of the corpus is the blocks
 it encoded (:func:`block_places`).  Then the rounds: the
-driver broadcasts the weights, every worker trains the next stretch of its part
-of the corpus (its share of ``round_words`` words), the changed rows come back
-and are added up, and the next round starts.  A round's tasks are pure, so when a worker dies
+driver sends every worker the last round's moves (the whole weights in the
+first round), every worker trains the next stretch of its part of the corpus
+(its share of ``round_words`` words), the changed rows come back and are added
+up, and the next round starts.  A round's tasks are pure, so when a worker dies
 Dask reruns its task elsewhere with the same inputs and nothing is counted twice.
 The model file is saved between rounds (``checkpoint_every`` epochs,
 ``checkpoint_minutes``, Ctrl-C), and ``resume`` continues from it.
@@ -307,7 +308,7 @@ class _ClusterRun:
         self.run = uuid.uuid4().hex  # names this run's weights kept on the workers (rounds.start_weights)
         self.version = 0  # rounds trained in this run: the version of the weights the next one starts from
         self.move = None  # the last round's moves of (W_in, W_out), sent instead of the weights
-        self.trained: dict[int, int] = {}  # part -> the last version a round trained it from
+        self.moved: set[int] = set()  # the parts of the last round: their workers' copies are one move behind
         self.warming: list = []  # the workers' loading of their kernels (rounds.load_worker_kernels)
 
     def fit(self, corpus, resume: bool):
@@ -517,12 +518,12 @@ class _ClusterRun:
             return submit(i, self._send([W_in, W_out], self.addresses[tasks[i].part]), None)
 
         futures = [submit(i, shipped, None) if self.move is None
-                   else submit(i, None, shipped) if self.trained.get(task.part) == self.version - 1
+                   else submit(i, None, shipped) if task.part in self.moved
                    else whole_weights(i) for i, task in enumerate(tasks)]
         results = self._gather_as_completed(futures, self.changes.add, whole_weights)
         del futures, shipped
         self.move = self.changes.apply(W_in, W_out, self.how, self.momentum, self.plan.eta, self.plan.summed_from)
-        self.trained.update((task.part, self.version) for task in tasks)
+        self.moved = {task.part for task in tasks}
         self.version += 1
         cluster_record["rounds"] += 1
         cluster_record["bytes_from_workers"] += sum(result.nbytes for result in results)

@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -331,7 +331,7 @@ def load_kernels() -> None:
     """Run the driver's round kernels once on a one-element matrix, so that loading
     them from numba's cache (or compiling them, the first time) is done before the first round."""
     before = np.zeros((1, 1), dtype=np.float32)
-    changes = Changes.between(before + 1, before)
+    changes = Changes(np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.float32), np.ones((1, 1), dtype=np.int16))
     weights = before.copy(), before.copy()
     sums = RoundSum(*weights)
     sums.add(RoundResult(changes, changes, 0.0, 0, 0, 0, 0.0))
