@@ -4,6 +4,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -279,6 +280,12 @@ def test_bad_setups_are_one_line_errors(client, monkeypatch, tmp_path):
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(WordvecError, match="the corpus holds no words"):
         Trainer().fit(tmp_path / "empty.txt", cluster=client)
+    # The driver's kernel loading ended with the run: left running at exit it printed a traceback.
+    assert not [thread for thread in threading.enumerate() if thread.name == driver.LOADING_THREAD]
+    # ... and so did the workers' (cancelled at exit, Dask printed two warnings above the error).
+    shown = subprocess.run([sys.executable, "-m", "wordvec.cli", "train", str(tmp_path / "empty.txt"), "--cluster",
+                            "local:2", "-q"], capture_output=True, text=True, timeout=120)
+    assert shown.returncode != 0 and shown.stderr.strip() == "error: the corpus holds no words"
 
 
 def test_empty_files_in_a_folder_are_no_blocks(tmp_path, demo_prefix):

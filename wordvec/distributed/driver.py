@@ -52,6 +52,8 @@ CONNECT_SECONDS = 10
 #: Seconds to wait before sending the weights or moves again after a send failed (a
 #: worker died and the scheduler has not yet dropped it), before going through the scheduler.
 BROADCAST_WAITS = (0.1, 0.3, 1.0, 3.0)
+#: The name of the thread in which the driver loads its round kernels.
+LOADING_THREAD = "wordvec-load-kernels"
 
 
 @dataclass
@@ -318,16 +320,21 @@ class _ClusterRun:
         if finished:
             return trainer
         started = time.perf_counter()
-        # The driver waits while the workers count and encode: it loads its round kernels meanwhile
-        # (0.4 s on the first round's path otherwise; seconds the first time, when they compile).
-        loading = threading.Thread(target=rounds.load_kernels, name="wordvec-load-kernels", daemon=True)
-        loading.start()
         paths, blocks, block_sizes = text_blocks(corpus, self.workers)
         check_readable(client, paths)
-        vocab, bad_input = self._vocabulary(blocks, saved)
-        self.places = block_places(block_sizes, self.workers)
-        encoded, summaries = self._encode(blocks, vocab)
-        loading.join()
+        # The driver waits while the workers count and encode: it loads its round kernels meanwhile
+        # (0.4 s on the first round's path otherwise; seconds the first time, when they compile).  That
+        # and the workers' loading (see _vocabulary) are waited for however this ends: left running at
+        # exit, they printed a traceback or Dask's warnings under a one-line error.
+        loading = threading.Thread(target=rounds.load_kernels, name=LOADING_THREAD, daemon=True)
+        loading.start()
+        try:
+            vocab, bad_input = self._vocabulary(blocks, saved)
+            self.places = block_places(block_sizes, self.workers)
+            encoded, summaries = self._encode(blocks, vocab)
+        finally:
+            loading.join()
+            client.gather(self.warming, errors="skip")
         tokens = sum(tokens for _, tokens, _ in summaries)
         if saved:
             record = TrainingRecord.from_dict(saved.record)
@@ -358,8 +365,8 @@ class _ClusterRun:
                                    for block in blocks])
         # Each worker loads its training kernels once its blocks are counted, while the driver merges the
         # counts (0.3 - 0.5 s on the first round's path otherwise); a failure there would show in the round.
-        self.warming = [client.submit(rounds.load_worker_kernels, pure=False, workers=[address], priority=-10)
-                        for address in self.addresses]
+        self.warming = [client.submit(rounds.load_worker_kernels, pure=False, workers=[address],
+                                      allow_other_workers=True, priority=-10) for address in self.addresses]
         counted = client.gather(counting)
         counts, bad_input = Counter(), Counter()
         for block_counts, stats in counted:
