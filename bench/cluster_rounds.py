@@ -49,7 +49,7 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int | None, epoc
     tables = training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent())
     settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
     schedule = _Schedule(trainer._alpha(), trainer.min_alpha, sum(w for part in parts for *_, w in part) * epochs)
-    plan = round_settings(workers, vocab.counts, round_words, momentum)
+    plan = round_settings(workers, vocab.counts, epochs, round_words, momentum)
     carried = (np.zeros_like(W_in), np.zeros_like(W_out)) if plan.eta else None
     started, count = time.perf_counter(), 0
     for epoch in range(1, epochs + 1):

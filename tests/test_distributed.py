@@ -32,9 +32,10 @@ def client():
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    """Blocks of about 200 kB and rounds of 80,000 words (40,000 a worker): many of each."""
+    """Blocks of about 200 kB and rounds of 80,000 words (40,000 a worker) in runs of any length: many of each."""
     monkeypatch.setattr(driver, "BLOCK_BYTES", 200_000)
     monkeypatch.setattr(driver, "ROUND_WORDS", 80_000)
+    monkeypatch.setattr(driver, "LONG_RUN_WORDS", 0)
     monkeypatch.setattr(driver, "MIN_ROUND_WORDS", 10_000)
 
 
@@ -352,9 +353,17 @@ def test_each_worker_keeps_whole_blocks_of_equal_bytes_when_there_are_enough():
     assert driver.plan_parts(summaries[:1], 2, [0]) == [[(0, 0, 6)], [(0, 1, 4)]]
 
 
-def test_rounds_shorten_with_the_cube_of_the_workers():
-    assert [driver.default_round_words(k) for k in (1, 2, 4, 8, 16)] == [8_000_000, 8_000_000, 1_000_000,
-                                                                         250_000, 250_000]
+def test_rounds_shorten_with_the_cube_of_the_workers_and_in_short_runs():
+    long_run, short_run = driver.LONG_RUN_WORDS, driver.LONG_RUN_WORDS - 1
+    assert [driver.default_round_words(k, long_run) for k in (1, 2, 4, 8, 16)] == [8_000_000, 8_000_000, 1_000_000,
+                                                                                   250_000, 250_000]
+    # One worker's rounds are one machine's training whatever their length: no shorter rounds for it.
+    assert [driver.default_round_words(k, short_run) for k in (1, 2, 4, 8)] == [8_000_000, 500_000, 250_000,
+                                                                                250_000]
+    counts = np.full(1000, 10_000)  # 10 M words an epoch: 6 epochs make a long run, 5 a short one
+    assert driver.round_settings(2, counts, 6).share == 4_000_000
+    assert driver.round_settings(2, counts, 5).share == 250_000
+    assert driver.round_settings(2, counts, 5, round_words=2_000_000).share == 1_000_000
 
 
 def test_changed_rows_are_the_rows_that_differ_and_their_change_in_16_bit_steps():

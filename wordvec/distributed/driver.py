@@ -35,8 +35,12 @@ from ..trainer import EpochRecord, TrainingRecord, _CurvePoints, _Schedule, trai
 from ..vocab import Vocabulary
 from . import rounds
 
-#: Words one round trains, all workers together, with one or two workers.
+#: Words one round trains, all workers together, with one or two workers ...
 ROUND_WORDS = 8_000_000
+#: ... in a run that trains at least this many words (corpus words x epochs); a
+#: shorter run starts from :data:`SHORT_RUN_ROUND_WORDS` instead.
+LONG_RUN_WORDS = 60_000_000
+SHORT_RUN_ROUND_WORDS = 500_000
 #: The shortest round (8 workers'; nothing was measured beyond 8).
 MIN_ROUND_WORDS = 250_000
 #: Bytes of text in one block read by a worker, at most ...
@@ -226,19 +230,31 @@ def round_tasks(parts: list, cursors: list[int], round_words: int) -> list[Task]
     return tasks
 
 
-def default_round_words(workers: int) -> int:
-    """Words one round trains, all workers together: ``ROUND_WORDS · (2/k)³`` for
-    ``k`` workers, within ``[MIN_ROUND_WORDS, ROUND_WORDS]`` (8 M words with 2
-    workers, 1 M with 4, 0.25 M with 8).  A worker does not see the others'
-    changes until the round ends; the more workers, the shorter the round must be
-    for their combined changes to stay close to one machine's.  On the bench
-    corpus, over two seeds each (bench/RESULTS.md): 4 workers 37.1 % with rounds
-    of 2 M words, 38.7 % with 1 M; 8 workers 37.7 % with 0.5 M, 39.4 % with
-    0.25 M; one worker 38.3 %.  Two workers lose nothing with rounds of 8 M
-    (38.6 % against 38.0 % with 4 M; 12 M and 16 M were worse), which halves the
-    time a round spends outside the kernels.  Short rounds cost traffic: on a
-    real network, more workers may want longer rounds (``round_words``)."""
-    return int(min(ROUND_WORDS, max(MIN_ROUND_WORDS, ROUND_WORDS * 8 / max(workers, 1) ** 3)))
+def default_round_words(workers: int, run_words: int) -> int:
+    """Words one round trains, all workers together, in a run that trains
+    ``run_words`` words (the corpus's words times the epochs): ``B · (2/k)³`` for
+    ``k`` workers, within ``[MIN_ROUND_WORDS, B]``, where ``B`` is
+    :data:`ROUND_WORDS` (8 M words with 2 workers, 1 M with 4, 0.25 M with 8) or,
+    for a run shorter than :data:`LONG_RUN_WORDS` on more than one worker,
+    :data:`SHORT_RUN_ROUND_WORDS` (0.5 M with 2 workers, 0.25 M with more).
+
+    A worker does not see the others' changes until the round ends; the more
+    workers, the shorter the round must be for their combined changes to stay
+    close to one machine's.  On the bench corpus at 5 epochs, over two seeds each
+    (bench/RESULTS.md): 4 workers 37.1 % with rounds of 2 M words, 38.7 % with
+    1 M; 8 workers 37.7 % with 0.5 M, 39.4 % with 0.25 M; one worker 38.3 %.
+    Two workers lose nothing with rounds of 8 M (38.6 % against 38.0 % with 4 M;
+    12 M and 16 M were worse), which halves the time a round spends outside the
+    kernels.  A short run has no later epochs to even out what long rounds cost
+    (sessions 10 and 11): 2 workers with 8 M-word rounds lost 7.2 points after
+    one epoch of the bench corpus, 3.7 after two and 0.4 after three, and 1.2 –
+    1.3 after five epochs of its first 10 M words (4 workers with 1 M: 1.3);
+    with 0.5 M-word rounds, 2 workers lost 0.6, gained 0.7 and lost 0 – 0.8 in
+    those runs, and 4 workers with 0.25 M gained 0.4 (one epoch) and 0.8 (10 M
+    words).  Short rounds cost traffic: on a real network, more workers may
+    want longer rounds (``round_words``)."""
+    base = ROUND_WORDS if run_words >= LONG_RUN_WORDS or workers <= 1 else SHORT_RUN_ROUND_WORDS
+    return int(min(base, max(MIN_ROUND_WORDS, base * 8 / max(workers, 1) ** 3)))
 
 
 @dataclass(frozen=True)
@@ -251,12 +267,13 @@ class RoundSettings:
     summed_from: int
 
 
-def round_settings(workers: int, counts, round_words: int | None = None,
+def round_settings(workers: int, counts, epochs: int, round_words: int | None = None,
                    momentum: float | None = None) -> RoundSettings:
-    """The rounds of ``workers`` workers on a vocabulary with ``counts``: by default
-    :func:`default_round_words`, :func:`rounds.block_momentum` and
-    :func:`rounds.first_summed_row`."""
-    share = max((round_words or default_round_words(workers)) // workers, 1)
+    """The rounds of ``workers`` workers training ``epochs`` epochs on a vocabulary with
+    ``counts``: by default :func:`default_round_words`, :func:`rounds.block_momentum`
+    and :func:`rounds.first_summed_row`."""
+    run_words = int(np.sum(counts, dtype=np.int64)) * epochs
+    share = max((round_words or default_round_words(workers, run_words)) // workers, 1)
     eta = rounds.block_momentum(workers) if momentum is None else momentum
     return RoundSettings(share, eta, rounds.first_summed_row(counts, share))
 
@@ -410,7 +427,7 @@ class _ClusterRun:
 
         trainer, client = self.trainer, self.client
         W_in, W_out, _ = trainer._initial_weights(vocab, saved)  # no position weights on a cluster
-        self.plan = round_settings(self.workers, vocab.counts, self.words, self.eta_given)
+        self.plan = round_settings(self.workers, vocab.counts, trainer.epochs, self.words, self.eta_given)
         self.momentum = (np.zeros_like(W_in), np.zeros_like(W_out)) if self.plan.eta else None
         self.changes = rounds.RoundSum(W_in, W_out)
         parts = plan_parts(summaries, self.workers, self.places)
