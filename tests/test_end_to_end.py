@@ -14,6 +14,7 @@ import wordvec
 from conftest import start_training
 from wordvec import Trainer, WordvecError, checks
 from wordvec import trainer as trainer_module
+from wordvec.checkpoint import Position
 from wordvec.cli import main
 
 FAST = ["--epochs", "1", "--threads", "1", "-q", "--dim", "20"]
@@ -105,7 +106,7 @@ class _Crash(Exception):
     pass
 
 
-def _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept: int):
+def _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept: int, shuffle: bool = True):
     """A 1-thread run checkpointing after every job, killed while writing checkpoint ``saves_kept + 1``."""
     monkeypatch.setattr(trainer_module, "SEGMENT_JOBS", 1)
     real, calls = wordvec.Model.save, []
@@ -118,26 +119,54 @@ def _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept: int):
 
     monkeypatch.setattr(wordvec.Model, "save", save)
     with pytest.raises(_Crash):
-        Trainer(checkpoint=path, checkpoint_minutes=1e-9, epochs=1, threads=1, dim=20).fit(demo_prefix)
+        Trainer(checkpoint=path, checkpoint_minutes=1e-9, epochs=1, threads=1, dim=20, shuffle=shuffle).fit(
+            demo_prefix)
     monkeypatch.setattr(wordvec.Model, "save", real)
     return wordvec.load(path).position
 
 
-def test_a_run_resumed_inside_an_epoch_with_other_threads_trains_the_jobs_left(demo_prefix, tmp_path, monkeypatch):
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_a_run_resumed_inside_an_epoch_with_other_threads_trains_the_jobs_left(demo_prefix, tmp_path, monkeypatch,
+                                                                               shuffle):
     path = tmp_path / "m.wordvec"
-    position = _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept=3)
+    position = _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept=3, shuffle=shuffle)
     assert position["jobs_done"] == 3 and position["layout"]["stripes"] == 1
+    assert position["layout"]["shuffle"] == shuffle
     trained = []
     real_chunk = wordvec.backend.CpuBackend.train_chunk
     monkeypatch.setattr(wordvec.backend.CpuBackend, "train_chunk",
                         lambda backend, slot, ids, start, *rest: (trained.append(start),
                                                                   real_chunk(backend, slot, ids, start, *rest))[1])
-    resumed = Trainer(checkpoint=path, epochs=1, threads=2, dim=20).fit(demo_prefix, resume=True)
+    # The resumed run is told the other order: the epoch it stopped inside keeps the saved one.
+    resumed = Trainer(checkpoint=path, epochs=1, threads=2, dim=20, shuffle=not shuffle).fit(demo_prefix,
+                                                                                             resume=True)
     chunks = Trainer().prepare(demo_prefix)[1].chunks
-    # The first three chunks in the stopped run's order (one stripe) are done; two stripes would have
-    # skipped the first two chunks of each half instead.
-    assert sorted(trained) == [start for start, _, _ in chunks[3:]]
+    # The first three chunks in the stopped run's order (one stripe, or the permutation of seed 1's
+    # first epoch) are done; two stripes would have skipped the first two chunks of each half instead.
+    order = trainer_module.epoch_order(chunks, 1, True, 1, 1) if shuffle else chunks
+    assert sorted(trained) == sorted(start for start, _, _ in order[3:])
     assert resumed.record_.epochs[0].words == sum(words for *_, words in chunks)
+
+
+def test_an_epoch_stopped_inside_before_epochs_were_shuffled_resumes_in_order():
+    class Backend:
+        threads, job_words = 2, 0
+
+    before = Position(0, 3, {}, [], {"stripes": 1, "job_words": 0})  # a layout saved without "shuffle"
+    assert Trainer(shuffle=True)._resumed_layout(before, Backend()) == {"stripes": 1, "job_words": 0,
+                                                                        "shuffle": False}
+    saved = Position(0, 3, {}, [], {"stripes": 1, "job_words": 0, "shuffle": True})
+    assert Trainer(shuffle=False)._resumed_layout(saved, Backend())["shuffle"] is True
+
+
+def test_a_shuffled_epoch_is_a_permutation_drawn_from_the_seed_and_the_epoch():
+    chunks = [(i * 10, i * 10 + 10, 10) for i in range(50)]
+    first, again = (trainer_module.epoch_order(chunks, 2, True, 1, 1) for _ in range(2))
+    assert first == again and sorted(first) == chunks and first != chunks
+    assert trainer_module.epoch_order(chunks, 2, True, 1, 2) != first  # another epoch
+    assert trainer_module.epoch_order(chunks, 2, True, 2, 1) != first  # another seed
+    # In order: one stripe a thread, dealt in turn.
+    assert trainer_module.epoch_order(chunks, 2, False, 1, 1)[:4] == [chunks[0], chunks[25], chunks[1], chunks[26]]
 
 
 def test_a_run_stopped_inside_an_epoch_on_a_cluster_resumes_only_on_such_a_cluster(demo_prefix, tmp_path,

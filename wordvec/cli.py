@@ -140,6 +140,9 @@ def main():
 @click.option("--threads", type=click.IntRange(min=1), help="Worker threads [default: all cores].")
 @click.option("--seed", default=1, show_default=True, type=click.IntRange(min=0),
               help="Random seed, 0 or more (with --threads 1: reproducible).")
+@click.option("--shuffle/--no-shuffle", default=True, show_default=True,
+              help="Train each epoch's chunks of text in a fresh random order, or in the corpus's order "
+              "(word2vec's, gensim's, fastText's).")
 @click.option("--cbow-mean/--cbow-sum", default=True, show_default=True, help="Average or add the context vectors.")
 @click.option("--keep-case", is_flag=True, help="Do not lower-case the text.")
 @click.option("--whitespace", is_flag=True, help="The corpus is already tokenised: split on white space only.")
@@ -171,7 +174,8 @@ def main():
               "(N local worker processes). Needs wordvec[distributed].")
 @click.option("--round-words", type=click.IntRange(min=1),
               help="With --cluster: words one round trains, all workers together [default: 8 M for 1-2 "
-              "workers, 1 M for 4, 0.25 M for 8 or more]. Longer rounds send less, at some accuracy.")
+              "workers, 1 M for 4, 0.25 M for 8 or more; in a run of under 60 M words (corpus x epochs) "
+              "0.5 M for 2 workers, 0.25 M for more]. Longer rounds send less, at some accuracy.")
 @click.option("--device", default="cpu", show_default=True,
               help="cpu, or cuda / cuda:N to train on an NVIDIA GPU (needs wordvec[cuda]).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
