@@ -33,7 +33,8 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int | None, epoc
 
     import wordvec
     from wordvec.distributed import rounds
-    from wordvec.distributed.driver import block_places, plan_parts, round_settings, round_tasks, task_seed, text_blocks
+    from wordvec.distributed.driver import (block_places, epoch_parts, plan_parts, round_settings, round_tasks,
+                                            task_seed, text_blocks)
     from wordvec.evaluate import evaluate_analogies
     from wordvec.trainer import _Schedule, training_tables
 
@@ -54,7 +55,8 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int | None, epoc
     started, count = time.perf_counter(), 0
     for epoch in range(1, epochs + 1):
         cursors, round_index = [0] * len(parts), 0
-        while tasks := round_tasks(parts, cursors, plan.share):
+        ordered = epoch_parts(parts, trainer.shuffle, trainer.seed, epoch)
+        while tasks := round_tasks(ordered, cursors, plan.share):
             alpha_start, alpha_stop = schedule.alpha(), schedule.advance(sum(task.words for task in tasks))
             results = [rounds.train_round(W_in, W_out, [(blocks[b], first, stop) for b, first, stop in task.pieces],
                                           tables, settings, task_seed(trainer.seed, epoch, round_index, i),

@@ -353,6 +353,17 @@ def test_each_worker_keeps_whole_blocks_of_equal_bytes_when_there_are_enough():
     assert driver.plan_parts(summaries[:1], 2, [0]) == [[(0, 0, 6)], [(0, 1, 4)]]
 
 
+def test_each_part_is_shuffled_on_its_own_each_epoch_and_cut_into_rounds():
+    parts = [[(0, c, 10) for c in range(30)], [(1, c, 10) for c in range(30)]]
+    first = driver.epoch_parts(parts, True, 1, 1)
+    assert first == driver.epoch_parts(parts, True, 1, 1) and first != parts
+    assert [sorted(part) for part in first] == parts  # every chunk once, each in its own part
+    assert driver.epoch_parts(parts, True, 1, 2) != first and driver.epoch_parts(parts, False, 1, 1) == parts
+    tasks = driver.round_tasks(first, [0, 0], 50)
+    assert [task.words for task in tasks] == [50, 50]
+    assert sorted(c for _, f, stop in tasks[0].pieces for c in range(f, stop)) == sorted(c for _, c, _ in first[0][:5])
+
+
 def test_rounds_shorten_with_the_cube_of_the_workers_and_in_short_runs():
     long_run, short_run = driver.LONG_RUN_WORDS, driver.LONG_RUN_WORDS - 1
     assert [driver.default_round_words(k, long_run) for k in (1, 2, 4, 8, 16)] == [8_000_000, 8_000_000, 1_000_000,

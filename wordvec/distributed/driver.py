@@ -211,6 +211,16 @@ def plan_parts(summaries: list, workers: int, places: list[int] | None = None) -
     return [part for part in parts if part]
 
 
+def epoch_parts(parts: list, shuffle: bool, seed: int, epoch: int) -> list:
+    """Each part's chunks in the order an epoch trains them: with ``shuffle`` a
+    permutation of part ``p`` drawn from ``(seed, epoch, p)`` (a resumed run redraws
+    it; see :func:`wordvec.trainer.epoch_order`), else as planned."""
+    if not shuffle:
+        return parts
+    return [[part[i] for i in np.random.default_rng([seed, epoch, p]).permutation(len(part))]
+            for p, part in enumerate(parts)]
+
+
 def round_tasks(parts: list, cursors: list[int], round_words: int) -> list[Task]:
     """The next round: one task per part, its chunks from the part's cursor until
     ``round_words`` words (in pieces of consecutive chunks of one block); moves the cursors."""
@@ -433,9 +443,11 @@ class _ClusterRun:
         parts = plan_parts(summaries, self.workers, self.places)
         words_per_epoch = sum(words for part in parts for *_, words in part)
         position = Position(**saved.position) if saved else Position.start()
-        layout = {"workers": self.workers, "round_share": self.plan.share}
+        layout = {"workers": self.workers, "round_share": self.plan.share, "shuffle": trainer.shuffle}
+        resumed_shuffle = trainer.shuffle
         if position.inside_epoch():
             self._check_resumed_layout(position, layout)
+            resumed_shuffle = position.layout.get("shuffle", False)  # the stopped epoch's order; in order before
         schedule = _Schedule(trainer._alpha(), trainer.min_alpha, words_per_epoch * trainer.epochs)
         schedule.done = words_per_epoch * position.epochs_done
         tables = client.submit(_constant, training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent()),
@@ -459,8 +471,10 @@ class _ClusterRun:
                     cursors = [0] * len(parts)
                     first_round = position.jobs_done if position.epochs_done == epoch - 1 else 0
                     totals = dict(position.partial) if first_round else dict(EMPTY_TOTALS)
+                    epoch_layout = dict(layout, shuffle=resumed_shuffle if first_round else trainer.shuffle)
+                    ordered = epoch_parts(parts, epoch_layout["shuffle"], trainer.seed, epoch)
                     plan = []
-                    while tasks := round_tasks(parts, cursors, self.plan.share):
+                    while tasks := round_tasks(ordered, cursors, self.plan.share):
                         plan.append(tasks)
                     for round_index in range(len(plan)):
                         if round_index < first_round:
@@ -479,7 +493,7 @@ class _ClusterRun:
                         trainer._check_divergence(epoch, totals["loss"], W_in, W_out)
                         if round_index + 1 < len(plan):
                             partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - epoch_started)
-                            here = Position(epoch - 1, round_index + 1, partial, [], layout)
+                            here = Position(epoch - 1, round_index + 1, partial, [], epoch_layout)
                             last_save = self._between_rounds(vocab, W_in, W_out, here, signals, last_save, len(plan))
                     trainer._curve.flush()
                     if totals["examples"] == 0:
@@ -506,7 +520,8 @@ class _ClusterRun:
         """A run stopped inside an epoch continues only on rounds cut as before: the
         rounds to skip are those done (a file from before layouts were kept is trusted)."""
         saved, checkpoint = position.layout, self.trainer.checkpoint
-        if not saved or saved == layout:
+        cut = {key: value for key, value in saved.items() if key != "shuffle"}  # the order is the saved one
+        if not saved or cut == {key: value for key, value in layout.items() if key != "shuffle"}:
             return
         epoch = position.epochs_done + 1
         if "workers" not in saved:
