@@ -62,7 +62,7 @@ def simulate(corpus: Path, workers: int, how: str, round_words: int | None, epoc
                                           tables, settings, task_seed(trainer.seed, epoch, round_index, i),
                                           alpha_start, alpha_stop, 1)
                        for i, task in enumerate(tasks)]
-            rounds.combine(W_in, W_out, results, how, carried, plan.eta, plan.summed_from)
+            rounds.combine(W_in, W_out, results, how, carried, plan.eta, plan.summed_from, plan.power)
             round_index += 1
             count += 1
     score = evaluate_analogies(wordvec.KeyedVectors(vocab.words, W_in), EVAL / "questions-words.txt",

@@ -375,6 +375,7 @@ def test_rounds_shorten_with_the_cube_of_the_workers_and_in_short_runs():
     assert driver.round_settings(2, counts, 6).share == 4_000_000
     assert driver.round_settings(2, counts, 5).share == 250_000
     assert driver.round_settings(2, counts, 5, round_words=2_000_000).share == 1_000_000
+    assert [driver.round_settings(k, counts, 6).power for k in (1, 2, 4, 8)] == [0.25, 0.25, 0.75, 0.75]
 
 
 def test_changed_rows_are_the_rows_that_differ_and_their_change_in_16_bit_steps():

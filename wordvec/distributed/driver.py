@@ -270,22 +270,24 @@ def default_round_words(workers: int, run_words: int) -> int:
 @dataclass(frozen=True)
 class RoundSettings:
     """How a run's rounds go: each worker's share of a round in words, the momentum
-    ``eta`` and the first row whose changes are summed (see :func:`rounds.combine`)."""
+    ``eta``, the first row whose changes are summed and the agreement power (see
+    :func:`rounds.combine`)."""
 
     share: int
     eta: float
     summed_from: int
+    power: float
 
 
 def round_settings(workers: int, counts, epochs: int, round_words: int | None = None,
                    momentum: float | None = None) -> RoundSettings:
     """The rounds of ``workers`` workers training ``epochs`` epochs on a vocabulary with
-    ``counts``: by default :func:`default_round_words`, :func:`rounds.block_momentum`
-    and :func:`rounds.first_summed_row`."""
+    ``counts``: by default :func:`default_round_words`, :func:`rounds.block_momentum`,
+    :func:`rounds.first_summed_row` and :func:`rounds.agreement_power`."""
     run_words = int(np.sum(counts, dtype=np.int64)) * epochs
     share = max((round_words or default_round_words(workers, run_words)) // workers, 1)
     eta = rounds.block_momentum(workers) if momentum is None else momentum
-    return RoundSettings(share, eta, rounds.first_summed_row(counts, share))
+    return RoundSettings(share, eta, rounds.first_summed_row(counts, share), rounds.agreement_power(workers))
 
 
 def task_seed(seed: int, epoch: int, round_index: int, task: int) -> int:
@@ -561,7 +563,8 @@ class _ClusterRun:
                    else whole_weights(i) for i, task in enumerate(tasks)]
         results = self._gather_as_completed(futures, self.changes.add, whole_weights)
         del futures, shipped
-        self.move = self.changes.apply(W_in, W_out, self.how, self.momentum, self.plan.eta, self.plan.summed_from)
+        self.move = self.changes.apply(W_in, W_out, self.how, self.momentum, self.plan.eta, self.plan.summed_from,
+                                       self.plan.power)
         self.moved = {task.part for task in tasks}
         self.version += 1
         cluster_record["rounds"] += 1

@@ -232,12 +232,24 @@ def train_round_from(run: str, version: int, weights: list | None, move: tuple |
 #: How the changes of a round are combined, row by row (see :func:`combine`).
 COMBINE = ("coherent", "sum", "sqrt", "mean")
 _POWERS = {"sum": 0.0, "sqrt": 0.5, "mean": 1.0}  # the summed change is divided by k ** power
-#: ``coherent`` scales the sum by ``min(1, Q / |S|²) ** AGREEMENT_POWER``; with momentum across
-#: rounds, 3/4 (k^-3/4 of the sum of k equal changes) beat 1 (their mean) at 2, 4 and 8 workers.
+#: ``coherent`` scales the sum by ``min(1, Q / |S|²) ** a`` (:func:`agreement_power`); with momentum
+#: across rounds, 3/4 (k^-3/4 of the sum of k equal changes) beat 1 (their mean) at 2, 4 and 8 workers.
 AGREEMENT_POWER = 0.75
+#: ... except with two workers, whose shuffled epochs want less of the mean (:func:`agreement_power`).
+TWO_WORKER_AGREEMENT_POWER = 0.25
 #: ``coherent`` adds up the changes of a row whose word a worker's share of a round holds
 #: fewer than this many times on average (:func:`first_summed_row`).
 SUMMED_BELOW = 4
+
+
+def agreement_power(workers: int) -> float:
+    """The power ``a`` of ``coherent`` (:func:`combine`) for ``k`` workers: 1/4 with
+    two, 3/4 with more.  With shuffled epochs, 2 workers on the bench corpus
+    (5 epochs, seeds 1 / 2, against one worker's 38.98 / 39.90 %) scored 37.96 /
+    38.90 % with 3/4, 38.24 / 39.19 % with 1/2, 38.68 / 39.48 % with 1/4 and
+    38.90 % (seed 1) with 0, the plain sum, which ruins 4 workers
+    (bench/RESULTS.md, sessions 7 and 11)."""
+    return TWO_WORKER_AGREEMENT_POWER if workers <= 2 else AGREEMENT_POWER
 
 
 def block_momentum(workers: int) -> float:
@@ -258,13 +270,14 @@ def first_summed_row(counts: np.ndarray, share_words: int) -> int:
 
 def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[RoundResult],
             how: str = "coherent", momentum: tuple[np.ndarray, np.ndarray] | None = None,
-            eta: float = 0.0, summed_from: int | None = None) -> tuple[Changes, Changes]:
+            eta: float = 0.0, summed_from: int | None = None,
+            power: float = AGREEMENT_POWER) -> tuple[Changes, Changes]:
     """Apply the changes of one round's results to the driver's weights (in place);
     return the moves of ``(W_in, W_out)`` (:meth:`RoundSum.apply`).
 
     Per row, over the k workers that changed it, with changes ``Δ_w``: ``S = Σ_w Δ_w``
     and ``Q = Σ_w |Δ_w|²``.  ``coherent`` moves the row by ``S · min(1, Q / |S|²)^a``
-    (``a`` = :data:`AGREEMENT_POWER`): the sum when the changes are mutually
+    (``a`` = ``power``, see :func:`agreement_power`): the sum when the changes are mutually
     orthogonal (independent small steps, which lock-free threads would add), about
     their mean when they are equal (``k^-a`` of the sum: every worker went the same
     way to the same place, and the sum would overshoot k-fold), in between
@@ -282,7 +295,7 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     changes = RoundSum(weights_in, weights_out)
     for result in results:
         changes.add(result)
-    return changes.apply(weights_in, weights_out, how, momentum, eta, summed_from)
+    return changes.apply(weights_in, weights_out, how, momentum, eta, summed_from, power)
 
 
 class RoundSum:
@@ -307,13 +320,13 @@ class RoundSum:
 
     def apply(self, weights_in: np.ndarray, weights_out: np.ndarray, how: str = "coherent",
               momentum: tuple[np.ndarray, np.ndarray] | None = None, eta: float = 0.0,
-              summed_from: int | None = None) -> tuple[Changes, Changes]:
+              summed_from: int | None = None, power: float = AGREEMENT_POWER) -> tuple[Changes, Changes]:
         """Move the weights by the combined changes (see :func:`combine`), start again
         from zero, and return the moves: what the workers apply to their copies
         (:func:`start_weights`)."""
         from .round_kernels import BY_COUNT, COHERENT, apply_steps, combine_rows
 
-        rule, power = (COHERENT, AGREEMENT_POWER) if how == "coherent" else (BY_COUNT, _POWERS[how])
+        rule, power = (COHERENT, power) if how == "coherent" else (BY_COUNT, _POWERS[how])
 
         def move(weights, sums, moving):
             if moving is None:
