@@ -18,6 +18,7 @@ The model file is saved between rounds (``checkpoint_every`` epochs,
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -88,8 +89,10 @@ def connect(cluster):
         # event loop; here the task is one numba call, which it cannot see into, and the sampling cost
         # each worker 0.2 - 0.3 s of CPU in a 10 s round on cores that the kernels fill.
         with dask.config.set({"distributed.worker.profile.enabled": False}):
+            # Only critical logs from the workers: at shutdown a worker's heartbeat can meet the closed
+            # scheduler and log a traceback under wordvec's one-line message (wordvec raises what matters).
             started = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
-                                   dashboard_address=":0")
+                                   dashboard_address=":0", silence_logs=logging.CRITICAL)
         return Client(started, set_as_default=False), started
     try:
         return Client(cluster, timeout=f"{CONNECT_SECONDS}s", set_as_default=False), None
