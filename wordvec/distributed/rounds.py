@@ -150,10 +150,7 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
             jobs.append((start, end, alpha_start + (alpha_stop - alpha_start) * done / total,
                          alpha_start + (alpha_stop - alpha_start) * (done + words) / total))
             done += words
-        # One thread: no pool (a shuffled part makes a piece of nearly every chunk, and a pool each).
-        finished = (backend.train_chunk(0, block.ids, *job) for job in jobs) if threads == 1 else \
-            (result for _, result in run_jobs(backend, block.ids, jobs, threads))
-        for result in finished:
+        for _, result in run_jobs(backend, block.ids, jobs, threads):
             totals += result
     kernel_seconds = time.perf_counter() - started
     return RoundResult(Changes.between(W_in, weights_in), Changes.between(W_out, weights_out), float(totals[0]),
