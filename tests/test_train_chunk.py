@@ -29,7 +29,8 @@ def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, see
                             "noise_prob": noise_prob, "noise_alias": noise_alias, **subword_tables})
     settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), -1,
                                 int(positions is not None), int(rows is not None))
-    scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1)
+    scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1,
+                           word_rows=1 if rows is None else max(map(len, rows)))
     start_rng = scratch.rng.copy()
     before = W_in.copy(), W_out.copy()
     ids = np.asarray(ids, dtype=np.int32)
@@ -156,6 +157,19 @@ def test_train_chunk_with_subwords_equals_its_reference_step_for_step(arch):
     np.testing.assert_allclose(after[1], W_out, atol=2e-6)
     assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
     assert np.all(np.any(after[0][8:] != before[0][8:], axis=1))  # every n-gram row was trained
+
+
+def test_a_long_sentence_with_subwords_equals_its_reference_past_rebuilds_of_the_row_table():
+    """One sentence of 400 words: the kernel's table of the rows in the window
+    fills up with the rows of words gone by and is rebuilt many times while
+    words with shared rows are in the window."""
+    ids = np.random.default_rng(3).integers(0, V, 400).tolist() + [-1]
+    before, after, totals, (tables, rng) = _run(ids, rows=SUBWORD_ROWS)
+    W_in, W_out, expected, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.CBOW, 3, 2, True, 0.05,
+                                                0.01, word_rows=SUBWORD_ROWS)
+    np.testing.assert_allclose(after[0], W_in, atol=2e-6)
+    np.testing.assert_allclose(after[1], W_out, atol=2e-6)
+    assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
 
 
 def test_subword_skip_gram_predicts_each_context_word_from_the_centre():

@@ -38,10 +38,11 @@ def kernel_tables(tables: dict) -> kernels.Tables:
 
 
 def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows: int,
-                 queue: int = 0) -> kernels.Scratch:
+                 queue: int = 0, word_rows: int = 1) -> kernels.Scratch:
     """One thread's scratch space; ``layer_rows`` is the most output rows one
     example scores (``negative + 1``, or the depth of the Huffman tree);
-    ``queue`` the full softmax's examples one chunk can queue."""
+    ``queue`` the full softmax's examples one chunk can queue; ``word_rows``
+    the most input rows one word has (1 without subwords)."""
     return kernels.Scratch(
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
@@ -54,7 +55,26 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         hidden=np.zeros(dim, dtype=np.float32),
         grad_hidden=np.zeros(dim, dtype=np.float32),
         **queue_arrays(queue, window),
+        **window_arrays(dim, window, word_rows),
     )
+
+
+def window_arrays(dim: int, window: int, word_rows: int) -> dict:
+    """The scratch fields for training subword rows a window at a time (see
+    :func:`wordvec.kernels.train_sentence_by_window`): the ring of ``2·window + 1``
+    positions (their row sums, owed steps and shared rows) and the hash table of
+    their row occurrences, with room for four times the most the ring can hold
+    (``word_rows``: the most rows one word has), since it is rebuilt when half
+    full; ``table_state`` holds its number of entries and the count of positions
+    in the sentences before."""
+    ring = 2 * window + 1
+    entries = 1 << int(4 * ring * max(word_rows, 1) - 1).bit_length()
+    return dict(window_sums=np.zeros((ring, dim), dtype=np.float32),
+                window_owed=np.zeros((ring, dim), dtype=np.float32),
+                window_overlap=np.zeros((ring, ring), dtype=np.int32),
+                table_rows=np.full(entries, -1, dtype=np.int32),
+                table_stamps=np.zeros(entries, dtype=np.int64),
+                table_state=np.zeros(2, dtype=np.int64))
 
 
 def queue_arrays(queue: int, window: int) -> dict:
@@ -150,7 +170,8 @@ class CpuBackend:
                                          int("row_ids" in tables))
         seeds = np.random.SeedSequence(seed).spawn(threads)
         layer_rows = max(negative + 1, self.tables.hs_points.shape[1])
-        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows) for s in seeds]
+        word_rows = int(np.diff(self.tables.row_starts).max(initial=1))
+        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, word_rows=word_rows) for s in seeds]
         self.softmax = (SoftmaxBatches(vectors.shape[1], len(output_weights), softmax_threads, self.SOFTMAX_BATCH)
                         if loss == "softmax" else None)
 

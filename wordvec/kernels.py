@@ -34,6 +34,10 @@ word.  (Without subwords, word2vec's order: each context word's row predicts
 the centre, so one output row serves the window; over a symmetric window both
 make the same pairs; with subwords fastText's order gave 57.2 % analogy on
 the bench corpus, averaged over four runs, against 57.0 % in one run.)
+With negative sampling or hierarchical softmax the kernels train these
+examples a window at a time, each row read and written once per position
+rather than once per example, with the same result (see the comment above
+:func:`train_sentence_by_window`).
 
 With position weights (Mikolov et al. 2018, CBOW only) the hidden layer is
 ``h = (1/|C|) Σ_j d_{p_j} ⊙ W_in[c_j]``: context word ``c_j`` at offset ``p_j``
@@ -95,7 +99,8 @@ Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_cod
 Scratch = namedtuple(
     "Scratch",
     "rng sentence inputs positions context_rows position_steps noise scores hidden grad_hidden queue_inputs "
-    "queue_positions queue_counts queue_targets queue_rates queued",
+    "queue_positions queue_counts queue_targets queue_rates queued window_sums window_owed "
+    "window_overlap table_rows table_stamps table_state",
 )
 #: The integer settings of one run.
 #: ``sentence_end`` is the id that closes a sentence in the encoded corpus;
@@ -408,6 +413,20 @@ def bag_mean(settings):
 
 
 @njit(**HOT)
+def output_layer(hidden, target, W_out, lr, settings, grad_hidden, rng, noise, scores, noise_prob, noise_alias,
+                 hs_points, hs_codes, hs_lengths):
+    """Negative sampling or hierarchical softmax, as ``settings`` says, for the
+    hidden vector ``hidden`` and ``target``: its loss is returned, its output rows
+    are updated, and ``grad_hidden`` is set to the step ``−lr ∂L/∂h``."""
+    for i in range(grad_hidden.shape[0]):
+        grad_hidden[i] = 0.0
+    if settings.objective == NEGATIVE_SAMPLING:
+        return negative_sampling_layer(hidden, target, W_out, settings.negative, noise_prob, noise_alias, rng, lr,
+                                       grad_hidden, noise, scores)
+    return hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden, scores)
+
+
+@njit(**HOT)
 def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hidden, grad_hidden, rng, noise,
                   scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, positions, D, D_steps,
                   context_rows, row_starts, row_ids):
@@ -425,14 +444,8 @@ def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hi
     else:
         input_hidden(W_in, inputs, first, n_inputs, bag_mean(settings), hidden, settings.subwords, row_starts,
                      row_ids)
-    for i in range(grad_hidden.shape[0]):
-        grad_hidden[i] = 0.0
-    if settings.objective == NEGATIVE_SAMPLING:
-        loss = negative_sampling_layer(hidden, target, W_out, settings.negative, noise_prob, noise_alias, rng, lr,
-                                       grad_hidden, noise, scores)
-    else:
-        loss = hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden,
-                                          scores)
+    loss = output_layer(hidden, target, W_out, lr, settings, grad_hidden, rng, noise, scores, noise_prob, noise_alias,
+                        hs_points, hs_codes, hs_lengths)
     if settings.position_weights:
         weighted_input_step(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, D_steps, context_rows,
                             grad_hidden)
@@ -567,6 +580,200 @@ def _read_sentence(ids, position, stop, keep_prob, rng, sentence, sentence_end):
     return position, kept, read
 
 
+# Subword rows a window at a time.  With subwords an example reads and writes
+# every row of every word in its bag (CBOW: about 110 rows), and the next
+# example, one word along, mostly the same rows again.  So for each position t
+# of the sentence in the window around the centre (a ring of 2·window + 1
+# positions) the kernels keep its word's row sum S_t = Σ_{r ∈ R(w_t)} W_in[r]
+# and the step P_t its rows are still owed:
+#
+#   enter     S_t = Σ_{r ∈ R(w_t)} W_in[r] + Σ_j O_jt P_j over the positions j in
+#             the window, and P_t = 0, where O_jt = Σ_r m_r(w_j) m_r(w_t) counts
+#             the pairs of row occurrences words w_j and w_t share (O_tt too);
+#   example   h = (1/|R|) Σ_{j ∈ C} S_j over the bag's positions C; with the step
+#             g = −lr ∂L/∂h from the output layer, P_j += g for j ∈ C and
+#             S_t += (Σ_{j ∈ C} O_jt) g for every t in the window;
+#   leave     every occurrence of a row of w_t: W_in[r] += P_t.
+#
+# At every moment W_in[r] + Σ_j m_r(w_j) P_j is the row that example-by-example
+# SGD would hold, and S_t the sum of those rows over R(w_t), so one thread
+# trains exactly as example by example (``train_example``), with each row read
+# and written once per position instead of once per example.  The O_jt come
+# from a hash table of the row occurrences in the window (linear probing), each
+# entry stamped with its position (counted across sentences); an entry whose
+# position has left is dead, and when half the table is taken it is rebuilt
+# from the positions in the ring.  Skip-gram's bag is the centre alone,
+# whose examples follow one another: its position enters before them and
+# leaves after them.
+
+
+@njit(**HOT)
+def _row_home(row, mask):
+    """Where ``row`` starts its probe in the window's hash table (Fibonacci hashing)."""
+    mixed = (np.uint64(row) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+    return np.int64(mixed) & mask
+
+
+@njit(**HOT)
+def _rebuild_table(sentence, low, high, row_starts, row_ids, table_rows, table_stamps, table_state):
+    """Clear the hash table of its dead entries: empty it and insert again the
+    rows of positions ``low..high−1``, those in the ring."""
+    mask = table_rows.shape[0] - 1
+    table_rows[:] = -1
+    table_state[0] = 0
+    for j in range(low, high):
+        word = sentence[j]
+        for k in range(row_starts[word], row_starts[word + 1]):
+            index = _row_home(row_ids[k], mask)
+            while table_rows[index] >= 0:
+                index = (index + 1) & mask
+            table_rows[index], table_stamps[index] = row_ids[k], table_state[1] + j
+            table_state[0] += 1
+
+
+@njit(**HOT)
+def _enter_window(W_in, sentence, position, low, row_starts, row_ids, sums, owed, overlap, table_rows, table_stamps,
+                  table_state):
+    """Position ``position`` of the sentence enters the ring (positions ``low..``
+    are there): its ``S``, ``P = 0`` and ``O`` as above."""
+    ring, mask = sums.shape[0], table_rows.shape[0] - 1
+    if 2 * table_state[0] > table_rows.shape[0]:
+        _rebuild_table(sentence, low, position, row_starts, row_ids, table_rows, table_stamps, table_state)
+    base = table_state[1]
+    alive_from, stamp, slot, word = base + low, base + position, position % ring, sentence[position]
+    for i in range(sums.shape[1]):
+        sums[slot, i] = 0.0
+        owed[slot, i] = 0.0
+    for t in range(ring):
+        overlap[slot, t] = 0
+        overlap[t, slot] = 0
+    for k in range(row_starts[word], row_starts[word + 1]):
+        row = row_ids[k]
+        for i in range(sums.shape[1]):
+            sums[slot, i] += W_in[row, i]
+    for k in range(row_starts[word], row_starts[word + 1]):
+        row = row_ids[k]
+        index = _row_home(row, mask)
+        while table_rows[index] >= 0:
+            if table_rows[index] == row and table_stamps[index] >= alive_from:
+                other = (table_stamps[index] - base) % ring
+                if other == slot:
+                    overlap[slot, slot] += 2  # this occurrence with an earlier one of the word, both ways
+                else:
+                    overlap[slot, other] += 1
+                    overlap[other, slot] += 1
+            index = (index + 1) & mask
+        overlap[slot, slot] += 1
+        table_rows[index], table_stamps[index] = row, stamp
+        table_state[0] += 1
+    for t in range(ring):
+        if t != slot and overlap[slot, t]:
+            shared = np.float32(overlap[slot, t])
+            for i in range(sums.shape[1]):
+                sums[slot, i] += shared * owed[t, i]
+
+
+@njit(**HOT)
+def _leave_window(W_in, word, slot, row_starts, row_ids, owed):
+    """A position of the ring leaves: its rows take the steps they are owed (its
+    entries in the hash table are dead from then on)."""
+    for k in range(row_starts[word], row_starts[word + 1]):
+        row = row_ids[k]
+        for i in range(owed.shape[1]):
+            W_in[row, i] += owed[slot, i]
+
+
+@njit(**HOT)
+def _window_example(W_out, bag, n_bag, n_rows, target, lr, settings, hidden, grad_hidden, rng, noise, scores,
+                    noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, sums, owed, overlap):
+    """One example whose bag is the ring positions ``bag[:n_bag]`` (``n_rows`` rows in
+    all) → ``target``: forward, loss and backward as :func:`train_example`, the
+    steps of the input rows kept in ``owed`` and ``sums`` (see above); returns the loss."""
+    for i in range(hidden.shape[0]):
+        hidden[i] = 0.0
+    for j in range(n_bag):
+        _add_row(hidden, sums, bag[j])
+    if bag_mean(settings) and n_rows > 1:
+        scale = np.float32(1.0) / np.float32(n_rows)
+        for i in range(hidden.shape[0]):
+            hidden[i] *= scale
+    loss = output_layer(hidden, target, W_out, lr, settings, grad_hidden, rng, noise, scores, noise_prob, noise_alias,
+                        hs_points, hs_codes, hs_lengths)
+    for j in range(n_bag):
+        _add_to_row(np.float32(1.0), grad_hidden, owed, bag[j])
+    for t in range(overlap.shape[0]):
+        shared = 0
+        for j in range(n_bag):
+            shared += overlap[bag[j], t]
+        if shared:
+            _add_to_row(np.float32(shared), grad_hidden, sums, t)
+    return loss
+
+
+@njit(**HOT)
+def train_sentence_by_window(sentence, length, W_in, W_out, lr, settings, rng, bag, hidden, grad_hidden, noise,
+                             scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts, row_ids,
+                             sums, owed, overlap, table_rows, table_stamps, table_state):
+    """Train one subsampled sentence with subwords, a window at a time (see above):
+    the examples, windows and random draws of :func:`train_chunk`, in the same
+    order.  Returns ``(loss sum, examples)``."""
+    window, ring = settings.window, sums.shape[0]
+    low, high = 0, 0  # positions low..high−1 are in the ring
+    loss = 0.0
+    examples = 0
+    for centre in range(length):
+        # the word next to enter: as input (CBOW: the window's far end; skip-gram: the next centre) and as target
+        upcoming = centre + window + 1 if settings.arch == CBOW else centre + 1
+        if upcoming < length:
+            for k in range(row_starts[sentence[upcoming]], row_starts[sentence[upcoming] + 1]):
+                _prefetch_row(W_in, row_ids[k])
+        if centre + window + 1 < length:
+            _prefetch_row(W_out, sentence[centre + window + 1])
+        if settings.arch == CBOW:
+            while low < centre - window:
+                _leave_window(W_in, sentence[low], low % ring, row_starts, row_ids, owed)
+                low += 1
+            while high < min(centre + window + 1, length):
+                _enter_window(W_in, sentence, high, low, row_starts, row_ids, sums, owed, overlap, table_rows,
+                              table_stamps, table_state)
+                high += 1
+        reach = window - random_below(rng, window)
+        first, last = max(centre - reach, 0), min(centre + reach + 1, length)
+        if last - first < 2:
+            continue
+        centre_word = sentence[centre]
+        if settings.objective == HIERARCHICAL_SOFTMAX:
+            _prefetch_path(W_out, hs_points, hs_lengths, centre_word)
+        if settings.arch == CBOW:
+            n_bag, n_rows = 0, 0
+            for j in range(first, last):
+                if j != centre:
+                    bag[n_bag] = j % ring
+                    n_bag += 1
+                    n_rows += row_starts[sentence[j] + 1] - row_starts[sentence[j]]
+            examples += 1
+            loss += _window_example(W_out, bag, n_bag, n_rows, centre_word, lr, settings, hidden, grad_hidden, rng,
+                                    noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, sums,
+                                    owed, overlap)
+            continue
+        bag[0] = centre % ring
+        _enter_window(W_in, sentence, centre, centre, row_starts, row_ids, sums, owed, overlap, table_rows,
+                      table_stamps, table_state)
+        n_rows = row_starts[centre_word + 1] - row_starts[centre_word]
+        for j in range(first, last):
+            if j != centre:
+                examples += 1
+                loss += _window_example(W_out, bag, 1, n_rows, sentence[j], lr, settings, hidden, grad_hidden, rng,
+                                        noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
+                                        sums, owed, overlap)
+        _leave_window(W_in, centre_word, centre % ring, row_starts, row_ids, owed)
+    while low < high:
+        _leave_window(W_in, sentence[low], low % ring, row_starts, row_ids, owed)
+        low += 1
+    table_state[1] += length  # every entry of this sentence is dead
+    return loss, examples
+
+
 @njit(**JIT)
 def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_start, alpha_stop, D):
     """Train on the sentences of ``ids[start:stop]`` (word ids, ``-1`` ends a
@@ -578,7 +785,8 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     centre), skip-gram one per context word (that word → the centre; with
     subwords the centre → that word, as fastText).  The
     learning rate falls linearly from ``alpha_start`` to ``alpha_stop`` across
-    the chunk's words.
+    the chunk's words.  With subwords (and negative sampling or hierarchical
+    softmax) each sentence is trained by :func:`train_sentence_by_window`.
 
     Returns ``(loss sum, examples, words read, words kept)``; the loss is
     accumulated in float64.  With the full softmax the examples are only
@@ -595,6 +803,8 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     keep_prob, noise_prob, noise_alias = tables.keep_prob, tables.noise_prob, tables.noise_alias
     hs_points, hs_codes, hs_lengths = tables.hs_points, tables.hs_codes, tables.hs_lengths
     row_starts, row_ids = tables.row_starts, tables.row_ids
+    window_sums, window_owed, window_overlap = scratch.window_sums, scratch.window_owed, scratch.window_overlap
+    table_rows, table_stamps, table_state = scratch.table_rows, scratch.table_stamps, scratch.table_state
     window = settings.window
     total_words = 0
     for position in range(start, stop):
@@ -612,6 +822,14 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
         position, length, read = _read_sentence(ids, position, stop, keep_prob, rng, sentence, settings.sentence_end)
         words_read += read
         words_kept += length
+        if settings.subwords and settings.objective != FULL_SOFTMAX:
+            sentence_loss, sentence_examples = train_sentence_by_window(
+                sentence, length, W_in, W_out, lr, settings, rng, context, hidden, grad_hidden, noise, scores,
+                noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts, row_ids, window_sums,
+                window_owed, window_overlap, table_rows, table_stamps, table_state)
+            loss += sentence_loss
+            examples += sentence_examples
+            continue
         for centre in range(length):
             if centre + window < length:  # the word about to enter the window: its input rows and output row
                 entering = sentence[centre + window]
