@@ -1,7 +1,8 @@
 """Better vectors from the same text: phrases, position weights and de-duplication,
-each alone and all together, against plain wordvec and gensim in one run.
+each alone and all together, against plain wordvec and gensim in one run; and
+what shuffled epochs (the default) give over the corpus's order (``in-order``).
 
-    python bench/better_vectors.py CORPUS.txt [--tokens N] [--configs plain,positions,...] [--output FILE]
+    python bench/better_vectors.py CORPUS.txt [--tokens N] [--configs plain,positions,...] [--seed S] [--output FILE]
 
 CBOW with negative sampling, word2vec's defaults (dim 100, window 5, 5 noise
 words, sample 1e-3, min_count 5, 5 epochs), 2 threads; every run a fresh child
@@ -35,6 +36,7 @@ PHRASE_PASSES = 2
 CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
     "gensim": None,
     "plain": {},
+    "in-order": {"shuffle": False},  # every epoch in the corpus's order (plain draws a fresh order each epoch)
     "positions": {"position_weights": True},
     "phrases": {"phrases": PHRASE_PASSES},
     "dedup": {"dedup": True},
@@ -42,14 +44,14 @@ CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
 }
 
 
-def worker(corpus: Path, config: str, out: Path) -> None:
+def worker(corpus: Path, config: str, out: Path, seed: int) -> None:
     """Child process: train one configuration, save words, vectors and times."""
     if CONFIGS[config] is None:
         words, vectors, prep, train, tokens = train_gensim(corpus, "cbow", "ns", THREADS, "file")
     else:
         import wordvec
 
-        trainer = wordvec.Trainer(threads=THREADS, alpha=0.05, **COMMON, **CONFIGS[config]).fit(corpus)
+        trainer = wordvec.Trainer(threads=THREADS, alpha=0.05, seed=seed, **COMMON, **CONFIGS[config]).fit(corpus)
         record = trainer.record_
         words, vectors = trainer.model_.words, np.asarray(trainer.model_.vectors)
         prep, train, tokens = record.prepare_seconds, record.train_seconds, record.corpus_tokens
@@ -97,10 +99,10 @@ def evaluate(folder: Path) -> dict:
             "phrase_analogy": 100.0 * phrase_accuracy, "phrase_coverage": 100.0 * answered / asked}
 
 
-def run_child(corpus: Path, config: str, scratch: Path) -> dict:
+def run_child(corpus: Path, config: str, scratch: Path, seed: int) -> dict:
     out = scratch / config
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, __file__, str(corpus), "--worker", config, "--out", str(out)]
+    command = [sys.executable, __file__, str(corpus), "--worker", config, "--out", str(out), "--seed", str(seed)]
     child = subprocess.run(command, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
     if child.returncode != 0:
@@ -146,19 +148,21 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, help="use only the first N tokens")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--output", type=Path, help="also write the table to this file (markdown)")
+    parser.add_argument("--seed", type=int, default=1, help="wordvec's seed (the spread between seeds is the noise)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(args.corpus, args.worker, args.out)
+        return worker(args.corpus, args.worker, args.out, args.seed)
     rows = []
     with tempfile.TemporaryDirectory(prefix="wordvec-better-") as scratch:
         scratch = Path(scratch)
         corpus = first_tokens(args.corpus, args.tokens, scratch) if args.tokens else args.corpus
         for config in args.configs.split(","):
-            rows.append(run_child(corpus, config, scratch))
+            rows.append(run_child(corpus, config, scratch, args.seed))
             print(json.dumps(rows[-1]), flush=True)
-    lines = [f"CPU: {cpu_model()}; {THREADS} threads; corpus {args.corpus.name}", ""] + table(rows)
+    heading = f"CPU: {cpu_model()}; {THREADS} threads; corpus {args.corpus.name}; wordvec's seed {args.seed}"
+    lines = [heading, ""] + table(rows)
     print("\n".join(lines))
     if args.output:
         args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")

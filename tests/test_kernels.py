@@ -20,7 +20,7 @@ def _setup(objective, arch=kernels.CBOW, mean=True, seed=0):
     tables = {"keep_prob": np.ones(V, np.float32)}
     tables["noise_prob"], tables["noise_alias"] = alias_table(noise)
     tables["hs_points"], tables["hs_codes"], tables["hs_lengths"] = huffman_tree(COUNTS)
-    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), -1, 0, 0)
+    settings = kernels.Settings(arch, objective, WINDOW, 4, int(mean), -1, 0, 0, 0)
     scratch = make_scratch(np.random.SeedSequence(seed), D, WINDOW, tables["hs_points"].shape[1], queue=8)
     return W_in, W_out, kernel_tables(tables), settings, scratch
 

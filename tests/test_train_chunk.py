@@ -12,11 +12,12 @@ V, D = 8, 6
 
 
 def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, seed=0, alpha=(0.05, 0.01),
-         positions=None, rows=None):
+         positions=None, rows=None, windowed=True):
     """One ``train_chunk`` over ``ids``; returns the weights before and after,
     the kernel's totals and the random state it started from.  ``positions``:
     position weights ``D`` to train (changed in place), or None for plain CBOW;
-    ``rows``: with subwords, each word's input rows (a list of lists)."""
+    ``rows``: with subwords, each word's input rows (a list of lists), trained a
+    window at a time when ``windowed``, else example by example."""
     rng = np.random.default_rng(seed)
     n_rows = V if rows is None else max(max(r) for r in rows) + 1
     W_in = (rng.random((n_rows, D), dtype=np.float32) - 0.5) / D
@@ -28,7 +29,7 @@ def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, see
     tables = kernel_tables({"keep_prob": np.ones(V, np.float32) if keep is None else np.asarray(keep, np.float32),
                             "noise_prob": noise_prob, "noise_alias": noise_alias, **subword_tables})
     settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), -1,
-                                int(positions is not None), int(rows is not None))
+                                int(positions is not None), int(rows is not None), int(rows is not None and windowed))
     scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1,
                            word_rows=1 if rows is None else max(map(len, rows)))
     start_rng = scratch.rng.copy()
@@ -144,13 +145,15 @@ def test_train_chunk_equals_its_reference_step_for_step(arch, mean):
 SUBWORD_ROWS = [[0, 8, 9], [1, 10], [2, 9, 9, 11], [3], [4, 12, 8], [5, 13], [6, 11, 12], [7, 13, 10, 8]]
 
 
+@pytest.mark.parametrize("windowed", [True, False])
 @pytest.mark.parametrize("arch", [kernels.CBOW, kernels.SKIPGRAM])
-def test_train_chunk_with_subwords_equals_its_reference_step_for_step(arch):
+def test_train_chunk_with_subwords_equals_its_reference_step_for_step(arch, windowed):
     """Words stand for their rows (own row, then n-gram rows 8..13, shared and
-    repeated); skip-gram goes fastText's way, the centre's rows to each context word."""
+    repeated); skip-gram goes fastText's way, the centre's rows to each context
+    word; a window at a time or example by example, the same steps."""
     ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1] * 3
     keep = [0.5, 1, 1, 0.7, 1, 1, 0.3, 1]
-    before, after, totals, (tables, rng) = _run(ids, arch=arch, keep=keep, rows=SUBWORD_ROWS)
+    before, after, totals, (tables, rng) = _run(ids, arch=arch, keep=keep, rows=SUBWORD_ROWS, windowed=windowed)
     W_in, W_out, expected, _ = _reference_chunk(np.array(ids), *before, tables, rng, arch, 3, 2, True, 0.05, 0.01,
                                                 word_rows=SUBWORD_ROWS)
     np.testing.assert_allclose(after[0], W_in, atol=2e-6)
@@ -278,3 +281,16 @@ def test_the_learning_rate_falls_along_the_chunk():
     assert last < first / 20  # about 0.1 / 0.003
     W_in, _, _, _ = _reference_chunk(np.array(ids), *before, tables, rng, kernels.CBOW, 1, 0, True, 0.1, 0.001)
     np.testing.assert_allclose(after[0], W_in, atol=2e-6)
+
+
+@pytest.mark.parametrize("arch, threads, windowed", [("cbow", 1, 1), ("cbow", 2, 0), ("skipgram", 2, 1)])
+def test_subword_rows_go_a_window_at_a_time_where_threads_cannot_make_it_stale(arch, threads, windowed):
+    """CBOW on several threads trains example by example (its windows' sums
+    would miss the other threads' steps for up to 2·window + 1 examples)."""
+    from wordvec.backend import CpuBackend
+
+    rows = {"row_starts": np.array([0, 2, 3]), "row_ids": np.array([0, 2, 1]), "keep_prob": np.ones(2),
+            "noise_prob": np.ones(2), "noise_alias": np.zeros(2)}
+    backend = CpuBackend(np.zeros((3, D), np.float32), np.zeros((2, D), np.float32), rows, arch, "ns", 3, 2, True,
+                         threads, 0)
+    assert backend.settings.subwords == 1 and backend.settings.windowed == windowed

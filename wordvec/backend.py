@@ -165,9 +165,10 @@ class CpuBackend:
         self.position_weights = np.ones((1, 1), np.float32) if position_weights is None else position_weights
         self.threads = threads
         self.tables = kernel_tables(tables)
+        subwords = "row_ids" in tables
         self.settings = kernels.Settings(_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative),
                                          int(bool(cbow_mean)), SENTENCE_END, int(position_weights is not None),
-                                         int("row_ids" in tables))
+                                         int(subwords), int(subwords and (arch == "skipgram" or threads == 1)))
         seeds = np.random.SeedSequence(seed).spawn(threads)
         layer_rows = max(negative + 1, self.tables.hs_points.shape[1])
         word_rows = int(np.diff(self.tables.row_starts).max(initial=1))
