@@ -608,15 +608,17 @@ def _read_sentence(ids, position, stop, keep_prob, rng, sentence, sentence_end):
 # whose examples follow one another: its position enters before them and
 # leaves after them.
 #
-# On several threads each thread's sums miss the other threads' steps to the
-# rows they share until a position enters again, and the steps a position owes
-# reach the other threads only when it leaves.  For CBOW that cost accuracy:
-# on the bench corpus with 2 threads, over six seeds, 0.38 analogy points
-# (0.43 syntactic; five of six seeds lower) for 1.7 - 2.3x the speed, with the
-# same training loss.  So CBOW trains a window at a time on one thread (a
-# cluster's workers, for one), and example by example on more.  Skip-gram's
-# centre is kept only for its own examples, about six: 1.40x the speed, and
-# 57.96 % analogy in one run against 58.05 % before.
+# On several threads it is not the same: each thread's sums miss the other
+# threads' steps to the rows they share until a position enters again, and
+# the steps a position owes reach the other threads only when it leaves.  For
+# CBOW that cost accuracy: on the bench corpus with 2 threads, over six seeds,
+# 0.38 analogy points (0.43 syntactic; five of six seeds lower) for 1.7 - 2.3x
+# the speed, with the same training loss.  Training the busiest rows (in more
+# than 1/300 of the kept tokens' rows: a quarter of the row reads) example by
+# example did not bring it back in two seeds, so the cause is not settled.
+# CBOW trains a window at a time on one thread and example by example on
+# more.  Skip-gram's centre is kept only for its own examples, about six: 1.40x
+# the speed, and 57.96 % analogy in one run against 58.05 % before.
 
 
 @njit(**HOT)
