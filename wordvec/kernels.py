@@ -611,8 +611,8 @@ def _read_sentence(ids, position, stop, keep_prob, rng, sentence, sentence_end):
 # On several threads it is not the same: each thread's sums miss the other
 # threads' steps to the rows they share until a position enters again, and
 # the steps a position owes reach the other threads only when it leaves.  For
-# CBOW that cost accuracy: on the bench corpus with 2 threads, over six seeds,
-# 0.38 analogy points (0.43 syntactic; five of six seeds lower) for 1.7 - 2.3x
+# CBOW that cost accuracy: on the bench corpus with 2 threads, over ten seeds,
+# 0.34 analogy points (0.35 syntactic; nine of ten seeds lower) for 1.7 - 2.3x
 # the speed, with the same training loss.  Training the busiest rows (in more
 # than 1/300 of the kept tokens' rows: a quarter of the row reads) example by
 # example did not bring it back in two seeds, so the cause is not settled.
