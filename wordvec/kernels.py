@@ -613,9 +613,10 @@ def _read_sentence(ids, position, stop, keep_prob, rng, sentence, sentence_end):
 # the steps a position owes reach the other threads only when it leaves.  For
 # CBOW that cost accuracy: on the bench corpus with 2 threads, over ten seeds,
 # 0.34 analogy points (0.35 syntactic; nine of ten seeds lower) for 1.7 - 2.3x
-# the speed, with the same training loss.  Training the busiest rows (in more
-# than 1/300 of the kept tokens' rows: a quarter of the row reads) example by
-# example did not bring it back in two seeds, so the cause is not settled.
+# the speed, with the same training loss.  Writing every example's step to the
+# rows at once (the sums still read once per position) brought it back (five
+# seeds), so it is the steps reaching the rows late that cost, but those
+# writes are most of the time saved.
 # CBOW trains a window at a time on one thread and example by example on
 # more.  Skip-gram's centre is kept only for its own examples, about six: 1.40x
 # the speed, and 57.96 % analogy in one run against 58.05 % before.
