@@ -2,7 +2,7 @@
 and plain wordvec, on the same text with the same settings, in one run.
 
     python bench/subwords_vs_fasttext.py CORPUS.txt [--tokens N] [--archs cbow,skipgram]
-                                         [--tools wordvec,fasttext,gensim,plain] [--output FILE]
+                                         [--tools wordvec,fasttext,gensim,plain] [--seed S] [--output FILE]
 
 Settings for every tool: dim 100, window 5, 5 noise words, n-grams of 3..6
 characters in 2,000,000 buckets, min_count 5, sample 1e-4 (fastText's default,
@@ -43,14 +43,14 @@ UNSEEN = ["kingdoms", "govermnent", "photosynthesizing", "unbelievableness", "re
 TOOLS = ("wordvec", "fasttext", "gensim", "plain")
 
 
-def train_wordvec(corpus: Path, arch: str, subwords: bool, folder: Path):
+def train_wordvec(corpus: Path, arch: str, subwords: bool, folder: Path, seed: int):
     import wordvec
 
     settings = dict(SETTINGS)
     if not subwords:
         for key in ("minn", "maxn", "bucket"):
             settings.pop(key)
-    trainer = wordvec.Trainer(arch=arch, threads=THREADS, subwords=subwords, **settings).fit(corpus)
+    trainer = wordvec.Trainer(arch=arch, threads=THREADS, subwords=subwords, seed=seed, **settings).fit(corpus)
     model = trainer.model_
     path = folder / "model.wordvec"
     model.save(path)
@@ -96,11 +96,11 @@ def train_gensim(corpus: Path, arch: str, folder: Path):
             [p for p in folder.iterdir() if p.name.startswith("model.gensim")], None)
 
 
-def worker(corpus: Path, tool: str, arch: str, out: Path) -> None:
+def worker(corpus: Path, tool: str, arch: str, out: Path, seed: int) -> None:
     """Child process: train, save the model, write the vectors, neighbours and figures."""
     started = time.perf_counter()
     if tool in ("wordvec", "plain"):
-        words, vectors, neighbours, files, train_only = train_wordvec(corpus, arch, tool == "wordvec", out)
+        words, vectors, neighbours, files, train_only = train_wordvec(corpus, arch, tool == "wordvec", out, seed)
     elif tool == "fasttext":
         words, vectors, neighbours, files, train_only = train_fasttext(corpus, arch, out)
     else:
@@ -133,10 +133,11 @@ def common_questions(runs: list[Path], out: Path) -> Path:
     return out
 
 
-def run_child(corpus: Path, tool: str, arch: str, tokens: int, scratch: Path) -> tuple[dict, Path]:
+def run_child(corpus: Path, tool: str, arch: str, tokens: int, scratch: Path, seed: int) -> tuple[dict, Path]:
     out = scratch / f"{tool}-{arch}"
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, __file__, str(corpus), "--worker", tool, "--archs", arch, "--out", str(out)]
+    command = [sys.executable, __file__, str(corpus), "--worker", tool, "--archs", arch, "--out", str(out),
+               "--seed", str(seed)]
     child = subprocess.run(command, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
     if child.returncode != 0:
@@ -191,11 +192,12 @@ def main() -> None:
     parser.add_argument("--archs", default="cbow,skipgram")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--output", type=Path, help="also write the table to this file (markdown)")
+    parser.add_argument("--seed", type=int, default=1, help="wordvec's seed (the spread between seeds is the noise)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(args.corpus, args.worker, args.archs, args.out)
+        return worker(args.corpus, args.worker, args.archs, args.out, args.seed)
     rows, folders = [], []
     with tempfile.TemporaryDirectory(prefix="wordvec-subwords-") as scratch:
         scratch = Path(scratch)
@@ -203,13 +205,13 @@ def main() -> None:
         tokens = sum(len(line.split()) for line in open(corpus, encoding="utf-8"))
         for arch in args.archs.split(","):
             for tool in args.tools.split(","):
-                row, folder = run_child(corpus, tool, arch, tokens, scratch)
+                row, folder = run_child(corpus, tool, arch, tokens, scratch, args.seed)
                 rows.append(row)
                 folders.append(folder)
                 print(json.dumps(row, ensure_ascii=False), flush=True)
         score_on_common_questions(rows, folders, scratch)
     lines = [f"CPU: {cpu_model()}; {THREADS} threads; corpus {args.corpus.name}, {tokens:,} tokens; "
-             f"{time.strftime('%Y-%m-%d')}", ""] + table(rows)
+             f"{time.strftime('%Y-%m-%d')}; wordvec's seed {args.seed}", ""] + table(rows)
     print("\n".join(lines))
     if args.output:
         args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")

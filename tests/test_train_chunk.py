@@ -285,8 +285,9 @@ def test_the_learning_rate_falls_along_the_chunk():
 
 @pytest.mark.parametrize("arch, threads, windowed", [("cbow", 1, 1), ("cbow", 2, 0), ("skipgram", 2, 1)])
 def test_subword_rows_go_a_window_at_a_time_where_threads_cannot_make_it_stale(arch, threads, windowed):
-    """CBOW on several threads trains example by example (its windows' sums
-    would miss the other threads' steps for up to 2·window + 1 examples)."""
+    """CBOW on several threads trains example by example (a window at a time,
+    its steps would reach the rows, and the other threads, up to 2·window + 1
+    examples late)."""
     from wordvec.backend import CpuBackend
 
     rows = {"row_starts": np.array([0, 2, 3]), "row_ids": np.array([0, 2, 1]), "keep_prob": np.ones(2),
