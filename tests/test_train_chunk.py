@@ -283,15 +283,16 @@ def test_the_learning_rate_falls_along_the_chunk():
     np.testing.assert_allclose(after[0], W_in, atol=2e-6)
 
 
-@pytest.mark.parametrize("arch, threads, windowed", [("cbow", 1, 1), ("cbow", 2, 0), ("skipgram", 2, 1)])
-def test_subword_rows_go_a_window_at_a_time_where_threads_cannot_make_it_stale(arch, threads, windowed):
-    """CBOW on several threads trains example by example (a window at a time,
-    its steps would reach the rows, and the other threads, up to 2·window + 1
-    examples late)."""
+@pytest.mark.parametrize("arch, threads", [("cbow", 1), ("cbow", 2), ("skipgram", 2)])
+def test_subword_rows_go_a_window_at_a_time_on_any_number_of_threads(arch, threads):
+    """Both architectures train subword rows a window at a time, however many
+    threads share them (on two threads it was as accurate as example by
+    example on the bench corpus: see the comment above
+    ``kernels.train_sentence_by_window``)."""
     from wordvec.backend import CpuBackend
 
     rows = {"row_starts": np.array([0, 2, 3]), "row_ids": np.array([0, 2, 1]), "keep_prob": np.ones(2),
             "noise_prob": np.ones(2), "noise_alias": np.zeros(2)}
     backend = CpuBackend(np.zeros((3, D), np.float32), np.zeros((2, D), np.float32), rows, arch, "ns", 3, 2, True,
                          threads, 0)
-    assert backend.settings.subwords == 1 and backend.settings.windowed == windowed
+    assert backend.settings.subwords == 1 and backend.settings.windowed == 1

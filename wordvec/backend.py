@@ -168,7 +168,7 @@ class CpuBackend:
         subwords = "row_ids" in tables
         self.settings = kernels.Settings(_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative),
                                          int(bool(cbow_mean)), SENTENCE_END, int(position_weights is not None),
-                                         int(subwords), int(subwords and (arch == "skipgram" or threads == 1)))
+                                         int(subwords), int(subwords))
         seeds = np.random.SeedSequence(seed).spawn(threads)
         layer_rows = max(negative + 1, self.tables.hs_points.shape[1])
         word_rows = int(np.diff(self.tables.row_starts).max(initial=1))
