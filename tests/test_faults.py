@@ -97,6 +97,20 @@ def test_divergence_stops_training_and_saves_nothing(demo_prefix, tmp_path):
     assert not path.exists()
 
 
+def test_a_diverging_subword_run_names_a_word_that_repeats_one_ngram(demo_prefix, tmp_path):
+    """With subwords every repeat of a row takes a full step, so a word like
+    ``aaaa…`` is a likely cause of divergence besides the rate: the error names it."""
+    lines = demo_prefix.read_text().splitlines()
+    corpus = tmp_path / "repeats.txt"
+    corpus.write_text("\n".join(lines + [f"{line} {'a' * 40}" for line in lines[:10]]))
+    with pytest.raises(WordvecError, match=r"too high, or the word 'a{20}… \(40 characters\)', whose n-grams "
+                                           r"repeat one row 38 times"):
+        Trainer(alpha=1e30, subwords=True, **SETTINGS).fit(corpus)
+    corpus.write_text("\n".join(lines))
+    with pytest.raises(WordvecError, match=r"too high$"):
+        Trainer(alpha=1e30, subwords=True, **SETTINGS).fit(corpus)
+
+
 def test_a_full_disk_is_found_before_training(demo_prefix, tmp_path, monkeypatch):
     monkeypatch.setattr(checks.shutil, "disk_usage", lambda folder: shutil._ntuple_diskusage(10, 9, 1))
     with pytest.raises(WordvecError, match="needs about .* MB .* which has 0 MB free"):

@@ -323,3 +323,12 @@ def test_train_with_subword_flags_and_export_with_format(tmp_path):
     assert fasttext.load_model(str(out)).words == model.words
     bad = runner.invoke(main, ["train", str(demo), "--subwords", "--minn", "7", "--maxn", "3", "-q"])
     assert bad.exit_code != 0 and "minn (7) must not be above maxn (3)" in bad.output
+
+
+def test_the_most_repeated_row_is_found_per_word():
+    """Word 2's rows hold row 7 three times; row 5, shared by words 0 and 1, is
+    once in each and does not count across words."""
+    row_starts = np.array([0, 3, 5, 9, 10])
+    row_ids = np.array([0, 5, 6, 1, 5, 2, 7, 7, 7, 3])
+    assert subwords.most_repeated_row(row_starts, row_ids) == (2, 3)
+    assert subwords.most_repeated_row(np.array([0, 1, 3]), np.array([0, 1, 4])) == (0, 1)

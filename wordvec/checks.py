@@ -110,10 +110,11 @@ def check_memory(needed: int, what: str, hint: str = "") -> None:
 WATCHED_ROWS = 4096
 
 
-def check_finite(alpha: float, *matrices: np.ndarray, rows: int | None = None) -> None:
-    """Raise when a weight matrix (its first ``rows`` rows, if given) holds NaN or infinity."""
+def check_finite(alpha: float, *matrices: np.ndarray, rows: int | None = None, hint: str = "") -> None:
+    """Raise when a weight matrix (its first ``rows`` rows, if given) holds NaN or
+    infinity; ``hint`` names another likely cause."""
     for matrix in matrices:
         part = matrix if rows is None else matrix[:rows]
         if not np.isfinite(part).all():
             raise WordvecError(f"training diverged: the weights hold NaN or infinity, so nothing was saved. "
-                               f"The learning rate alpha={alpha} is probably too high")
+                               f"The learning rate alpha={alpha} is probably too high{hint}")

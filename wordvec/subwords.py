@@ -220,3 +220,14 @@ def training_rows(words: list[str], minn: int, maxn: int, bucket: int) -> tuple[
     ngram_slots[row_starts[:-1]] = False
     row_ids[ngram_slots] = len(words) + np.searchsorted(used, found)
     return row_starts, row_ids, used
+
+
+def most_repeated_row(row_starts: np.ndarray, row_ids: np.ndarray) -> tuple[int, int]:
+    """``(word, times)``: the word whose rows repeat one row the most, and how many
+    times that row occurs among its rows (1 when no word repeats a row)."""
+    words = np.repeat(np.arange(len(row_starts) - 1, dtype=np.int64), np.diff(row_starts))
+    keys = np.sort(words << 32 | row_ids.astype(np.int64))
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(keys)) + 1])
+    runs = np.diff(np.concatenate([starts, [len(keys)]]))
+    longest = int(runs.argmax())
+    return int(keys[starts[longest]] >> 32), int(runs[longest])

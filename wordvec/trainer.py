@@ -37,6 +37,9 @@ from .vocab import Vocabulary, alias_table
 #: Jobs between two points where every thread has finished (about 1 M words):
 #: where a checkpoint can be taken or a signal acted on.
 SEGMENT_JOBS = 64
+#: With subwords, a word whose rows repeat one row this many times is named when
+#: training diverges (ordinary words repeat an n-gram at most a few times).
+REPEATED_ROW_HINT = 16
 ARCHS, LOSSES = checks.ARCHS, checks.LOSSES
 #: Settings a resumed run may change: how many threads, and the order of the epochs
 #: still to come (an epoch stopped inside keeps its saved order, :meth:`Trainer._resumed_layout`).
@@ -192,6 +195,7 @@ class Trainer:
         self.device = device
         self.shuffle = shuffle
         self._rows = None  # the subword row table of a run (_subword_rows)
+        self._words: list[str] = []  # that run's vocabulary, in id order
 
     # -- settings ---------------------------------------------------------------
     def settings(self) -> dict:
@@ -309,7 +313,7 @@ class Trainer:
         record.bad_input = dict(self._bad_input)
         record.phrases, record.duplicates = self._phrase_report, self._duplicates
         self.record_ = record
-        self._rows = self._subword_rows(vocab)
+        self._rows, self._words = self._subword_rows(vocab), vocab.words
         self._check_resources(vocab)
         started = time.perf_counter()
         vectors, output_weights, position_weights = self._train(vocab, encoded, saved)
@@ -503,7 +507,7 @@ class Trainer:
             finally:
                 bar.close()
         vectors, output_weights = backend.weights()
-        checks.check_finite(self._alpha(), vectors, output_weights)
+        checks.check_finite(self._alpha(), vectors, output_weights, hint=self._divergence_hint())
         return vectors, output_weights, position_weights
 
     def _backend(self, vectors, output_weights, tables, position_weights, ids):
@@ -608,8 +612,26 @@ class Trainer:
         finite; checking the weights does not rely on NaN reaching the loss."""
         if not np.isfinite(loss):
             raise WordvecError(f"training diverged in epoch {epoch} (the loss is {loss}); nothing "
-                               f"was saved. The learning rate alpha={self._alpha()} is probably too high")
-        checks.check_finite(self._alpha(), vectors, output_weights, rows=checks.WATCHED_ROWS)
+                               f"was saved. The learning rate alpha={self._alpha()} is probably too high"
+                               f"{self._divergence_hint()}")
+        checks.check_finite(self._alpha(), vectors, output_weights, rows=checks.WATCHED_ROWS,
+                            hint=self._divergence_hint())
+
+    def _divergence_hint(self) -> str:
+        """With subwords, a word that repeats one n-gram many times (``xxxx…``) is
+        another cause: every occurrence of a row takes a full step (fastText's
+        rule, under which fastText's own vectors blow up on such a word too)."""
+        if self._rows is None:
+            return ""
+        from .subwords import most_repeated_row
+
+        word, times = most_repeated_row(*self._rows[:2])
+        if times < REPEATED_ROW_HINT:
+            return ""
+        text = self._words[word]
+        shown = text if len(text) <= 20 else f"{text[:20]}… ({len(text):,} characters)"
+        return (f", or the word {shown!r}, whose n-grams repeat one row {times:,} times, each repeat a full "
+                "step with --subwords: remove such tokens from the text")
 
     def _why_no_example(self, totals: dict) -> str:
         reason = (f"of {totals['words']:,} words read, subsampling (sample={self.sample:g}) kept {totals['kept']:,}"
@@ -632,7 +654,7 @@ class Trainer:
         if not self.checkpoint:
             return
         vectors, output_weights = backend.weights()
-        checks.check_finite(self._alpha(), vectors, output_weights)
+        checks.check_finite(self._alpha(), vectors, output_weights, hint=self._divergence_hint())
         position_weights = backend.position_weights if self.position_weights else None
         self._model(vocab, *self._split_input(vocab, vectors), output_weights, position_weights,
                     position.as_dict()).save(self.checkpoint)
