@@ -111,6 +111,14 @@ def test_a_diverging_subword_run_names_a_word_that_repeats_one_ngram(demo_prefix
         Trainer(alpha=1e30, subwords=True, **SETTINGS).fit(corpus)
 
 
+def test_the_repeated_ngram_search_runs_only_once_training_diverged(demo_prefix, tmp_path, monkeypatch):
+    """It sorts every word's rows: not a cost of each segment's or checkpoint's check."""
+    from wordvec import subwords
+
+    monkeypatch.setattr(subwords, "most_repeated_row", lambda *args: pytest.fail("searched a run that did not diverge"))
+    Trainer(subwords=True, checkpoint=tmp_path / "run.wordvec", checkpoint_every=1, **SETTINGS).fit(demo_prefix)
+
+
 def test_a_full_disk_is_found_before_training(demo_prefix, tmp_path, monkeypatch):
     monkeypatch.setattr(checks.shutil, "disk_usage", lambda folder: shutil._ntuple_diskusage(10, 9, 1))
     with pytest.raises(WordvecError, match="needs about .* MB .* which has 0 MB free"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import Callable
 
 import numpy as np
 
@@ -110,11 +111,12 @@ def check_memory(needed: int, what: str, hint: str = "") -> None:
 WATCHED_ROWS = 4096
 
 
-def check_finite(alpha: float, *matrices: np.ndarray, rows: int | None = None, hint: str = "") -> None:
+def check_finite(alpha: float, *matrices: np.ndarray, rows: int | None = None,
+                 hint: Callable[[], str] = str) -> None:
     """Raise when a weight matrix (its first ``rows`` rows, if given) holds NaN or
-    infinity; ``hint`` names another likely cause."""
+    infinity; ``hint()``, called only then, names another likely cause."""
     for matrix in matrices:
         part = matrix if rows is None else matrix[:rows]
         if not np.isfinite(part).all():
             raise WordvecError(f"training diverged: the weights hold NaN or infinity, so nothing was saved. "
-                               f"The learning rate alpha={alpha} is probably too high{hint}")
+                               f"The learning rate alpha={alpha} is probably too high{hint()}")

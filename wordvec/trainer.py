@@ -507,7 +507,7 @@ class Trainer:
             finally:
                 bar.close()
         vectors, output_weights = backend.weights()
-        checks.check_finite(self._alpha(), vectors, output_weights, hint=self._divergence_hint())
+        checks.check_finite(self._alpha(), vectors, output_weights, hint=self._divergence_hint)
         return vectors, output_weights, position_weights
 
     def _backend(self, vectors, output_weights, tables, position_weights, ids):
@@ -615,12 +615,13 @@ class Trainer:
                                f"was saved. The learning rate alpha={self._alpha()} is probably too high"
                                f"{self._divergence_hint()}")
         checks.check_finite(self._alpha(), vectors, output_weights, rows=checks.WATCHED_ROWS,
-                            hint=self._divergence_hint())
+                            hint=self._divergence_hint)
 
     def _divergence_hint(self) -> str:
         """With subwords, a word that repeats one n-gram many times (``xxxx…``) is
         another cause: every occurrence of a row takes a full step (fastText's
-        rule, under which fastText's own vectors blow up on such a word too)."""
+        rule, under which fastText's own vectors blow up on such a word too).
+        It sorts every word's rows, so it is called only once training has diverged."""
         if self._rows is None:
             return ""
         from .subwords import most_repeated_row
@@ -654,7 +655,7 @@ class Trainer:
         if not self.checkpoint:
             return
         vectors, output_weights = backend.weights()
-        checks.check_finite(self._alpha(), vectors, output_weights, hint=self._divergence_hint())
+        checks.check_finite(self._alpha(), vectors, output_weights, hint=self._divergence_hint)
         position_weights = backend.position_weights if self.position_weights else None
         self._model(vocab, *self._split_input(vocab, vectors), output_weights, position_weights,
                     position.as_dict()).save(self.checkpoint)
