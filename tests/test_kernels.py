@@ -52,7 +52,7 @@ def test_one_example_matches_the_reference(name, window, mean):
                                         scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise,
                                         scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:6],
                                         scratch.positions, np.ones((1, 1), np.float32), np.ones((1, 1), np.float32),
-                                        scratch.context_rows, *tables[6:])
+                                        scratch.context_mean, *tables[6:])
 
     np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag, mean), rtol=1e-5, atol=1e-7)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
@@ -62,12 +62,16 @@ def test_one_example_matches_the_reference(name, window, mean):
 
 
 def _train_one(W_in, W_out, tables, settings, scratch, window, positions, D_weights, target=3):
+    """One example; ``D_weights`` takes its step after it, as a thread's sum of steps does."""
     inputs = np.array(window, dtype=np.int32)
     scratch.positions[: len(positions)] = positions
-    return kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
+    D_steps = np.zeros_like(D_weights)
+    loss = kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
                                  scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise, scratch.scores,
                                  tables.noise_prob, tables.noise_alias, *tables[3:6], scratch.positions, D_weights,
-                                 D_weights, scratch.context_rows, *tables[6:])  # D's step straight into D
+                                 D_steps, scratch.context_mean, *tables[6:])
+    kernels.flush_position_steps(D_weights, D_steps)
+    return loss
 
 
 @pytest.mark.parametrize("name", ["ns", "hs"])
@@ -89,7 +93,16 @@ def test_position_weights_step_matches_the_reference(name, mean):
     scale = len(window) if mean else 1.0  # word2vec's per-layer rate, see kernels' docstring
     np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)
     np.testing.assert_allclose((W_in - before_in) / -LR, scale * grad_in, rtol=1e-4, atol=2e-6)
-    np.testing.assert_allclose((D_weights - before_D) / -LR, grad_D, rtol=1e-4, atol=2e-6)  # D: the plain step
+    np.testing.assert_allclose((D_weights - before_D) / -LR, _within_example(grad_D, positions), rtol=1e-4,
+                               atol=2e-6)
+
+
+def _within_example(grad_D, positions):
+    """``D``'s step for one example: its gradient less the gradient's mean over the
+    example's own positions (the other rows of ``D`` do not move)."""
+    step = np.zeros_like(grad_D)
+    step[positions] = grad_D[positions] - grad_D[positions].mean(axis=0)
+    return step
 
 
 @pytest.mark.parametrize("name", ["ns", "hs"])
@@ -133,8 +146,8 @@ def test_softmax_batch_with_position_weights_matches_the_reference(parts):
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
     np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)
     np.testing.assert_allclose((W_in - before_in) / -LR, 3 * grad_in, rtol=1e-4, atol=2e-6)
-    projected = grad_D - grad_D.mean(axis=0)  # D keeps each dimension's mean over the positions
-    np.testing.assert_allclose((D_weights - before_D) / -LR, projected, rtol=1e-4, atol=2e-6)
+    np.testing.assert_allclose((D_weights - before_D) / -LR, _within_example(grad_D, positions), rtol=1e-4,
+                               atol=2e-6)
 
 
 @pytest.mark.parametrize("parts", [1, 2, 3])
@@ -255,7 +268,7 @@ def test_subword_example_matches_the_reference(name, arch, words):
                                             scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise,
                                             scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:6],
                                             scratch.positions, np.ones((1, 1), np.float32),
-                                            np.ones((1, 1), np.float32), scratch.context_rows, *tables[6:])
+                                            np.ones((1, 1), np.float32), scratch.context_mean, *tables[6:])
         np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag), rtol=1e-5, atol=1e-7)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
     np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)

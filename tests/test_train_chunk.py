@@ -59,10 +59,10 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
     * with position weights ``positions`` (``D``, 2·window rows: offsets
       −window..−1, 1..window), CBOW's context word at offset ``o`` is scaled by
       its row; the word steps by the row times the step, the row by the word
-      times the step over |C| (with the mean);
-      the rows' steps are summed and added to ``D`` every ``POSITION_FLUSH``
-      examples and at the end, less their mean over the offsets (so that each
-      dimension of ``D`` keeps its mean);
+      less the mean of the example's words, times the step over |C| (with the
+      mean; so each dimension of ``D`` keeps its mean over the offsets); the
+      rows' steps are summed and added to ``D`` every ``POSITION_FLUSH``
+      examples and at the end;
     * with subwords (``word_rows``: each word's input rows), a word stands for its
       rows: CBOW's bag holds every row of every context word and the mean is
       over all of them; skip-gram is fastText's, the centre's rows (their mean)
@@ -120,12 +120,12 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
                     W_in[word] += weight * step
                 examples += 1
                 if offset_weights is not None:
-                    offset_steps[offsets] += rows * step / (len(bag) if mean else 1)
+                    offset_steps[offsets] += (rows - rows.mean(axis=0)) * step / (len(bag) if mean else 1)
                     if examples % kernels.POSITION_FLUSH == 0:
-                        offset_weights += offset_steps - offset_steps.mean(axis=0)
+                        offset_weights += offset_steps
                         offset_steps[:] = 0
     if offset_weights is not None:
-        offset_weights += offset_steps - offset_steps.mean(axis=0)
+        offset_weights += offset_steps
     return W_in, W_out, (loss, examples, read, kept), offset_weights
 
 

@@ -48,7 +48,7 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
         inputs=np.zeros(2 * window + 1, dtype=np.int32),  # the context, then the centre
         positions=np.zeros(2 * window + 1, dtype=np.int32),
-        context_rows=np.zeros((2 * window, dim), dtype=np.float32),
+        context_mean=np.zeros(dim, dtype=np.float32),
         position_steps=np.zeros((2 * window, dim), dtype=np.float32),
         noise=np.zeros(layer_rows, dtype=np.int64),
         scores=np.zeros(layer_rows, dtype=np.float32),

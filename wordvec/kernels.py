@@ -45,18 +45,22 @@ from the centre (``−window..−1, 1..window``, whatever window was drawn) is
 scaled element-wise by the learned vector ``d_{p_j}`` (one row of the
 ``2·window x d`` matrix ``D``).  Then ``∂L/∂W_in[c_j] = (1/|C|) d_{p_j} ⊙ ∂L/∂h``
 and ``∂L/∂d_{p_j} = (1/|C|) W_in[c_j] ⊙ ∂L/∂h``.  The word rows keep word2vec's
-per-layer rate, ``W_in[c_j] += d_{p_j} ⊙ g`` with ``g = −lr ∂L/∂h``; ``D`` takes
-the plain SGD step ``d_{p_j} += (1/|C|) W_in[c_j] ⊙ g`` (values before the
-step; the ``1/|C|`` only with ``cbow_mean``).  ``D`` learns from every example,
-not only from those its word is in: with the word rows' ``|C|``-fold rate it grew
-to 3.7 ± 3.3 near the centre and cost 8.6 analogy points on the bench corpus.
-``D`` starts at 1 and keeps each dimension's mean over the positions: its
-summed steps are projected onto that constraint, ``Δd_p ← Δd_p − mean_q Δd_q``
-(:func:`flush_position_steps`).  ``h`` is unchanged when ``D`` is scaled by
-``c`` and the word rows by ``1/c``, and along that direction the steps of every
-example pushed ``D`` down together (to 0.23 – 0.48 after 5 epochs, the word rows
-then stepping at a quarter of their rate: 27 – 29 % analogy where plain CBOW
-scored 38 – 39 %); projected, the same run scored 36.5 % (plain 39.9 %).
+per-layer rate, ``W_in[c_j] += d_{p_j} ⊙ g`` with ``g = −lr ∂L/∂h``.  ``D`` starts
+at 1 and keeps each dimension's mean over the positions: it takes the plain SGD
+step projected onto that constraint within the example, ``d_{p_j} += (1/|C|)
+(W_in[c_j] − W̄) ⊙ g`` with ``W̄`` the mean of the example's rows (values before
+the step; the ``1/|C|`` only with ``cbow_mean``): the gradient less its mean over
+the example's own positions, the other positions unmoved.  ``h`` is unchanged
+when ``D`` is scaled by ``c`` and the word rows by ``1/c``, and along that
+direction the steps of every example pushed ``D`` down together (unprojected:
+to 0.23 – 0.48 after 5 epochs, the word rows then stepping at a quarter of their
+rate: 27 – 29 % analogy where plain CBOW scored 38 – 39 %).  Projected over all
+``2·window`` positions instead, the positions absent from an example took minus
+the mean of the others' steps, and the far ones, absent unless the drawn window
+reaches them, grew: at window 15, 3.4 at ±15 against 0.9 at ±1 (36.5 %
+analogy on the bench corpus); projected within the example, 0.2 – 0.3 at ±15
+and 5.3 at ±1 (39.8 %; plain CBOW 41.2 %).  With the word rows' ``|C|``-fold rate ``D``, which learns from every
+example, grew to 3.7 ± 3.3 near the centre and cost 8.6 analogy points.
 With every ``d_p = 1`` this is plain CBOW.  ``D`` is shared by every
 example of every thread, so each thread sums its steps of ``D`` in its own
 ``position_steps`` and adds them to ``D`` every :data:`POSITION_FLUSH` examples
@@ -98,7 +102,7 @@ Tables = namedtuple("Tables", "keep_prob noise_prob noise_alias hs_points hs_cod
 #: Per-thread scratch space, allocated once before training.
 Scratch = namedtuple(
     "Scratch",
-    "rng sentence inputs positions context_rows position_steps noise scores hidden grad_hidden queue_inputs "
+    "rng sentence inputs positions context_mean position_steps noise scores hidden grad_hidden queue_inputs "
     "queue_positions queue_counts queue_targets queue_rates queued window_sums window_owed "
     "window_overlap table_rows table_stamps table_state",
 )
@@ -359,51 +363,55 @@ def input_step(W_in, inputs, first, n_inputs, step, subwords, row_starts, row_id
 
 
 @njit(**HOT)
-def weighted_input_hidden(W_in, inputs, positions, first, n_inputs, cbow_mean, D, hidden, context_rows):
+def weighted_input_hidden(W_in, inputs, positions, first, n_inputs, cbow_mean, D, hidden, context_mean):
     """Forward with position weights: ``hidden = (1/|C|) Σ_j D[p_j] ⊙ W_in[c_j]`` over
-    ``c_j = inputs[j]``, ``p_j = positions[j]``; row ``j`` of ``context_rows`` keeps ``W_in[c_j]``
-    as it was, for the step of ``D`` (:func:`weighted_input_step`)."""
-    scale = np.float32(1.0) / np.float32(n_inputs) if cbow_mean else np.float32(1.0)
+    ``c_j = inputs[j]``, ``p_j = positions[j]``; ``context_mean = (1/|C|) Σ_j W_in[c_j]``,
+    for the step of ``D`` (:func:`weighted_input_step`)."""
     for i in range(hidden.shape[0]):
         hidden[i] = 0.0
+        context_mean[i] = 0.0
     for j in range(first, first + n_inputs):
         row, position = inputs[j], positions[j]
         for i in range(hidden.shape[0]):
             value = W_in[row, i]
-            context_rows[j, i] = value
+            context_mean[i] += value
             hidden[i] += D[position, i] * value
+    inverse_count = np.float32(1.0) / np.float32(n_inputs)
+    scale = inverse_count if cbow_mean else np.float32(1.0)
     for i in range(hidden.shape[0]):
         hidden[i] *= scale
+        context_mean[i] *= inverse_count
 
 
 @njit(**HOT)
-def weighted_input_step(W_in, inputs, positions, first, n_inputs, cbow_mean, D, D_steps, context_rows, step):
+def weighted_input_step(W_in, inputs, positions, first, n_inputs, cbow_mean, D, D_steps, context_mean, step):
     """Backward and update with position weights, for ``step = −lr ∂L/∂h`` (see the
-    module docstring): ``W_in[c_j] += D[p_j] ⊙ step``, then ``D_steps[p_j] += a W_in[c_j] ⊙ step``
-    (``a = 1/|C|`` with ``cbow_mean``, else 1) with the rows as they were in the
-    forward pass (the positions of one window differ).  ``D_steps`` is ``D``
-    itself or the thread's sum of steps to add to it later."""
+    module docstring): ``D_steps[p_j] += a (W_in[c_j] − W̄) ⊙ step`` (``a = 1/|C|`` with
+    ``cbow_mean``, else 1; ``W̄ = context_mean``, the mean of the example's rows),
+    ``D``'s gradient less its mean over the example's positions, then ``W_in[c_j] +=
+    D[p_j] ⊙ step``: all of ``D``'s steps first, so that they read every row as it was
+    in the forward pass (a word twice in the window has two positions).  ``D_steps``
+    is the thread's sum of steps, added to ``D`` later (never ``D`` itself: the
+    rows' step reads ``D``); ``context_mean`` is left holding ``a W̄ ⊙ step``."""
     scale = np.float32(1.0) / np.float32(n_inputs) if cbow_mean else np.float32(1.0)
+    for i in range(step.shape[0]):
+        context_mean[i] *= scale * step[i]
+    for j in range(first, first + n_inputs):
+        row, position = inputs[j], positions[j]
+        for i in range(step.shape[0]):
+            D_steps[position, i] += scale * step[i] * W_in[row, i] - context_mean[i]
     for j in range(first, first + n_inputs):
         row, position = inputs[j], positions[j]
         for i in range(step.shape[0]):
             W_in[row, i] += D[position, i] * step[i]
-            D_steps[position, i] += scale * context_rows[j, i] * step[i]
 
 
 @njit(**HOT)
 def flush_position_steps(D, D_steps):
-    """``D += D_steps − mean_p D_steps[p]`` (per dimension: the step projected onto
-    the constraint that keeps each dimension's mean over the positions), then
-    ``D_steps = 0``."""
-    n_positions = D_steps.shape[0]
-    for i in range(D_steps.shape[1]):
-        mean = np.float32(0.0)
-        for p in range(n_positions):
-            mean += D_steps[p, i]
-        mean /= np.float32(n_positions)
-        for p in range(n_positions):
-            D[p, i] += D_steps[p, i] - mean
+    """``D += D_steps``, then ``D_steps = 0``."""
+    for p in range(D_steps.shape[0]):
+        for i in range(D_steps.shape[1]):
+            D[p, i] += D_steps[p, i]
             D_steps[p, i] = 0.0
 
 
@@ -431,7 +439,7 @@ def output_layer(hidden, target, W_out, lr, settings, grad_hidden, rng, noise, s
 @njit(**HOT)
 def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hidden, grad_hidden, rng, noise,
                   scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, positions, D, D_steps,
-                  context_rows, row_starts, row_ids):
+                  context_mean, row_starts, row_ids):
     """Forward, loss, backward and SGD update for the example ``inputs[first:first
     + n_inputs]`` → ``target`` with negative sampling or hierarchical softmax;
     returns that layer's loss (see the module docstring).
@@ -442,14 +450,14 @@ def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hi
     :data:`Tables` the layer uses, passed one by one (see :data:`HOT`).
     """
     if settings.position_weights:
-        weighted_input_hidden(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, hidden, context_rows)
+        weighted_input_hidden(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, hidden, context_mean)
     else:
         input_hidden(W_in, inputs, first, n_inputs, bag_mean(settings), hidden, settings.subwords, row_starts,
                      row_ids)
     loss = output_layer(hidden, target, W_out, lr, settings, grad_hidden, rng, noise, scores, noise_prob, noise_alias,
                         hs_points, hs_codes, hs_lengths)
     if settings.position_weights:
-        weighted_input_step(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, D_steps, context_rows,
+        weighted_input_step(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, D_steps, context_mean,
                             grad_hidden)
     else:
         input_step(W_in, inputs, first, n_inputs, grad_hidden, settings.subwords, row_starts, row_ids)
@@ -498,7 +506,7 @@ def softmax_hidden(W_in, scratch, tables, start, stop, settings, D, hidden):
         if settings.position_weights:
             weighted_input_hidden(W_in, scratch.queue_inputs[b], scratch.queue_positions[b], 0,
                                   scratch.queue_counts[b], settings.cbow_mean, D, hidden[b - start],
-                                  scratch.context_rows)
+                                  scratch.context_mean)
         else:
             input_hidden(W_in, scratch.queue_inputs[b], 0, scratch.queue_counts[b], bag_mean(settings),
                          hidden[b - start], settings.subwords, tables.row_starts, tables.row_ids)
@@ -537,8 +545,8 @@ def softmax_step(hidden, W_out, low, high, targets, scores, scale, lr, grad_hidd
 @njit(**JIT)
 def apply_input_steps(W_in, scratch, tables, start, stop, grad_hidden, lr, settings, D):
     """Move the input rows of queued examples ``start ≤ b < stop`` by ``−lr ∂L/∂H[b − start]``
-    (with position weights: the rows by ``D[p] ⊙`` that step, and ``D[p]`` by ``a W_in[c] ⊙`` it,
-    summed over the batch and projected as in :func:`flush_position_steps`)."""
+    (with position weights: the rows by ``D[p] ⊙`` that step, and ``D[p]`` by ``a (W_in[c] − W̄) ⊙``
+    it as in :func:`weighted_input_step`, summed over the batch)."""
     step = scratch.grad_hidden
     for b in range(start, stop):
         for i in range(step.shape[0]):
@@ -546,12 +554,18 @@ def apply_input_steps(W_in, scratch, tables, start, stop, grad_hidden, lr, setti
         count = scratch.queue_counts[b]
         if settings.position_weights:
             scale = np.float32(1.0) / np.float32(count) if settings.cbow_mean else np.float32(1.0)
+            rows_mean = scratch.context_mean
+            for i in range(step.shape[0]):
+                rows_mean[i] = 0.0
+            for k in range(count):
+                for i in range(step.shape[0]):
+                    rows_mean[i] += W_in[scratch.queue_inputs[b, k], i] / np.float32(count)
             for k in range(count):
                 row, position = scratch.queue_inputs[b, k], scratch.queue_positions[b, k]
                 for i in range(step.shape[0]):
                     value = W_in[row, i]
                     W_in[row, i] = value + D[position, i] * step[i]
-                    scratch.position_steps[position, i] += scale * value * step[i]
+                    scratch.position_steps[position, i] += scale * (value - rows_mean[i]) * step[i]
         else:
             input_step(W_in, scratch.queue_inputs[b], 0, count, step, settings.subwords, tables.row_starts,
                        tables.row_ids)
@@ -807,7 +821,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     """
     # Every array is taken out of its tuple once, here (see HOT).
     rng, sentence, context = scratch.rng, scratch.sentence, scratch.inputs
-    positions, context_rows, position_steps = scratch.positions, scratch.context_rows, scratch.position_steps
+    positions, context_mean, position_steps = scratch.positions, scratch.context_mean, scratch.position_steps
     queue_inputs, queue_positions, queue_counts = scratch.queue_inputs, scratch.queue_positions, scratch.queue_counts
     queue_targets, queue_rates = scratch.queue_targets, scratch.queue_rates
     queued = 0
@@ -871,7 +885,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
                 if settings.objective != FULL_SOFTMAX:
                     loss += train_example(W_in, W_out, context, first, bag, target, lr, settings, hidden,
                                           grad_hidden, rng, noise, scores, noise_prob, noise_alias, hs_points,
-                                          hs_codes, hs_lengths, positions, D, position_steps, context_rows,
+                                          hs_codes, hs_lengths, positions, D, position_steps, context_mean,
                                           row_starts, row_ids)
                     if settings.position_weights and examples % POSITION_FLUSH == 0:
                         flush_position_steps(D, position_steps)
