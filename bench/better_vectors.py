@@ -9,7 +9,9 @@ words, sample 1e-3, min_count 5, 5 epochs), 2 threads; every run a fresh child
 process.  All vectors are scored by the same code (gensim's evaluators):
 
 * analogies: questions-words, the 30,000 most frequent words, semantic and
-  syntactic sections apart;
+  syntactic sections apart; and again on the questions every configuration
+  answered (with phrases among its 30,000 most frequent tokens a model answers
+  fewer questions, mostly dropping hard ones, so only these compare fairly);
 * phrase analogies: questions-phrases (word2vec's phrase set), accuracy over the
   questions whose four words the model has, and that coverage;
 * WordSim-353 Spearman.
@@ -72,6 +74,12 @@ def section_accuracy(sections, semantic: bool) -> float:
 def word_scores(words: list[str], vectors: np.ndarray, questions: Path = EVAL / "questions-words.txt"):
     """``(scores, gensim KeyedVectors)``: ``questions`` (questions-words) over the 30,000 most
     frequent words (semantic and syntactic apart, and the questions answered) and WordSim-353."""
+    scores, kv, _ = scored_questions(words, vectors, questions)
+    return scores, kv
+
+
+def scored_questions(words: list[str], vectors: np.ndarray, questions: Path = EVAL / "questions-words.txt"):
+    """:func:`word_scores`, and each answered question's outcome: ``{(section, a, b, c, d): correct}``."""
     import logging
 
     from gensim.models import KeyedVectors
@@ -82,24 +90,40 @@ def word_scores(words: list[str], vectors: np.ndarray, questions: Path = EVAL / 
     analogy, sections = kv.evaluate_word_analogies(str(questions), restrict_vocab=30_000)
     _, spearman, _ = kv.evaluate_word_pairs(str(EVAL / "wordsim353.tsv"))
     total = next(s for s in sections if s["section"] == "Total accuracy")
+    outcomes = {(s["section"], *question): correct for s in sections if s is not total
+                for correct in (True, False) for question in s["correct" if correct else "incorrect"]}
     return {"vocab": len(words), "answered": len(total["correct"]) + len(total["incorrect"]),
             "analogy": 100.0 * analogy, "semantic": section_accuracy(sections, True),
-            "syntactic": section_accuracy(sections, False), "wordsim": float(spearman[0])}, kv
+            "syntactic": section_accuracy(sections, False), "wordsim": float(spearman[0])}, kv, outcomes
 
 
-def evaluate(folder: Path) -> dict:
+def evaluate(folder: Path) -> tuple[dict, dict]:
+    """The scores of the vectors in ``folder`` and their analogy outcomes (see :func:`scored_questions`)."""
     words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
-    scores, kv = word_scores(words, np.load(folder / "vectors.npy"))
+    scores, kv, outcomes = scored_questions(words, np.load(folder / "vectors.npy"))
     phrase_accuracy, phrase_sections = kv.evaluate_word_analogies(str(EVAL / "questions-phrases.txt"),
                                                                   restrict_vocab=len(words))
     asked = sum(1 for line in open(EVAL / "questions-phrases.txt", encoding="utf-8") if not line.startswith(":"))
     answered = sum(len(s["correct"]) + len(s["incorrect"]) for s in phrase_sections
                    if s["section"] == "Total accuracy")
     return {**scores, "phrases_in_30k": sum("_" in word for word in words[:30_000]),
-            "phrase_analogy": 100.0 * phrase_accuracy, "phrase_coverage": 100.0 * answered / asked}
+            "phrase_analogy": 100.0 * phrase_accuracy, "phrase_coverage": 100.0 * answered / asked}, outcomes
 
 
-def run_child(corpus: Path, config: str, scratch: Path, seed: int) -> dict:
+def score_shared_questions(rows: list[dict], outcomes: list[dict]) -> None:
+    """Add to each row its accuracy on the questions every row answered (``shared``):
+    phrases push words out of the 30,000 scored, and the questions dropped are
+    mostly the harder ones, so the rows' own accuracies are not comparable."""
+    shared = set.intersection(*(set(answers) for answers in outcomes))
+    for row, answers in zip(rows, outcomes):
+        for name, chosen in [("shared", shared), ("shared_semantic", {q for q in shared if not q[0].startswith("gram")}),
+                             ("shared_syntactic", {q for q in shared if q[0].startswith("gram")})]:
+            row[name] = 100.0 * sum(answers[q] for q in chosen) / max(len(chosen), 1)
+        row["shared_questions"] = len(shared)
+
+
+def run_child(corpus: Path, config: str, scratch: Path, seed: int) -> tuple[dict, dict]:
+    """Train ``config`` in a child process; its row of the table and its analogy outcomes."""
     out = scratch / config
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, __file__, str(corpus), "--worker", config, "--out", str(out), "--seed", str(seed)]
@@ -108,23 +132,25 @@ def run_child(corpus: Path, config: str, scratch: Path, seed: int) -> dict:
     if child.returncode != 0:
         raise SystemExit(f"{config} failed:\n{child.stderr.decode(errors='replace')[-3000:]}")
     times = json.loads((out / "times.json").read_text())
-    row = {"config": config, **times, "words_per_s": times["tokens"] * COMMON["epochs"] / times["train"],
-           **evaluate(out)}
+    scores, outcomes = evaluate(out)
+    row = {"config": config, **times, "words_per_s": times["tokens"] * COMMON["epochs"] / times["train"], **scores}
     if (out / "position_weights.npy").exists():
         weights = np.load(out / "position_weights.npy")
         window = len(weights) // 2
         row["position_weights"] = {"mean_by_offset": [round(float(mean), 2) for mean in weights.mean(axis=1)],
                                    "negative_share": round(float(np.mean(weights < 0)), 3),
                                    "offsets": [*range(-window, 0), *range(1, window + 1)]}
-    return row
+    return row, outcomes
 
 
 def table(rows: list[dict]) -> list[str]:
     plain = next((r for r in rows if r["config"] == "plain"), None)
     gensim = next((r for r in rows if r["config"] == "gensim"), None)
+    shared = rows[0]["shared_questions"]
     lines = ["| config | vocab | phrases in top 30k | words/s | vs plain | analogy % (questions) | semantic | syntactic | "
-             "vs plain | vs gensim | phrase analogy % (coverage) | WS353 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"vs plain | vs gensim | on the {shared:,} questions all answer (semantic / syntactic) | vs plain | "
+             "vs gensim | phrase analogy % (coverage) | WS353 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         versus = lambda base, key, fmt: fmt.format(row[key] - base[key]) if base else "-"  # noqa: E731
         speed = f"{row['words_per_s'] / plain['words_per_s']:.2f}x" if plain else "-"
@@ -132,6 +158,8 @@ def table(rows: list[dict]) -> list[str]:
                      f"{speed} | {row['analogy']:.2f} ({row['answered']:,}) | {row['semantic']:.2f} | "
                      f"{row['syntactic']:.2f} | "
                      f"{versus(plain, 'analogy', '{:+.2f}')} | {versus(gensim, 'analogy', '{:+.2f}')} | "
+                     f"{row['shared']:.2f} ({row['shared_semantic']:.2f} / {row['shared_syntactic']:.2f}) | "
+                     f"{versus(plain, 'shared', '{:+.2f}')} | {versus(gensim, 'shared', '{:+.2f}')} | "
                      f"{row['phrase_analogy']:.2f} ({row['phrase_coverage']:.1f} %) | {row['wordsim']:.3f} |")
     for row in rows:
         if "position_weights" in row:
@@ -154,13 +182,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         return worker(args.corpus, args.worker, args.out, args.seed)
-    rows = []
+    rows, outcomes = [], []
     with tempfile.TemporaryDirectory(prefix="wordvec-better-") as scratch:
         scratch = Path(scratch)
         corpus = first_tokens(args.corpus, args.tokens, scratch) if args.tokens else args.corpus
         for config in args.configs.split(","):
-            rows.append(run_child(corpus, config, scratch, args.seed))
-            print(json.dumps(rows[-1]), flush=True)
+            row, answers = run_child(corpus, config, scratch, args.seed)
+            rows.append(row)
+            outcomes.append(answers)
+            print(json.dumps(row), flush=True)
+    score_shared_questions(rows, outcomes)
     heading = f"CPU: {cpu_model()}; {THREADS} threads; corpus {args.corpus.name}; wordvec's seed {args.seed}"
     lines = [heading, ""] + table(rows)
     print("\n".join(lines))
