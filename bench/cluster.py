@@ -2,7 +2,7 @@
 
     python bench/cluster.py CORPUS.txt                       # in-process 2 threads; 1, 2, 4 and 8 workers
     python bench/cluster.py CORPUS.txt --workers 2 --epochs 1
-    python bench/cluster.py CORPUS.txt --workers 2 --repeat 3   # median ratio of three pairs
+    python bench/cluster.py CORPUS.txt --workers 2 --repeat 3   # three pairs, seeds 1, 2 and 3
 
 CBOW-NS with word2vec's defaults.  The in-process run uses 2 threads; each
 cluster is a ``LocalCluster`` of N worker processes with 1 thread each, on the
@@ -73,24 +73,25 @@ def main() -> None:
     parser.add_argument("--no-threads", action="store_true", help="skip the in-process run")
     parser.add_argument("--seed", type=int, default=1, help="the runs' seed (the spread between seeds is the noise)")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="run the whole sequence this many times and print the median ratio (the speed of "
-                             "these shared machines drifts from one run to the next)")
+                        help="run the whole sequence this many times, with seeds S, S+1, ..., and print the median "
+                             "speed ratio (the speed of these shared machines drifts from one run to the next) and "
+                             "the mean analogy difference (one seed's result moves by about ±0.8 points)")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     from memory import cpu_model
 
     print(f"{cpu_model()}; CBOW-NS, word2vec's defaults, {args.epochs} epochs; changes combined by {args.combine}; "
-          f"seed {args.seed}\n")
+          f"seed{'s' if args.repeat > 1 else ''} {', '.join(str(args.seed + k) for k in range(args.repeat))}\n")
     print("| run | train s | words/s | rounds | MB to workers / round | MB from workers / round | "
           "round s | outside kernels | analogy % | WS353 |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     sizes = ([] if args.no_threads else [None]) + [int(n) for n in args.workers.split(",")]
     repeats = []
-    for _ in range(args.repeat):
+    for repeat in range(args.repeat):
         results = []
         for workers in sizes:
-            result = run(args.corpus, args.epochs, workers, args.combine, args.seed)
+            result = run(args.corpus, args.epochs, workers, args.combine, args.seed + repeat)
             results.append(result)
             name = ("in-process, 2 threads" if workers is None
                     else f"{workers} worker{'s' if workers > 1 else ''} x 1 thread")
@@ -106,7 +107,8 @@ def main() -> None:
         ratios = [results[index]["words_per_second"] / results[0]["words_per_second"] for results in repeats]
         gains = [results[index]["analogy"] - results[0]["analogy"] for results in repeats]
         print(f"{workers} workers: words/s {statistics.median(ratios):.2f}x in-process "
-              f"({', '.join(f'{ratio:.2f}x' for ratio in ratios)}); analogy {statistics.median(gains):+.2f} points")
+              f"({', '.join(f'{ratio:.2f}x' for ratio in ratios)}); analogy {statistics.mean(gains):+.2f} points "
+              f"({', '.join(f'{gain:+.2f}' for gain in gains)})")
 
 
 if __name__ == "__main__":
