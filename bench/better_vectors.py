@@ -115,9 +115,10 @@ def score_shared_questions(rows: list[dict], outcomes: list[dict]) -> None:
     phrases push words out of the 30,000 scored, and the questions dropped are
     mostly the harder ones, so the rows' own accuracies are not comparable."""
     shared = set.intersection(*(set(answers) for answers in outcomes))
+    syntactic = {question for question in shared if question[0].startswith("gram")}
     for row, answers in zip(rows, outcomes):
-        for name, chosen in [("shared", shared), ("shared_semantic", {q for q in shared if not q[0].startswith("gram")}),
-                             ("shared_syntactic", {q for q in shared if q[0].startswith("gram")})]:
+        for name, chosen in [("shared", shared), ("shared_semantic", shared - syntactic),
+                             ("shared_syntactic", syntactic)]:
             row[name] = 100.0 * sum(answers[q] for q in chosen) / max(len(chosen), 1)
         row["shared_questions"] = len(shared)
 

@@ -59,8 +59,9 @@ rate: 27 – 29 % analogy where plain CBOW scored 38 – 39 %).  Projected over 
 the mean of the others' steps, and the far ones, absent unless the drawn window
 reaches them, grew: at window 15, 3.4 at ±15 against 0.9 at ±1 (36.5 %
 analogy on the bench corpus); projected within the example, 0.2 – 0.3 at ±15
-and 5.3 at ±1 (39.8 %; plain CBOW 41.2 %).  With the word rows' ``|C|``-fold rate ``D``, which learns from every
-example, grew to 3.7 ± 3.3 near the centre and cost 8.6 analogy points.
+and 5.3 at ±1 (39.8 %; plain CBOW 41.2 %).  ``D`` learns from every example,
+not only from those its word is in: with the word rows' ``|C|``-fold rate it
+grew to 3.7 ± 3.3 near the centre and cost 8.6 analogy points.
 With every ``d_p = 1`` this is plain CBOW.  ``D`` is shared by every
 example of every thread, so each thread sums its steps of ``D`` in its own
 ``position_steps`` and adds them to ``D`` every :data:`POSITION_FLUSH` examples
