@@ -111,6 +111,11 @@ def check_memory(needed: int, what: str, hint: str = "") -> None:
 WATCHED_ROWS = 4096
 
 
+def divergence_cause(alpha: float, hint: Callable[[], str] = str) -> str:
+    """The likely cause of a diverged run: the rate, and what ``hint()`` adds."""
+    return f"The learning rate alpha={alpha} is probably too high{hint()}"
+
+
 def check_finite(alpha: float, *matrices: np.ndarray, rows: int | None = None,
                  hint: Callable[[], str] = str) -> None:
     """Raise when a weight matrix (its first ``rows`` rows, if given) holds NaN or
@@ -119,4 +124,4 @@ def check_finite(alpha: float, *matrices: np.ndarray, rows: int | None = None,
         part = matrix if rows is None else matrix[:rows]
         if not np.isfinite(part).all():
             raise WordvecError(f"training diverged: the weights hold NaN or infinity, so nothing was saved. "
-                               f"The learning rate alpha={alpha} is probably too high{hint()}")
+                               f"{divergence_cause(alpha, hint)}")

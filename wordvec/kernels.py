@@ -546,27 +546,23 @@ def softmax_step(hidden, W_out, low, high, targets, scores, scale, lr, grad_hidd
 @njit(**JIT)
 def apply_input_steps(W_in, scratch, tables, start, stop, grad_hidden, lr, settings, D):
     """Move the input rows of queued examples ``start ≤ b < stop`` by ``−lr ∂L/∂H[b − start]``
-    (with position weights: the rows by ``D[p] ⊙`` that step, and ``D[p]`` by ``a (W_in[c] − W̄) ⊙``
-    it as in :func:`weighted_input_step`, summed over the batch)."""
+    (with position weights by :func:`weighted_input_step`, ``W̄`` the mean of the rows as
+    the batch left them, ``D``'s steps summed over the batch)."""
     step = scratch.grad_hidden
     for b in range(start, stop):
         for i in range(step.shape[0]):
             step[i] = -lr * grad_hidden[b - start, i]
         count = scratch.queue_counts[b]
         if settings.position_weights:
-            scale = np.float32(1.0) / np.float32(count) if settings.cbow_mean else np.float32(1.0)
-            rows_mean = scratch.context_mean
+            inputs, rows_mean = scratch.queue_inputs[b], scratch.context_mean
             for i in range(step.shape[0]):
                 rows_mean[i] = 0.0
             for k in range(count):
-                for i in range(step.shape[0]):
-                    rows_mean[i] += W_in[scratch.queue_inputs[b, k], i] / np.float32(count)
-            for k in range(count):
-                row, position = scratch.queue_inputs[b, k], scratch.queue_positions[b, k]
-                for i in range(step.shape[0]):
-                    value = W_in[row, i]
-                    W_in[row, i] = value + D[position, i] * step[i]
-                    scratch.position_steps[position, i] += scale * (value - rows_mean[i]) * step[i]
+                _add_row(rows_mean, W_in, inputs[k])
+            for i in range(step.shape[0]):
+                rows_mean[i] /= np.float32(count)
+            weighted_input_step(W_in, inputs, scratch.queue_positions[b], 0, count, settings.cbow_mean, D,
+                                scratch.position_steps, rows_mean, step)
         else:
             input_step(W_in, scratch.queue_inputs[b], 0, count, step, settings.subwords, tables.row_starts,
                        tables.row_ids)

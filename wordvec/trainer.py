@@ -612,8 +612,7 @@ class Trainer:
         finite; checking the weights does not rely on NaN reaching the loss."""
         if not np.isfinite(loss):
             raise WordvecError(f"training diverged in epoch {epoch} (the loss is {loss}); nothing "
-                               f"was saved. The learning rate alpha={self._alpha()} is probably too high"
-                               f"{self._divergence_hint()}")
+                               f"was saved. {checks.divergence_cause(self._alpha(), self._divergence_hint)}")
         checks.check_finite(self._alpha(), vectors, output_weights, rows=checks.WATCHED_ROWS,
                             hint=self._divergence_hint)
 
