@@ -43,6 +43,9 @@ CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
     "phrases": {"phrases": PHRASE_PASSES},
     "dedup": {"dedup": True},
     "all": {"position_weights": True, "phrases": PHRASE_PASSES, "dedup": True},
+    "phrases-npmi": {"phrases": PHRASE_PASSES, "phrase_scoring": "npmi"},
+    "window-15": {"window": 15},  # plain CBOW with a wider window, not "all else equal": for the README's advice
+    "positions-15": {"position_weights": True, "window": 15},
 }
 
 
@@ -53,7 +56,7 @@ def worker(corpus: Path, config: str, out: Path, seed: int) -> None:
     else:
         import wordvec
 
-        trainer = wordvec.Trainer(threads=THREADS, alpha=0.05, seed=seed, **COMMON, **CONFIGS[config]).fit(corpus)
+        trainer = wordvec.Trainer(threads=THREADS, alpha=0.05, seed=seed, **{**COMMON, **CONFIGS[config]}).fit(corpus)
         record = trainer.record_
         words, vectors = trainer.model_.words, np.asarray(trainer.model_.vectors)
         prep, train, tokens = record.prepare_seconds, record.train_seconds, record.corpus_tokens
