@@ -3,6 +3,9 @@
     python bench/gpu.py CORPUS.txt [--runs gpu-cbow-5,gpu-cbow-10,gpu-sg-5,cpu-cbow-5,cpu-cbow-10,cpu-sg-5,gensim-cbow-5]
                                    [--eval FOLDER] [--output results.json]
 
+A run is TOOL-ARCH-EPOCHS, with ``-sub`` for subwords (fastText's n-grams of 3 to
+6 characters in 2 M buckets): ``gpu-cbow-5-sub,cpu-cbow-5-sub`` compare them.
+
 CORPUS.txt is the benchmark corpus (``python3 ../shared/data/build_corpus.py
 CORPUS.txt``), FOLDER the one holding questions-words.txt and wordsim353.tsv
 (default ../shared/eval).  Settings are word2vec's defaults for every run
@@ -36,17 +39,20 @@ COMMON = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5)
 RUNS = ("gpu-cbow-5", "gpu-cbow-10", "gpu-sg-5", "cpu-cbow-5", "cpu-cbow-10", "cpu-sg-5", "gensim-cbow-5")
 
 
-def parse_run(name: str) -> tuple[str, str, int]:
-    """``gpu-cbow-5`` → ``("gpu", "cbow", 5)``."""
-    tool, arch, epochs = name.split("-")
-    return tool, {"cbow": "cbow", "sg": "skipgram"}[arch], int(epochs)
+def parse_run(name: str) -> tuple[str, str, int, bool]:
+    """``gpu-cbow-5`` → ``("gpu", "cbow", 5, False)``; ``cpu-sg-5-sub`` → ``("cpu", "skipgram", 5, True)``."""
+    tool, arch, epochs, *subwords = name.split("-")
+    if subwords not in ([], ["sub"]):
+        raise ValueError(f"a run is TOOL-ARCH-EPOCHS or TOOL-ARCH-EPOCHS-sub, not {name!r}")
+    return tool, {"cbow": "cbow", "sg": "skipgram"}[arch], int(epochs), bool(subwords)
 
 
-def train_wordvec(corpus: Path, device: str, arch: str, epochs: int, out: Path, warm_up_bytes: int) -> dict:
+def train_wordvec(corpus: Path, device: str, arch: str, epochs: int, subwords: bool, out: Path,
+                  warm_up_bytes: int) -> dict:
     import wordvec
 
     settings = dict(COMMON, arch=arch, epochs=epochs, alpha=0.05 if arch == "cbow" else 0.025,
-                    threads=os.cpu_count(), device=device, progress=False)
+                    threads=os.cpu_count(), device=device, progress=False, subwords=subwords)
     warm_up = out / "warm_up.txt"
     with open(corpus, encoding="utf-8") as text:
         warm_up.write_text(text.read(warm_up_bytes), encoding="utf-8")
@@ -97,11 +103,14 @@ def score(model: Path, eval_folder: Path) -> dict:
 
 
 def worker(corpus: Path, run: str, out: Path, eval_folder: Path, warm_up_bytes: int) -> None:
-    tool, arch, epochs = parse_run(run)
+    tool, arch, epochs, subwords = parse_run(run)
     if tool == "gensim":
+        if subwords:
+            raise ValueError("the gensim run here is word2vec's; bench/subwords_vs_fasttext.py compares subwords")
         result = train_gensim(corpus, arch, epochs, out)
     else:
-        result = train_wordvec(corpus, "cuda" if tool == "gpu" else "cpu", arch, epochs, out, warm_up_bytes)
+        result = train_wordvec(corpus, "cuda" if tool == "gpu" else "cpu", arch, epochs, subwords, out,
+                               warm_up_bytes)
     result.update(score(out / "model.wordvec", eval_folder))
     (out / "result.json").write_text(json.dumps(result))
 
@@ -118,16 +127,18 @@ def run_child(corpus: Path, run: str, scratch: Path, eval_folder: Path, warm_up_
         print(f"{run} failed (exit {child.returncode}); see above", file=sys.stderr)
         return None
     result = json.loads((out / "result.json").read_text())
-    tool, arch, epochs = parse_run(run)
-    return {"run": run, "tool": tool, "arch": arch, "epochs": epochs, **result,
+    tool, arch, epochs, subwords = parse_run(run)
+    return {"run": run, "tool": tool, "arch": arch, "epochs": epochs, "subwords": subwords, **result,
             "words_per_s": result["tokens"] * epochs / result["seconds"]}
 
 
 def table(rows: list[dict]) -> list[str]:
-    """One line a run: speed against wordvec on the CPU and gensim (same arch and
-    epochs where there is one, else same arch), accuracy against wordvec's CPU run."""
+    """One line a run: speed against wordvec on the CPU and gensim (same arch, with or
+    without subwords, and epochs where there is one, else same arch), accuracy
+    against wordvec's CPU run."""
     def peer(row, tool):
-        same = [r for r in rows if r["tool"] == tool and r["arch"] == row["arch"]]
+        same = [r for r in rows if r["tool"] == tool and r["arch"] == row["arch"]
+                and r.get("subwords", False) == row.get("subwords", False)]
         return next((r for r in same if r["epochs"] == row["epochs"]), same[0] if same else None)
 
     lines = ["| run | words/s | vs wordvec CPU | vs gensim | analogy % (answered) | vs CPU same epochs | semantic | "

@@ -51,6 +51,15 @@ def _tables(loss: str) -> dict:
     return tables
 
 
+def _subword_rows(rng) -> tuple[np.ndarray, np.ndarray]:
+    """``row_starts``, ``row_ids``: each word its own row and 0 – 3 of six shared n-gram rows
+    (``V..V+5``; one of them twice for word 4), as :func:`wordvec.subwords.training_rows` makes."""
+    rows = [[word, *(V + rng.choice(6, size=rng.integers(0, 4), replace=False))] for word in range(V)]
+    rows[4].append(rows[4][-1] if len(rows[4]) > 1 else V)
+    starts = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+    return starts, np.concatenate(rows).astype(np.int32)
+
+
 def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alpha):
     """Both kernels over IDS with one block taking the centres in corpus order (stride 1)."""
     device = {name: cuda.to_device(array) for name, array in kernel_tables(tables)._asdict().items()}
@@ -61,18 +70,24 @@ def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alp
                                                     counts)
     kernels.train[1, kernels.THREADS](ids, 0, len(IDS), kept, W_in, W_out, device["noise_prob"],
                                       device["noise_alias"], device["hs_points"], device["hs_codes"],
-                                      device["hs_lengths"], arch, objective, window, negative, 1, -1, 1,
+                                      device["hs_lengths"], device["row_starts"], device["row_ids"], arch,
+                                      objective, window, negative, 1, int("row_ids" in tables), -1, 1,
                                       np.uint64(7), alpha, alpha, loss, counts)
     return W_in.copy_to_host(), W_out.copy_to_host(), loss.copy_to_host()[0], counts.copy_to_host()
 
 
 @pytest.mark.parametrize("arch", ["cbow", "skipgram"])
 @pytest.mark.parametrize("loss", ["ns", "hs"])
-def test_the_gpu_kernel_in_corpus_order_equals_the_cpu_kernel(arch, loss):
+@pytest.mark.parametrize("subwords", [False, True], ids=["words", "subwords"])
+def test_the_gpu_kernel_in_corpus_order_equals_the_cpu_kernel(arch, loss, subwords):
+    """With subwords the CPU trains a window at a time, which on one thread equals
+    example-by-example SGD (tests/test_kernels.py), as the GPU trains."""
     rng = np.random.default_rng(4)
-    W_in = ((rng.random((V, D)) - 0.5) / D).astype(np.float32)
-    W_out = (rng.random((V, D)) - 0.5).astype(np.float32)  # not zero, so that the input rows move at once
     tables = _tables(loss)
+    if subwords:
+        tables["row_starts"], tables["row_ids"] = _subword_rows(rng)
+    W_in = ((rng.random((V + 6 * subwords, D)) - 0.5) / D).astype(np.float32)
+    W_out = (rng.random((V, D)) - 0.5).astype(np.float32)  # not zero, so that the input rows move at once
     gpu_in, gpu_out, gpu_loss, gpu_counts = _launch_in_order(W_in, W_out, tables, {"cbow": 0, "skipgram": 1}[arch],
                                                              {"ns": 0, "hs": 1}[loss], 1, 3, 0.1)
     cpu_in, cpu_out = W_in.copy(), W_out.copy()
@@ -101,8 +116,8 @@ array = lambda dtype, ndim=1: types.Array(dtype, ndim, "C")
 i64, u64, f32, f64 = types.int64, types.uint64, types.float32, types.float64
 subsample = (array(types.int32), i64, i64, array(f32), i64, u64, array(types.uint8), array(i64))
 train = (array(types.int32), i64, i64, array(types.uint8), array(f32, 2), array(f32, 2), array(f32),
-         array(types.int32), array(types.int32, 2), array(types.int8, 2), array(types.int32), i64, i64, i64, i64,
-         i64, i64, i64, u64, f64, f64, array(f64), array(i64))
+         array(types.int32), array(types.int32, 2), array(types.int8, 2), array(types.int32), array(i64),
+         array(types.int32), i64, i64, i64, i64, i64, i64, i64, i64, u64, f64, f64, array(f64), array(i64))
 for kernel, signature in ((kernels.subsample, subsample), (kernels.train, train)):
     ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
     assert ".entry" in ptx
@@ -179,6 +194,24 @@ def test_a_gpu_run_trains_the_same_examples_as_the_cpu_and_its_loss_falls(tmp_pa
     assert losses[0] > losses[1] > losses[2]
     assert losses[2] == pytest.approx(cpu_epochs[2].loss, rel=0.1)
     assert gpu.model_.config["device"] == "cuda" and np.isfinite(gpu.model_.vectors).all()
+
+
+def test_a_gpu_run_with_subwords_trains_their_rows_and_composes_unseen_words(tmp_path):
+    corpus = _corpus(tmp_path, lines=6)
+    settings = dict(SETTINGS, subwords=True, minn=3, maxn=4, bucket=1000, epochs=2)
+    gpu = Trainer(device="cuda", **settings).fit(corpus)
+    cpu = Trainer(**settings).fit(corpus)
+    assert [e.examples for e in gpu.record_.epochs] == [e.examples for e in cpu.record_.epochs] == [48] * 2
+    losses = [e.loss for e in gpu.record_.epochs]
+    assert losses[0] > losses[1] and losses[1] == pytest.approx(cpu.record_.epochs[1].loss, rel=0.1)
+    model = gpu.model_
+    n_words, n_grams = len(model.words), len(model.subwords.vectors)
+    start = np.random.default_rng(settings["seed"]).random((n_words + n_grams, 8), dtype=np.float32)
+    start = (start - 0.5) * 2 / 8  # the initial rows (Trainer._initial_weights)
+    moved = np.abs(model.subwords.vectors - start[n_words:]).max(axis=1)
+    assert (moved > 1e-4).all()  # every n-gram row of these words was trained
+    assert "kingdom" not in model.wv and model.wv.has_vector("kingdom")  # from n-grams it shares with "king"
+    assert np.isfinite(model.wv["kingdom"]).all()
 
 
 @only_simulated  # on a GPU, concurrent blocks make runs differ in the last bits
@@ -259,8 +292,7 @@ def test_a_device_that_is_not_cpu_or_cuda_is_refused(device):
 
 
 def test_what_the_gpu_does_not_train_is_refused_in_one_line():
-    for settings, message in ((dict(subwords=True), "not yet subwords"),
-                              (dict(loss="softmax"), "not yet the full softmax"),
+    for settings, message in ((dict(loss="softmax"), "not yet the full softmax"),
                               (dict(position_weights=True), "not yet position weights"),
                               (dict(window=33), "--window up to 32"),
                               (dict(dim=2000), "--dim up to 1024")):

@@ -30,8 +30,7 @@ def _run(ids, arch=kernels.CBOW, window=3, negative=2, mean=True, keep=None, see
                             "noise_prob": noise_prob, "noise_alias": noise_alias, **subword_tables})
     settings = kernels.Settings(arch, kernels.NEGATIVE_SAMPLING, window, negative, int(mean), -1,
                                 int(positions is not None), int(rows is not None), int(rows is not None and windowed))
-    scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1,
-                           word_rows=1 if rows is None else max(map(len, rows)))
+    scratch = make_scratch(np.random.SeedSequence(seed), D, window, negative + 1, row_starts=tables.row_starts)
     start_rng = scratch.rng.copy()
     before = W_in.copy(), W_out.copy()
     ids = np.asarray(ids, dtype=np.int32)

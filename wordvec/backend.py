@@ -38,11 +38,11 @@ def kernel_tables(tables: dict) -> kernels.Tables:
 
 
 def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows: int,
-                 queue: int = 0, word_rows: int = 1) -> kernels.Scratch:
+                 queue: int = 0, row_starts: np.ndarray | None = None) -> kernels.Scratch:
     """One thread's scratch space; ``layer_rows`` is the most output rows one
     example scores (``negative + 1``, or the depth of the Huffman tree);
-    ``queue`` the full softmax's examples one chunk can queue; ``word_rows``
-    the most input rows one word has (1 without subwords)."""
+    ``queue`` the full softmax's examples one chunk can queue; ``row_starts``
+    the subword row table's :attr:`kernels.Tables.row_starts` (None: one row a word)."""
     return kernels.Scratch(
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
@@ -55,7 +55,7 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         hidden=np.zeros(dim, dtype=np.float32),
         grad_hidden=np.zeros(dim, dtype=np.float32),
         **queue_arrays(queue, window),
-        **window_arrays(dim, window, word_rows),
+        **window_arrays(dim, window, 1 if row_starts is None else int(np.diff(row_starts).max(initial=1))),
     )
 
 
@@ -171,8 +171,8 @@ class CpuBackend:
                                          int(subwords), int(subwords))
         seeds = np.random.SeedSequence(seed).spawn(threads)
         layer_rows = max(negative + 1, self.tables.hs_points.shape[1])
-        word_rows = int(np.diff(self.tables.row_starts).max(initial=1))
-        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, word_rows=word_rows) for s in seeds]
+        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, row_starts=self.tables.row_starts)
+                        for s in seeds]
         self.softmax = (SoftmaxBatches(vectors.shape[1], len(output_weights), softmax_threads, self.SOFTMAX_BATCH)
                         if loss == "softmax" else None)
 

@@ -51,13 +51,13 @@ def spread_stride(n: int) -> int:
 
 def check_settings(settings: dict) -> None:
     """Refuse, in one line, what the GPU kernels do not train."""
-    unsupported = [name for name, on in (("subwords", settings["subwords"]),
-                                         ("position weights", settings["position_weights"]),
+    unsupported = [name for name, on in (("position weights", settings["position_weights"]),
                                          ("the full softmax (--loss softmax)", settings["loss"] == "softmax"))
                    if on]
     if unsupported:
         raise WordvecError(f"--device cuda trains CBOW and skip-gram with negative sampling or hierarchical "
-                           f"softmax; not yet {' or '.join(unsupported)}: train those with --device cpu")
+                           f"softmax, with or without subwords; not yet {' or '.join(unsupported)}: train "
+                           f"those with --device cpu")
     for name, value, limit in (("dim", settings["dim"], MAX_DIM), ("window", settings["window"], MAX_WINDOW),
                                ("negative", settings["negative"], MAX_OUTPUTS - 1)):
         if value > limit:

@@ -39,7 +39,7 @@ class CudaBackend:
         self.vectors, self.output_weights = vectors, output_weights
         self.position_weights = None
         self.settings = (_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative), int(bool(cbow_mean)),
-                         SENTENCE_END)
+                         int("row_ids" in tables), SENTENCE_END)
         self.seed, self.launches = int(seed), 0
         device = cuda.get_current_device()
         self.blocks = blocks or getattr(device, "MULTIPROCESSOR_COUNT", 1) * _BLOCKS_PER_SM
@@ -59,8 +59,7 @@ class CudaBackend:
         from ..backend import kernel_tables  # the CPU kernels' tables, stand-ins included
 
         cuda = self.cuda
-        tables = {name: array for name, array in kernel_tables(tables)._asdict().items()
-                  if name not in ("row_starts", "row_ids")}  # no subwords on the GPU
+        tables = kernel_tables(tables)._asdict()
         if tables["hs_points"].shape[1] > self.kernels.MAX_OUTPUTS:
             raise WordvecError(f"--device cuda: the Huffman tree is {tables['hs_points'].shape[1]} deep, "
                                f"more than the GPU kernels' {self.kernels.MAX_OUTPUTS}; use --loss ns")
@@ -117,12 +116,12 @@ class CudaBackend:
         threads = self.kernels.SUBSAMPLE_THREADS
         self.kernels.subsample[min(-(-n // threads), 4 * self.blocks), threads](
             device_ids, offset, n, tables["keep_prob"], SENTENCE_END, seed, self._kept, self._counts)
-        arch, objective, window, negative, cbow_mean, sentence_end = self.settings
+        arch, objective, window, negative, cbow_mean, subwords, sentence_end = self.settings
         self.kernels.train[min(n, self.blocks), self.kernels.THREADS](
             device_ids, offset, n, self._kept, self._W_in, self._W_out, tables["noise_prob"],
-            tables["noise_alias"], tables["hs_points"], tables["hs_codes"], tables["hs_lengths"], arch, objective,
-            window, negative, cbow_mean, sentence_end, spread_stride(n), seed, float(alpha_start),
-            float(alpha_stop), self._loss, self._counts)
+            tables["noise_alias"], tables["hs_points"], tables["hs_codes"], tables["hs_lengths"],
+            tables["row_starts"], tables["row_ids"], arch, objective, window, negative, cbow_mean, subwords,
+            sentence_end, spread_stride(n), seed, float(alpha_start), float(alpha_stop), self._loss, self._counts)
 
     def _launch_seed(self) -> np.uint64:
         """The seed of the next launch, from the run's seed and the launch's number, so

@@ -12,6 +12,10 @@ For one example (bag ``C`` → target ``w``, learning rate ``lr``):
 
 * forward   ``h = (1/|C|) Σ_{c∈C} W_in[c]`` (``Σ`` without ``cbow_mean``; one
   row for skip-gram, word2vec's order: each context word predicts the centre);
+  with subwords every word stands for its rows ``R(c)`` (its own and its
+  n-grams'), ``h = (1/|R|) Σ_{r∈R} W_in[r]`` over the multiset ``R = ⊎_{c∈C} R(c)``
+  (for skip-gram the mean of one word's rows: fastText's order, the centre
+  predicts each context word), as in :mod:`wordvec.kernels`;
 * negative sampling: targets ``t_0 = w`` (label 1) and ``K`` noise words
   ``t_k ~ P_noise`` (label 0; a draw equal to ``w`` is skipped), scores
   ``s_k = W_out[t_k]·h``, loss ``L = −log σ(s_0) − Σ_k log σ(−s_k)``;
@@ -21,7 +25,8 @@ For one example (bag ``C`` → target ``w``, learning rate ``lr``):
   ``∂L/∂h = Σ_k (σ(s_k) − y_k) W_out[t_k]`` (every score first, then the
   updates, so this is one SGD step on ``L`` even with a repeated noise word);
 * update    ``W_out[t_k] −= lr ∂L/∂W_out[t_k]``, then every input row
-  ``W_in[c] += −lr ∂L/∂h`` (word2vec's per-layer rate, as on the CPU).
+  ``W_in[r] += −lr ∂L/∂h``, once per occurrence (word2vec's and fastText's
+  per-layer rate, as on the CPU).
 
 A launch trains the centres of ``ids[start:start + n]``.  Subsampling first
 (:func:`subsample`): one flag per position, from a counter-based random number,
@@ -55,7 +60,8 @@ THREADS = 32
 MAX_PER_THREAD = 32
 #: The largest window (context words on each side), and the most context words of a centre.
 MAX_WINDOW = 32
-_MAX_CONTEXT = 2 * MAX_WINDOW
+#: Slots of a centre's word list: its context words, then the centre itself.
+_CONTEXT_SLOTS = 2 * MAX_WINDOW + 1
 #: The most output rows of one example: ``negative + 1``, or the depth of the Huffman tree.
 MAX_OUTPUTS = 64
 #: Columns of the shared partial sums: one per thread, and one more so that a
@@ -251,50 +257,79 @@ def _window(ids, start, stop, kept, centre, reach, sentence_end, context):
 
 
 @cuda.jit(device=True, inline=True)
-def _add_rows(W_in, words, first, count, grad, per_thread):
-    """``W_in[w] += grad`` for the words ``words[first:first + count]`` (this thread's elements)."""
-    t = cuda.threadIdx.x
-    dim = W_in.shape[1]
-    for j in range(first, first + count):
-        word = words[j]
-        for m in range(per_thread):
-            e = t + m * THREADS
-            if e < dim:
-                W_in[word, e] += grad[m]
+def _row_range(word, subwords, row_starts):
+    """The row indices ``k`` of ``word``'s input rows: ``row_ids[k]`` for
+    ``k ∈ [row_starts[word], row_starts[word + 1])`` with ``subwords``, else ``word`` itself."""
+    if subwords:
+        return row_starts[word], row_starts[word + 1]
+    return int64(word), int64(word + 1)
 
 
 @cuda.jit(device=True, inline=True)
-def _bag(W_in, words, first, count, mean, hidden, per_thread):
-    """``hidden = Σ W_in[w]`` over ``words[first:first + count]``, divided by the count when ``mean``."""
+def _row(k, subwords, row_ids):
+    """Row ``k`` of a range from :func:`_row_range`."""
+    if subwords:
+        return int64(row_ids[k])
+    return k
+
+
+@cuda.jit(device=True, inline=True)
+def _add_rows(W_in, words, first, count, subwords, row_starts, row_ids, grad, per_thread):
+    """``W_in[r] += grad`` for every input row ``r`` of the words ``words[first:first + count]``
+    (every occurrence; this thread's elements)."""
     t = cuda.threadIdx.x
     dim = W_in.shape[1]
-    scale = float32(1.0) / float32(count) if mean else float32(1.0)
+    for j in range(first, first + count):
+        low, high = _row_range(words[j], subwords, row_starts)
+        for k in range(low, high):
+            row = _row(k, subwords, row_ids)
+            for m in range(per_thread):
+                e = t + m * THREADS
+                if e < dim:
+                    W_in[row, e] += grad[m]
+
+
+@cuda.jit(device=True, inline=True)
+def _bag(W_in, words, first, count, mean, subwords, row_starts, row_ids, hidden, per_thread):
+    """``hidden = Σ W_in[r]`` over the input rows ``r`` of the words ``words[first:first + count]``,
+    divided by the number of rows when ``mean``."""
+    t = cuda.threadIdx.x
+    dim = W_in.shape[1]
+    n_rows = int64(0)
+    for j in range(first, first + count):
+        low, high = _row_range(words[j], subwords, row_starts)
+        n_rows += high - low
+    scale = float32(1.0) / float32(n_rows) if mean and n_rows > 1 else float32(1.0)
     for m in range(per_thread):
         e = t + m * THREADS
         total = float32(0.0)
         if e < dim:
             for j in range(first, first + count):
-                total += W_in[words[j], e]
+                low, high = _row_range(words[j], subwords, row_starts)
+                for k in range(low, high):
+                    total += W_in[_row(k, subwords, row_ids), e]
         hidden[m] = total * scale
 
 
 @cuda.jit(cache=True)
-def train(ids, start, n, kept, W_in, W_out, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
-          arch, objective, window, negative, cbow_mean, sentence_end, stride, seed, alpha_start, alpha_stop,
-          loss_total, counts):
+def train(ids, start, n, kept, W_in, W_out, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts,
+          row_ids, arch, objective, window, negative, cbow_mean, subwords, sentence_end, stride, seed, alpha_start,
+          alpha_stop, loss_total, counts):
     """Train the centres of ``ids[start:start + n]`` (kept as ``kept`` says), one block
     per centre at a time in the spread order of the module docstring; adds the loss
-    to ``loss_total[0]`` and the examples to ``counts[0]``."""
+    to ``loss_total[0]`` and the examples to ``counts[0]``.  With ``subwords`` each
+    input word stands for its rows ``row_ids[row_starts[c]:row_starts[c + 1]]``."""
     partial = cuda.shared.array((THREADS, _PARTIAL_COLUMNS), float32)
     scores = cuda.shared.array(MAX_OUTPUTS, float32)
     hidden = cuda.local.array(MAX_PER_THREAD, float32)
     grad = cuda.local.array(MAX_PER_THREAD, float32)
-    context = cuda.local.array(_MAX_CONTEXT, int64)
+    context = cuda.local.array(_CONTEXT_SLOTS, int64)
     rows = cuda.local.array(MAX_OUTPUTS, int64)
     state = cuda.local.array(1, uint64)
     block = cuda.blockIdx.x
     state[0] = _mix(seed ^ (uint64(block + 1) * _MIX1))
     per_thread = (W_in.shape[1] + THREADS - 1) // THREADS
+    mean = cbow_mean != 0 or arch != CBOW  # skip-gram's bag is one word: the mean of its rows
     loss = float64(0.0)
     examples = int64(0)
     q = int64(block)
@@ -308,21 +343,17 @@ def train(ids, start, n, kept, W_in, W_out, noise_prob, noise_alias, hs_points, 
         n_context = _window(ids, start, start + n, kept, centre, reach, sentence_end, context)
         if n_context == 0:
             continue
-        target = ids[centre]
-        if arch == CBOW:
-            _bag(W_in, context, 0, n_context, cbow_mean, hidden, per_thread)
-            loss += _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points,
-                                  hs_codes, hs_lengths, state, lr, hidden, grad, per_thread, rows, partial, scores)
-            _add_rows(W_in, context, 0, n_context, grad, per_thread)
-            examples += 1
-        else:
-            for j in range(n_context):
-                _bag(W_in, context, j, 1, 1, hidden, per_thread)
-                loss += _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points,
-                                      hs_codes, hs_lengths, state, lr, hidden, grad, per_thread, rows, partial,
-                                      scores)
-                _add_rows(W_in, context, j, 1, grad, per_thread)
-            examples += n_context
+        context[n_context] = ids[centre]
+        n_examples, bag = (1, n_context) if arch == CBOW else (n_context, 1)
+        for example in range(n_examples):
+            first, target = example, context[n_context]
+            if arch != CBOW and subwords:
+                first, target = n_context, context[example]  # the centre's rows predict the context word
+            _bag(W_in, context, first, bag, mean, subwords, row_starts, row_ids, hidden, per_thread)
+            loss += _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points, hs_codes,
+                                  hs_lengths, state, lr, hidden, grad, per_thread, rows, partial, scores)
+            _add_rows(W_in, context, first, bag, subwords, row_starts, row_ids, grad, per_thread)
+        examples += n_examples
     if cuda.threadIdx.x == 0:
         cuda.atomic.add(loss_total, 0, loss)
         cuda.atomic.add(counts, 0, examples)
