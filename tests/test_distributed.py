@@ -417,6 +417,49 @@ def test_rare_rows_add_the_changes_up_whatever_their_agreement():
     assert rounds.first_summed_row(counts, 80) == 4 and rounds.first_summed_row(counts, 1) == 0
 
 
+def test_ngram_rows_combine_by_their_agreement_even_past_the_summed_words():
+    """Rows from ``words`` on are n-gram rows (subwords), shared by many words: combined
+    by agreement as frequent words are, never simply added up as rare words are."""
+    results = [_result([0, 1, 2, 3], [[1, 1], [2, 2], [3, 3], [4, 4]])] * 2
+    weights = np.zeros((4, 2), np.float32)
+    rounds.combine(weights, np.zeros((2, 2), np.float32), results, "coherent", summed_from=1, words=2)
+    averaged = 2.0 ** -rounds.AGREEMENT_POWER  # of the sum of two equal changes
+    np.testing.assert_allclose(weights, [np.multiply([2, 2], averaged), [4, 4], np.multiply([6, 6], averaged),
+                                         np.multiply([8, 8], averaged)], rtol=1e-6)
+
+
+def test_subwords_train_on_a_cluster_and_resume_from_its_checkpoint(client, demo_prefix, tmp_path, small_blocks):
+    """Every worker trains the words' own rows and their n-grams' rows; the model
+    composes unseen words; a checkpoint between epochs holds the n-gram rows, and
+    the resumed run starts from them."""
+    path = tmp_path / "m.wordvec"
+    settings = dict(epochs=2, dim=20, min_count=3, subwords=True, minn=3, maxn=4, bucket=20_000, checkpoint=path,
+                    checkpoint_every=1)
+
+    class Stop(Exception):
+        pass
+
+    def stop(trainer, record):
+        raise Stop
+
+    with pytest.raises(Stop):
+        Trainer(callbacks=[stop], **settings).fit(demo_prefix, cluster=client)
+    saved = wordvec.load(path, mmap=False)
+    assert saved.position["epochs_done"] == 1 and saved.subwords is not None
+    n_words, n_grams = len(saved.words), len(saved.subwords.vectors)
+    start = np.random.default_rng(1).random((n_words + n_grams, 20), dtype=np.float32)
+    start = (start - 0.5) * 2 / 20  # the initial rows (Trainer._initial_weights)
+    assert (np.abs(saved.subwords.vectors - start[n_words:]).max(axis=1) > 1e-4).mean() > 0.99
+    resumed = Trainer(**settings).fit(demo_prefix, resume=True, cluster=client)
+    assert resumed.resumed_ == "continued" and len(resumed.record_.epochs) == 2
+    assert resumed.record_.epochs[1].loss < resumed.record_.epochs[0].loss
+    model = resumed.model_
+    np.testing.assert_array_equal(model.subwords.buckets, saved.subwords.buckets)
+    moved = np.abs(model.subwords.vectors - saved.subwords.vectors).max(axis=1)
+    assert (moved > 0).mean() > 0.99
+    assert "kingz" not in model.wv and model.wv.has_vector("kingz")  # from the n-grams it shares with "king"
+
+
 def test_a_round_sum_kept_across_rounds_combines_each_round_alone():
     first, second = [_result([0, 2], [[1, 0], [0, 3]]), _result([0], [[0, 1]])], [_result([1, 2], [[2, 2], [1, 1]])]
     kept, fresh = np.ones((3, 2), np.float32), np.ones((3, 2), np.float32)

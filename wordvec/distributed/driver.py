@@ -31,7 +31,6 @@ import numpy as np
 from ..checkpoint import EMPTY_TOTALS, Position, StopSignals
 from ..checks import check_finite
 from ..errors import TrainingInterrupted, WordvecError
-from ..model import Model
 from ..trainer import EpochRecord, TrainingRecord, _CurvePoints, _Schedule, training_tables
 from ..vocab import Vocabulary
 from . import rounds
@@ -313,7 +312,7 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     if how not in rounds.COMBINE:
         raise WordvecError(f"how must be one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
-    single_machine = [name for name in ("phrases", "phrase_table", "dedup", "position_weights", "subwords")
+    single_machine = [name for name in ("phrases", "phrase_table", "dedup", "position_weights")
                       if getattr(trainer, name)]
     if single_machine:
         raise WordvecError(f"{', '.join(single_machine)}: not yet on a cluster; train on one machine, or join the "
@@ -375,6 +374,7 @@ class _ClusterRun:
                                     prepare_seconds=time.perf_counter() - started)
         record.bad_input = bad_input
         trainer.record_ = record
+        trainer._rows, trainer._words = trainer._subword_rows(vocab), vocab.words
         trainer._check_resources(vocab)
         started = time.perf_counter()
         try:
@@ -383,7 +383,7 @@ class _ClusterRun:
             with contextlib.suppress(OSError, TimeoutError):
                 client.run(rounds.release_working_copies, on_error="ignore")
         record.train_seconds += time.perf_counter() - started
-        trainer._keep(vocab, vectors, None, output_weights, record)
+        trainer._keep(vocab, *trainer._split_input(vocab, vectors), output_weights, record)
         if trainer.checkpoint:
             trainer.model_.save(trainer.checkpoint)
         return trainer
@@ -455,8 +455,10 @@ class _ClusterRun:
             resumed_shuffle = position.layout.get("shuffle", False)  # the stopped epoch's order; in order before
         schedule = _Schedule(trainer._alpha(), trainer.min_alpha, words_per_epoch * trainer.epochs)
         schedule.done = words_per_epoch * position.epochs_done
-        tables = client.submit(_constant, training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent()),
-                               pure=False)
+        tables = training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent())
+        if trainer._rows is not None:
+            tables["row_starts"], tables["row_ids"] = trainer._rows[:2]
+        tables = client.submit(_constant, tables, pure=False)
         settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
         trainer._curve = _CurvePoints(trainer.record_, max(words_per_epoch // 50, 1))
         trainer._curve.words = schedule.done + position.partial["words"]
@@ -567,7 +569,7 @@ class _ClusterRun:
         results = self._gather_as_completed(futures, self.changes.add, whole_weights)
         del futures, shipped
         self.move = self.changes.apply(W_in, W_out, self.how, self.momentum, self.plan.eta, self.plan.summed_from,
-                                       self.plan.power)
+                                       self.plan.power, len(W_out))
         self.moved = {task.part for task in tasks}
         self.version += 1
         cluster_record["rounds"] += 1
@@ -645,7 +647,7 @@ class _ClusterRun:
         if not trainer.checkpoint:
             return
         check_finite(trainer._alpha(), W_in, W_out)
-        Model(vocab, W_in, W_out, trainer.settings(), trainer.record_.as_dict(), position.as_dict()).save(
+        trainer._model(vocab, *trainer._split_input(vocab, W_in), W_out, None, position.as_dict()).save(
             trainer.checkpoint)
 
 

@@ -113,10 +113,10 @@ def apply_steps(weights, rows, scales, steps):
 
 
 @njit(cache=True, nogil=True)
-def combine_rows(total, squares, touched, rule, power, summed_from, momentum, eta, use_momentum):
+def combine_rows(total, squares, touched, rule, power, summed_from, summed_to, momentum, eta, use_momentum):
     """The move of every row: its combined change ``G = S · scale``, where
     ``S = total[r]`` and ``scale = min(1, squares[r] / |S|²) ** power`` (COHERENT; 1,
-    the sum, for rows from ``summed_from`` on) or ``touched[r] ** −power`` (BY_COUNT);
+    the sum, for the rows ``summed_from ≤ r < summed_to``) or ``touched[r] ** −power`` (BY_COUNT);
     ``G = 0`` where no worker changed the row.
     With ``use_momentum``: ``M ← η M + G`` (exactly, in float32) and the row moves by
     ``M`` (every row).  Returns the moves in 16-bit steps, ``(rows, scales, steps)``
@@ -132,7 +132,7 @@ def combine_rows(total, squares, touched, rule, power, summed_from, momentum, et
             continue
         scale = np.float32(0.0)
         if touched[row] > 0:
-            if rule == COHERENT and row >= summed_from:
+            if rule == COHERENT and summed_from <= row < summed_to:
                 scale = np.float32(1.0)
             elif rule == COHERENT:
                 norm = 0.0

@@ -271,7 +271,7 @@ def first_summed_row(counts: np.ndarray, share_words: int) -> int:
 def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[RoundResult],
             how: str = "coherent", momentum: tuple[np.ndarray, np.ndarray] | None = None,
             eta: float = 0.0, summed_from: int | None = None,
-            power: float = AGREEMENT_POWER) -> tuple[Changes, Changes]:
+            power: float = AGREEMENT_POWER, words: int | None = None) -> tuple[Changes, Changes]:
     """Apply the changes of one round's results to the driver's weights (in place);
     return the moves of ``(W_in, W_out)`` (:meth:`RoundSum.apply`).
 
@@ -282,10 +282,14 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     their mean when they are equal (``k^-a`` of the sum: every worker went the same
     way to the same place, and the sum would overshoot k-fold), in between
     otherwise; a row changed by one worker moves exactly as that worker moved it.
-    From row ``summed_from`` on (see :func:`first_summed_row`; by default no row)
-    ``coherent`` adds the changes up: a word that each worker met only a few
-    times in its share was moved by a few small steps, which one machine would
-    have taken one after the other, so they add whether or not they agree.
+    From row ``summed_from`` (see :func:`first_summed_row`; by default no row) to
+    the last row of a word (``words``: the rows of ``W_in`` from there on are
+    n-gram rows, see :mod:`wordvec.subwords`) ``coherent`` adds the changes up:
+    a word that each worker met only a few times in its share was moved by a few
+    small steps, which one machine would have taken one after the other, so
+    they add whether or not they agree.  An n-gram row is shared by every word
+    that holds the n-gram, so it is combined by its agreement, as the
+    frequent words are.
     ``sum``, ``sqrt`` and ``mean`` move it by ``S / k^p`` (p = 0, ½, 1) whatever the
     changes look like.
 
@@ -295,7 +299,7 @@ def combine(weights_in: np.ndarray, weights_out: np.ndarray, results: list[Round
     changes = RoundSum(weights_in, weights_out)
     for result in results:
         changes.add(result)
-    return changes.apply(weights_in, weights_out, how, momentum, eta, summed_from, power)
+    return changes.apply(weights_in, weights_out, how, momentum, eta, summed_from, power, words)
 
 
 class RoundSum:
@@ -320,7 +324,8 @@ class RoundSum:
 
     def apply(self, weights_in: np.ndarray, weights_out: np.ndarray, how: str = "coherent",
               momentum: tuple[np.ndarray, np.ndarray] | None = None, eta: float = 0.0,
-              summed_from: int | None = None, power: float = AGREEMENT_POWER) -> tuple[Changes, Changes]:
+              summed_from: int | None = None, power: float = AGREEMENT_POWER,
+              words: int | None = None) -> tuple[Changes, Changes]:
         """Move the weights by the combined changes (see :func:`combine`), start again
         from zero, and return the moves: what the workers apply to their copies
         (:func:`start_weights`)."""
@@ -331,8 +336,9 @@ class RoundSum:
         def move(weights, sums, moving):
             if moving is None:
                 moving = np.zeros((0, weights.shape[1]), dtype=np.float32)
-            steps = Changes(*combine_rows(*sums, rule, power, len(weights) if summed_from is None else summed_from,
-                                          moving, eta, momentum is not None))
+            word_rows = len(weights) if words is None else min(words, len(weights))
+            steps = Changes(*combine_rows(*sums, rule, power, word_rows if summed_from is None else summed_from,
+                                          word_rows, moving, eta, momentum is not None))
             apply_steps(weights, *steps)
             return steps
 
