@@ -135,6 +135,21 @@ for kernel, signature in ((kernels.subsample, subsample), (kernels.train, train)
     assert counts["train"][0] >= 2 and counts["train"][1] == 0
 
 
+@pytest.mark.skipif(SIMULATED, reason="needs a GPU's occupancy calculator")
+def test_the_grid_is_the_blocks_the_gpu_runs_at_once():
+    """Each block trains an equal share of a launch, so a block the GPU cannot hold beside
+    the others would wait for a second wave: the grid is what the driver says fits."""
+    from wordvec.cuda.backend import CudaBackend
+
+    rng = np.random.default_rng(4)
+    W_in, W_out = ((rng.random((V, D)) - 0.5) / D).astype(np.float32), np.zeros((V, D), np.float32)
+    backend = CudaBackend(cuda, 0, W_in, W_out, _tables("ns"), "cbow", "ns", 2, 3, True, 1, IDS)
+    assert backend.blocks is None
+    backend.train_chunk(0, IDS, 0, len(IDS), 0.1, 0.1)
+    compiled = next(iter(kernels.train.overloads.values()))
+    assert backend.blocks == compiled.max_cooperative_grid_blocks(kernels.THREADS) > 0
+
+
 def test_subsampling_keeps_each_word_at_its_rate_and_never_a_sentence_end():
     ids = np.tile(np.array([0, 1, 2, -1], np.int32), 1024)
     keep_prob = np.array([1.0, 0.3, 0.0], np.float32)

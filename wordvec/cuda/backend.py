@@ -15,8 +15,9 @@ from . import spread_stride
 
 _OBJECTIVES = {"ns": 0, "hs": 1}
 _ARCHS = {"cbow": 0, "skipgram": 1}
-#: Blocks per multiprocessor: 32 blocks of one warp, the most a multiprocessor holds at once.
-_BLOCKS_PER_SM = 32
+#: Blocks per multiprocessor where the driver cannot say (numba's simulator): 32, the most
+#: an sm_80 or sm_90 multiprocessor holds at once.
+_SIMULATED_BLOCKS_PER_SM = 32
 _MIB = 2 ** 20
 
 
@@ -41,8 +42,8 @@ class CudaBackend:
         self.settings = (_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative), int(bool(cbow_mean)),
                          int("row_ids" in tables), SENTENCE_END)
         self.seed, self.launches = int(seed), 0
-        device = cuda.get_current_device()
-        self.blocks = blocks or getattr(device, "MULTIPROCESSOR_COUNT", 1) * _BLOCKS_PER_SM
+        self.blocks = blocks  # the training kernel's grid: see _resident_blocks
+        self._say = say
         self._place(device_index, ids, tables, say)
 
     def memory_plan(self, ids: np.ndarray, tables: dict) -> dict:
@@ -114,14 +115,40 @@ class CudaBackend:
         """Subsample the job's ids, then train its centres."""
         tables = self._tables
         threads = self.kernels.SUBSAMPLE_THREADS
-        self.kernels.subsample[min(-(-n // threads), 4 * self.blocks), threads](
+        self.kernels.subsample[-(-n // threads), threads](
             device_ids, offset, n, tables["keep_prob"], SENTENCE_END, seed, self._kept, self._counts)
         arch, objective, window, negative, cbow_mean, subwords, sentence_end = self.settings
-        self.kernels.train[min(n, self.blocks), self.kernels.THREADS](
-            device_ids, offset, n, self._kept, self._W_in, self._W_out, tables["noise_prob"],
-            tables["noise_alias"], tables["hs_points"], tables["hs_codes"], tables["hs_lengths"],
-            tables["row_starts"], tables["row_ids"], arch, objective, window, negative, cbow_mean, subwords,
-            sentence_end, spread_stride(n), seed, float(alpha_start), float(alpha_stop), self._loss, self._counts)
+
+        def train(grid: int, centres: int):
+            self.kernels.train[grid, self.kernels.THREADS](
+                device_ids, offset, centres, self._kept, self._W_in, self._W_out, tables["noise_prob"],
+                tables["noise_alias"], tables["hs_points"], tables["hs_codes"], tables["hs_lengths"],
+                tables["row_starts"], tables["row_ids"], arch, objective, window, negative, cbow_mean, subwords,
+                sentence_end, spread_stride(centres), seed, float(alpha_start), float(alpha_stop), self._loss,
+                self._counts)
+
+        if self.blocks is None:
+            train(1, 0)  # trains nothing: compiles the kernel for these arguments, so its occupancy is known
+            self.blocks = self._resident_blocks()
+        train(min(n, self.blocks), n)
+
+    def _resident_blocks(self) -> int:
+        """How many blocks of the compiled training kernel the GPU runs at once: on every
+        multiprocessor as many as its registers, shared memory and block limit allow
+        (the driver's occupancy calculator).  That is the grid: each block trains an
+        equal share of a launch's centres, so a block beyond it would start only when
+        one of the first had trained its whole share, and the launch would take twice
+        as long (on sm_90 the kernel takes 76 registers a thread: 25 blocks a
+        multiprocessor, not the 32 the hardware allows)."""
+        compiled = next(iter(getattr(self.kernels.train, "overloads", {}).values()), None)
+        if compiled is None or not hasattr(compiled, "max_cooperative_grid_blocks"):  # numba's simulator
+            device = self.cuda.get_current_device()
+            return getattr(device, "MULTIPROCESSOR_COUNT", 1) * _SIMULATED_BLOCKS_PER_SM
+        blocks = max(1, compiled.max_cooperative_grid_blocks(self.kernels.THREADS))
+        if self._say is not None:
+            self._say(f"training kernel: {compiled.regs_per_thread} registers a thread, {blocks:,} blocks of "
+                      f"{self.kernels.THREADS} threads at once")
+        return blocks
 
     def _launch_seed(self) -> np.uint64:
         """The seed of the next launch, from the run's seed and the launch's number, so
