@@ -449,14 +449,21 @@ class Trainer:
             raise WordvecError(f"these settings differ from the run in {self.checkpoint}: {'; '.join(differ)}")
         return saved
 
-    def _check_resources(self, vocab: Vocabulary) -> None:
-        """Fail before allocating anything, not after, when the weights will not
-        fit in memory or the model will not fit on the disk."""
+    def weights_bytes(self, vocab: Vocabulary) -> int:
+        """Bytes of the two weight matrices: ``W_in`` (with subwords, its n-gram rows too) and ``W_out``."""
+        ngram_rows = len(self._rows[2]) if self._rows is not None else 0
+        return (2 * len(vocab) + ngram_rows) * self.dim * 4
+
+    def _check_resources(self, vocab: Vocabulary, weight_copies: float = 1.0) -> None:
+        """Fail before allocating anything, not after, when the weights (and
+        ``weight_copies − 1`` more copies of them: a cluster's driver) will not fit
+        in memory or the model will not fit on the disk."""
         from .backend import CpuBackend
 
         needed = vocab.training_memory(self.dim, self.loss, self._workers(), CpuBackend.SOFTMAX_BATCH)
         if self._rows is not None:  # the n-gram rows, the row table, and the composed vectors at the end
             needed += (len(self._rows[2]) + len(vocab)) * self.dim * 4 + self._rows[1].nbytes * 3
+        needed += int((weight_copies - 1) * self.weights_bytes(vocab))
         checks.check_memory(needed, f"training {len(vocab):,} words x {self.dim} dims",
                             "lower --dim or --max-vocab")
         self._say(f"{self.record_.corpus_tokens:,} tokens, {len(vocab):,} words in the vocabulary; "

@@ -58,6 +58,16 @@ CONNECT_SECONDS = 10
 BROADCAST_WAITS = (0.1, 0.3, 1.0, 3.0)
 #: The name of the thread in which the driver loads its round kernels.
 LOADING_THREAD = "wordvec-load-kernels"
+#: Copies of the weights (``W_in`` and ``W_out``) the driver holds at most: its own, the
+#: momentum, the round's summed changes (:class:`rounds.RoundSum`) and the moves in 16-bit
+#: steps (half a copy when every row moves) ...
+DRIVER_WEIGHT_COPIES = 3.5
+#: ... and half a copy more for each worker's changes, kept until the round ends.
+DRIVER_COPIES_PER_WORKER = 0.5
+#: Copies a worker holds at most: the weights its rounds start from
+#: (:func:`rounds.start_weights`), the copy it trains in, and half a copy each for the
+#: moves it receives and the changes it sends back.
+WORKER_WEIGHT_COPIES = 3.0
 
 
 @dataclass
@@ -118,6 +128,25 @@ def check_workers(client, package: str = "wordvec", expected: str | None = None)
         listed = ", ".join(f"{worker} has {version}" for worker, version in sorted(other.items()))
         raise WordvecError(f"the workers need {package} {expected}, as here: {listed}")
     return len(found)
+
+
+def check_worker_memory(client, needed: int, hint: str) -> None:
+    """Every machine of the cluster has the memory its workers need, ``needed`` bytes
+    each (workers on one machine add up); otherwise a one-line error naming it."""
+    from ..checks import available_memory
+
+    available = client.run(available_memory)
+    hosts: dict[str, list] = {}
+    for worker, free in available.items():
+        host = worker.split("://")[-1].rsplit(":", 1)[0]
+        hosts.setdefault(host, []).append(free)
+    for host, frees in sorted(hosts.items()):
+        known = [free for free in frees if free is not None]
+        if known and len(frees) * needed > min(known):
+            raise WordvecError(f"the {len(frees)} worker{'s' if len(frees) > 1 else ''} on {host} need about "
+                               f"{len(frees) * needed / 2**20:,.0f} MB of memory ({WORKER_WEIGHT_COPIES:g} copies "
+                               f"of the weights each), but only {min(known) / 2**20:,.0f} MB are available there; "
+                               f"{hint}")
 
 
 def check_readable(client, paths: list[str]) -> None:
@@ -375,7 +404,9 @@ class _ClusterRun:
         record.bad_input = bad_input
         trainer.record_ = record
         trainer._rows, trainer._words = trainer._subword_rows(vocab), vocab.words
-        trainer._check_resources(vocab)
+        trainer._check_resources(vocab, weight_copies=DRIVER_WEIGHT_COPIES + DRIVER_COPIES_PER_WORKER * self.workers)
+        check_worker_memory(client, int(WORKER_WEIGHT_COPIES * trainer.weights_bytes(vocab)),
+                            "lower --dim or --max-vocab, or run fewer workers on a machine")
         started = time.perf_counter()
         try:
             vectors, output_weights = self._train(vocab, encoded, summaries, saved)
