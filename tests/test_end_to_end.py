@@ -213,7 +213,7 @@ def test_resume_starts_a_missing_run_and_ends_a_finished_one(runner, demo_prefix
     assert "m.wordvec does not exist yet: starting the run" in first.output
     again = runner.invoke(main, ["train", str(demo_prefix), "-o", "m.wordvec", "--resume", *FAST])
     assert again.exit_code == 0, again.output
-    assert "holds a finished run (1 epochs): nothing left to do" in again.output
+    assert "holds a finished run (1 epoch): nothing left to do" in again.output
 
 
 def test_a_corpus_that_trains_no_example_says_why(runner, tmp_path):

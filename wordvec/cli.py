@@ -93,6 +93,11 @@ def _say_folded(vectors) -> None:
     vectors.built.clear()
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 epoch``, ``5 epochs``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     """Warnings as one line on stderr, like errors."""
     click.echo(f"warning: {message}", err=True)
@@ -197,11 +202,12 @@ def train(corpus, output, quiet, keep_case, loss_picture, resume, cluster, round
     record = trainer.record_
     remember_model(output)
     if trainer.resumed_ == "finished":
-        click.echo(f"{output} holds a finished run ({len(record.epochs)} epochs): nothing left to do")
+        click.echo(f"{output} holds a finished run ({_count(len(record.epochs), 'epoch')}): nothing left to do")
         return
     click.echo(
         f"{record.corpus_tokens:,} tokens, {record.vocab_size:,} words in the vocabulary; "
-        f"{len(record.epochs)} epochs in {record.train_seconds:.1f} s ({record.words_per_second:,.0f} words/s)"
+        f"{_count(len(record.epochs), 'epoch')} in {record.train_seconds:.1f} s "
+        f"({record.words_per_second:,.0f} words/s)"
     )
     click.echo("loss per epoch: " + " ".join(f"{loss:.4f}" for loss in record.loss_history))
     if record.phrases:
