@@ -253,6 +253,28 @@ def test_divergence_is_seen_in_the_weights_even_when_the_loss_is_finite(demo_pre
         Trainer(epochs=1, threads=1, dim=20).fit(demo_prefix)
 
 
+@pytest.mark.parametrize("loss", ["ns", "hs"])
+def test_a_loss_that_grows_far_past_where_it_starts_is_divergence_even_while_finite(demo_prefix, monkeypatch, loss):
+    """(alpha 0.2 with subwords on the bench corpus: the loss reached 4.6e15 and the
+    run ended as if trained.)"""
+    real = trainer_module.run_jobs
+    start = {"ns": 6 * np.log(2), "hs": 64 * np.log(2)}[loss]  # negative=5; a path of at most 64 nodes
+
+    def growing(backend, ids, jobs, threads, per_example):
+        for job, (total, examples, *rest) in real(backend, ids, jobs, threads):
+            yield job, (per_example * examples, examples, *rest)
+
+    for per_example in (99 * start, 101 * start):
+        monkeypatch.setattr(trainer_module, "run_jobs",
+                            lambda *args, value=per_example: growing(*args, per_example=value))
+        if per_example < 100 * start:
+            Trainer(epochs=1, threads=1, dim=20, loss=loss).fit(demo_prefix)  # high, but not diverged
+            continue
+        with pytest.raises(WordvecError, match=r"training diverged in epoch 1 \(the loss per example is "
+                                               r".*\); nothing was saved. The learning rate alpha=0.05"):
+            Trainer(epochs=1, threads=1, dim=20, loss=loss).fit(demo_prefix)
+
+
 def test_kernels_keep_nan_meaningful():
     """The kernels' fast-math flags leave out 'no NaN' and 'no infinity': a NaN
     weight gives a NaN loss instead of being optimised away."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import os
 import queue
 import tempfile
@@ -40,6 +41,10 @@ SEGMENT_JOBS = 64
 #: With subwords, a word whose rows repeat one row this many times is named when
 #: training diverges (ordinary words repeat an n-gram at most a few times).
 REPEATED_ROW_HINT = 16
+#: A run whose mean loss per example rises to this many times the most it can start at
+#: has diverged, even while the loss is finite (alpha 0.2 with subwords on the bench
+#: corpus reached 4.6e15): see :meth:`Trainer._diverged_loss`.
+DIVERGED_LOSS_FACTOR = 100
 ARCHS, LOSSES = checks.ARCHS, checks.LOSSES
 #: Settings a resumed run may change: how many threads, and the order of the epochs
 #: still to come (an epoch stopped inside keeps its saved order, :meth:`Trainer._resumed_layout`).
@@ -602,7 +607,7 @@ class Trainer:
                     bar.set_postfix(epoch=epoch, alpha=f"{job[3]:.5f}",
                                     loss=f"{totals['loss'] / max(totals['examples'], 1):.4f}", refresh=False)
                     last_shown = now
-            self._check_divergence(epoch, totals["loss"], *backend.weights(checks.WATCHED_ROWS))
+            self._check_divergence(epoch, totals, *backend.weights(checks.WATCHED_ROWS))
             done = min(segment + segment_jobs, len(jobs))
             if done < len(jobs):
                 partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - started)
@@ -614,14 +619,26 @@ class Trainer:
         return EpochRecord(epoch, totals["loss"] / max(totals["examples"], 1), totals["examples"], totals["words"],
                            totals["kept"], totals["seconds"] + time.perf_counter() - started, schedule.alpha())
 
-    def _check_divergence(self, epoch: int, loss: float, vectors: np.ndarray, output_weights: np.ndarray) -> None:
-        """Stop when the loss or the most used rows of the weights are no longer
-        finite; checking the weights does not rely on NaN reaching the loss."""
-        if not np.isfinite(loss):
-            raise WordvecError(f"training diverged in epoch {epoch} (the loss is {loss}); nothing "
+    def _check_divergence(self, epoch: int, totals: dict, vectors: np.ndarray, output_weights: np.ndarray) -> None:
+        """Stop when the epoch's loss so far (``totals``) is no longer finite or its mean
+        per example is above :meth:`_diverged_loss`, or when the most used rows of the
+        weights are no longer finite; checking the weights does not rely on NaN
+        reaching the loss."""
+        loss, mean = totals["loss"], totals["loss"] / max(totals["examples"], 1)
+        if not np.isfinite(loss) or mean > self._diverged_loss():
+            shown = f"the loss is {loss}" if not np.isfinite(loss) else f"the loss per example is {mean:.3g}"
+            raise WordvecError(f"training diverged in epoch {epoch} ({shown}); nothing "
                                f"was saved. {checks.divergence_cause(self._alpha(), self._divergence_hint)}")
         checks.check_finite(self._alpha(), vectors, output_weights, rows=checks.WATCHED_ROWS,
                             hint=self._divergence_hint)
+
+    def _diverged_loss(self) -> float:
+        """:data:`DIVERGED_LOSS_FACTOR` times the most a mean loss per example can start
+        at, from which training only brings it down: negative sampling ``(K + 1) ln 2``
+        (``W_out`` starts at 0), hierarchical softmax ``ln 2`` a node of a path of at
+        most 64, the full softmax ``ln |V|`` (below 32)."""
+        start = {"ns": (self.negative + 1) * math.log(2), "hs": 64 * math.log(2), "softmax": 32.0}[self.loss]
+        return DIVERGED_LOSS_FACTOR * start
 
     def _divergence_hint(self) -> str:
         """With subwords, a word that repeats one n-gram many times (``xxxx…``) is

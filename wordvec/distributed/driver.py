@@ -528,7 +528,7 @@ class _ClusterRun:
                             bar.update(result.words)
                         bar.set_postfix(epoch=epoch, round=round_index + 1, alpha=f"{schedule.alpha():.5f}",
                                         loss=f"{totals['loss'] / max(totals['examples'], 1):.4f}", refresh=False)
-                        trainer._check_divergence(epoch, totals["loss"], W_in, W_out)
+                        trainer._check_divergence(epoch, totals, W_in, W_out)
                         if round_index + 1 < len(plan):
                             partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - epoch_started)
                             here = Position(epoch - 1, round_index + 1, partial, [], epoch_layout)
