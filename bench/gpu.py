@@ -122,7 +122,7 @@ def run_child(corpus: Path, run: str, scratch: Path, eval_folder: Path, warm_up_
                "--warm-up-bytes", str(warm_up_bytes)]
     child = subprocess.run(command, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
-    sys.stderr.write("".join(f"  [{run}] {line}\n" for line in child.stderr.splitlines()[-4:]))
+    sys.stderr.write("".join(f"  [{run}] {line}\n" for line in child.stderr.splitlines()[-6:]))
     if child.returncode != 0:
         print(f"{run} failed (exit {child.returncode}); see above", file=sys.stderr)
         return None
