@@ -274,6 +274,8 @@ def test_bad_setups_are_one_line_errors(client, monkeypatch, tmp_path):
         driver.check_workers(client, expected="9.9.9")
     with pytest.raises(WordvecError, match="cannot read /no/such/corpus.txt: the corpus must be readable"):
         driver.check_readable(client, ["/no/such/corpus.txt"])
+    with pytest.raises(WordvecError, match="skip-gram with subwords: not yet on a cluster"):
+        Trainer(arch="skipgram", subwords=True).fit(DEMO, cluster=client)
     with pytest.raises(WordvecError, match="no such file or folder"):
         Trainer().fit(tmp_path / "missing-*.txt", cluster=client)
     with pytest.raises(WordvecError, match="not '-' \\(standard input\\)"):
