@@ -274,8 +274,6 @@ def test_bad_setups_are_one_line_errors(client, monkeypatch, tmp_path):
         driver.check_workers(client, expected="9.9.9")
     with pytest.raises(WordvecError, match="cannot read /no/such/corpus.txt: the corpus must be readable"):
         driver.check_readable(client, ["/no/such/corpus.txt"])
-    with pytest.raises(WordvecError, match="skip-gram with subwords: not yet on a cluster"):
-        Trainer(arch="skipgram", subwords=True).fit(DEMO, cluster=client)
     with pytest.raises(WordvecError, match="no such file or folder"):
         Trainer().fit(tmp_path / "missing-*.txt", cluster=client)
     with pytest.raises(WordvecError, match="not '-' \\(standard input\\)"):
@@ -396,6 +394,9 @@ def test_rounds_shorten_with_the_cube_of_the_workers_and_in_short_runs():
     # One worker's rounds are one machine's training whatever their length: no shorter rounds for it.
     assert [driver.default_round_words(k, short_run) for k in (1, 2, 4, 8)] == [8_000_000, 500_000, 250_000,
                                                                                 250_000]
+    # Skip-gram with subwords: rounds of at most 1 M words on more than one worker.
+    assert [driver.default_round_words(k, long_run, skipgram_subwords=True) for k in (1, 2, 4, 8)] == [
+        8_000_000, 1_000_000, 1_000_000, 250_000]
     counts = np.full(1000, 10_000)  # 10 M words an epoch: 6 epochs make a long run, 5 a short one
     assert driver.round_settings(2, counts, 6).share == 4_000_000
     assert driver.round_settings(2, counts, 5).share == 250_000

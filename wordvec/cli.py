@@ -180,7 +180,8 @@ def main():
 @click.option("--round-words", type=click.IntRange(min=1),
               help="With --cluster: words one round trains, all workers together [default: 8 M for 1-2 "
               "workers, 1 M for 4, 0.25 M for 8 or more; in a run of under 60 M words (corpus x epochs) "
-              "0.5 M for 2 workers, 0.25 M for more]. Longer rounds send less, at some accuracy.")
+              "0.5 M for 2 workers, 0.25 M for more; at most 1 M for skip-gram with --subwords]. Longer rounds "
+              "send less, at some accuracy.")
 @click.option("--device", default="cpu", show_default=True,
               help="cpu, or cuda / cuda:N to train on an NVIDIA GPU (needs wordvec[cuda]).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
