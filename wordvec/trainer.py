@@ -459,6 +459,13 @@ class Trainer:
         ngram_rows = len(self._rows[2]) if self._rows is not None else 0
         return (2 * len(vocab) + ngram_rows) * self.dim * 4
 
+    def _tables(self, vocab: Vocabulary) -> dict:
+        """The kernels' sampling tables (:func:`training_tables`), and with subwords the word → rows table."""
+        tables = training_tables(vocab, self.sample, self.loss, self._ns_exponent())
+        if self._rows is not None:
+            tables["row_starts"], tables["row_ids"] = self._rows[:2]
+        return tables
+
     def _check_resources(self, vocab: Vocabulary, weight_copies: float = 1.0) -> None:
         """Fail before allocating anything, not after, when the weights (and
         ``weight_copies − 1`` more copies of them: a cluster's driver) will not fit
@@ -475,8 +482,7 @@ class Trainer:
                   f"training needs about {needed / 2**20:,.0f} MB")
         if self.checkpoint:
             remove_stale_temporaries(self.checkpoint)
-            ngram_rows = len(self._rows[2]) if self._rows is not None else 0
-            checks.check_disk_room(self.checkpoint, (2 * len(vocab) + ngram_rows) * self.dim * 4
+            checks.check_disk_room(self.checkpoint, self.weights_bytes(vocab)
                                    + sum(len(w) + 12 for w in vocab.words[:100_000]) + (1 << 20))
 
     def _train(self, vocab: Vocabulary, encoded: EncodedCorpus, saved: Model | None) -> tuple[np.ndarray, np.ndarray]:
@@ -484,9 +490,7 @@ class Trainer:
         from tqdm.auto import tqdm
 
         vectors, output_weights, position_weights = self._initial_weights(vocab, saved)
-        tables = training_tables(vocab, self.sample, self.loss, self._ns_exponent())
-        if self._rows is not None:
-            tables["row_starts"], tables["row_ids"] = self._rows[:2]
+        tables = self._tables(vocab)
         backend = self._backend(vectors, output_weights, tables, position_weights, encoded.ids)
         position = Position.restore(saved.position, backend) if saved else Position.start()
         chunks = group_chunks(encoded.chunks, backend.job_words)

@@ -31,7 +31,7 @@ import numpy as np
 from ..checkpoint import EMPTY_TOTALS, Position, StopSignals
 from ..checks import check_finite
 from ..errors import TrainingInterrupted, WordvecError
-from ..trainer import EpochRecord, TrainingRecord, _CurvePoints, _Schedule, training_tables
+from ..trainer import EpochRecord, TrainingRecord, _CurvePoints, _Schedule
 from ..vocab import Vocabulary
 from . import rounds
 
@@ -496,10 +496,7 @@ class _ClusterRun:
             resumed_shuffle = position.layout.get("shuffle", False)  # the stopped epoch's order; in order before
         schedule = _Schedule(trainer._alpha(), trainer.min_alpha, words_per_epoch * trainer.epochs)
         schedule.done = words_per_epoch * position.epochs_done
-        tables = training_tables(vocab, trainer.sample, trainer.loss, trainer._ns_exponent())
-        if trainer._rows is not None:
-            tables["row_starts"], tables["row_ids"] = trainer._rows[:2]
-        tables = client.submit(_constant, tables, pure=False)
+        tables = client.submit(_constant, trainer._tables(vocab), pure=False)
         settings = {key: getattr(trainer, key) for key in ("arch", "loss", "window", "negative", "cbow_mean")}
         trainer._curve = _CurvePoints(trainer.record_, max(words_per_epoch // 50, 1))
         trainer._curve.words = schedule.done + position.partial["words"]
