@@ -20,6 +20,8 @@ from .tokenize import MAX_SENTENCE_TOKENS
 
 _OBJECTIVES = {"ns": kernels.NEGATIVE_SAMPLING, "hs": kernels.HIERARCHICAL_SOFTMAX, "softmax": kernels.FULL_SOFTMAX}
 _ARCHS = {"cbow": kernels.CBOW, "skipgram": kernels.SKIPGRAM}
+#: Bytes in a cache line (x86-64 and most ARM cores; Apple's M-series have 128).
+CACHE_LINE = 64
 
 
 def kernel_tables(tables: dict) -> kernels.Tables:
@@ -42,8 +44,9 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
     """One thread's scratch space; ``layer_rows`` is the most output rows one
     example scores (``negative + 1``, or the depth of the Huffman tree);
     ``queue`` the full softmax's examples one chunk can queue; ``row_starts``
-    the subword row table's :attr:`kernels.Tables.row_starts` (None: one row a word)."""
-    return kernels.Scratch(
+    the subword row table's :attr:`kernels.Tables.row_starts` (None: one row a word).
+    Its arrays lie in one block of their own (:func:`on_own_cache_lines`)."""
+    return kernels.Scratch(**on_own_cache_lines(dict(
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
         inputs=np.zeros(2 * window + 1, dtype=np.int32),  # the context, then the centre
@@ -56,7 +59,30 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         grad_hidden=np.zeros(dim, dtype=np.float32),
         **queue_arrays(queue, window),
         **window_arrays(dim, window, 1 if row_starts is None else int(np.diff(row_starts).max(initial=1))),
-    )
+    )))
+
+
+def on_own_cache_lines(arrays: dict) -> dict:
+    """Copies of ``arrays`` laid out in one new block of memory, each starting on a
+    cache line of its own, with a free line before the first and after the last.
+
+    Every thread writes its scratch arrays for every example.  Allocated one by
+    one, two threads' small arrays (the random state, the hidden vector) could
+    share a cache line, which then went back and forth between the cores on
+    every write: on the 2-core bench VM two threads at times trained no faster
+    than one (bench/RESULTS.md, session 16)."""
+    offsets, size = {}, CACHE_LINE
+    for name, array in arrays.items():
+        offsets[name] = size
+        size += -(-array.nbytes // CACHE_LINE) * CACHE_LINE
+    block = np.zeros(size + 2 * CACHE_LINE, dtype=np.uint8)
+    start = -block.ctypes.data % CACHE_LINE  # the block's first whole cache line
+    placed = {}
+    for name, array in arrays.items():
+        first = start + offsets[name]
+        placed[name] = block[first:first + array.nbytes].view(array.dtype).reshape(array.shape)
+        placed[name][...] = array
+    return placed
 
 
 def window_arrays(dim: int, window: int, word_rows: int) -> dict:
