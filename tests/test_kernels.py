@@ -52,7 +52,7 @@ def test_one_example_matches_the_reference(name, window, mean):
                                         scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise,
                                         scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:6],
                                         scratch.positions, np.ones((1, 1), np.float32), np.ones((1, 1), np.float32),
-                                        scratch.context_mean, *tables[6:])
+                                        scratch.context_mean, *tables[6:], *scratch[-2:])
 
     np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag, mean), rtol=1e-5, atol=1e-7)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
@@ -69,7 +69,7 @@ def _train_one(W_in, W_out, tables, settings, scratch, window, positions, D_weig
     loss = kernels.train_example(W_in, W_out, inputs, 0, len(inputs), target, np.float32(LR), settings,
                                  scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise, scratch.scores,
                                  tables.noise_prob, tables.noise_alias, *tables[3:6], scratch.positions, D_weights,
-                                 D_steps, scratch.context_mean, *tables[6:])
+                                 D_steps, scratch.context_mean, *tables[6:], *scratch[-2:])
     kernels.flush_position_steps(D_weights, D_steps)
     return loss
 
@@ -183,7 +183,8 @@ def test_hierarchical_softmax_skips_only_nodes_already_right_and_saturated():
     before = W_out.copy()
     grad_hidden = np.zeros(D, np.float32)
     loss = kernels.hierarchical_softmax_layer(hidden, target, W_out, tables.hs_points, tables.hs_codes,
-                                              tables.hs_lengths, np.float32(LR), grad_hidden, scratch.scores)
+                                              tables.hs_lengths, np.float32(LR), grad_hidden, scratch.scores,
+                                              0, 0, 0)
     np.testing.assert_array_equal(W_out[path[0]], before[path[0]])
     assert np.all(W_out[path[1:]] != before[path[1:]])
     right, wrong = np.logaddexp(0, -7.0), np.logaddexp(0, 7.0)  # −log σ(7), −log σ(−7)
@@ -268,7 +269,8 @@ def test_subword_example_matches_the_reference(name, arch, words):
                                             scratch.hidden, scratch.grad_hidden, scratch.rng, scratch.noise,
                                             scratch.scores, tables.noise_prob, tables.noise_alias, *tables[3:6],
                                             scratch.positions, np.ones((1, 1), np.float32),
-                                            np.ones((1, 1), np.float32), scratch.context_mean, *tables[6:])
+                                            np.ones((1, 1), np.float32), scratch.context_mean, *tables[6:],
+                                            *scratch[-2:])
         np.testing.assert_allclose(scratch.hidden, reference.hidden_layer(before_in, bag), rtol=1e-5, atol=1e-7)
     assert kernel_loss == pytest.approx(loss, rel=1e-5)
     np.testing.assert_allclose((W_out - before_out) / -LR, grad_out, rtol=1e-4, atol=2e-6)

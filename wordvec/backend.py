@@ -22,6 +22,8 @@ _OBJECTIVES = {"ns": kernels.NEGATIVE_SAMPLING, "hs": kernels.HIERARCHICAL_SOFTM
 _ARCHS = {"cbow": kernels.CBOW, "skipgram": kernels.SKIPGRAM}
 #: Bytes in a cache line (x86-64 and most ARM cores; Apple's M-series have 128).
 CACHE_LINE = 64
+#: Output rows each thread of several trains in its own copy (:func:`hot_output_rows`).
+HOT_ROWS = 64
 
 
 def kernel_tables(tables: dict) -> kernels.Tables:
@@ -40,11 +42,14 @@ def kernel_tables(tables: dict) -> kernels.Tables:
 
 
 def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows: int,
-                 queue: int = 0, row_starts: np.ndarray | None = None) -> kernels.Scratch:
+                 queue: int = 0, row_starts: np.ndarray | None = None, hot: range = range(0),
+                 hot_copy: int = 0) -> kernels.Scratch:
     """One thread's scratch space; ``layer_rows`` is the most output rows one
     example scores (``negative + 1``, or the depth of the Huffman tree);
     ``queue`` the full softmax's examples one chunk can queue; ``row_starts``
-    the subword row table's :attr:`kernels.Tables.row_starts` (None: one row a word).
+    the subword row table's :attr:`kernels.Tables.row_starts` (None: one row a word);
+    ``hot`` the output rows the thread trains in its own copy, rows ``hot_copy ..``
+    of ``W_out`` (see :func:`wordvec.kernels.exchange_hot_rows`; :func:`hot_output_rows`).
     Its arrays lie in one block of their own (:func:`on_own_cache_lines`)."""
     return kernels.Scratch(**on_own_cache_lines(dict(
         rng=seed.generate_state(1, np.uint64),
@@ -59,7 +64,30 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         grad_hidden=np.zeros(dim, dtype=np.float32),
         **queue_arrays(queue, window),
         **window_arrays(dim, window, 1 if row_starts is None else int(np.diff(row_starts).max(initial=1))),
+        hot_start=np.zeros((len(hot), dim), dtype=np.float32),
+        hot_state=np.array([hot.start, len(hot), hot_copy, 0], dtype=np.int64),  # 0: examples since an exchange
     )))
+
+
+def with_spare_rows(matrix: np.ndarray, spare: int) -> np.ndarray:
+    """A copy of ``matrix`` with ``spare`` more rows after its own (of zeros)."""
+    extended = np.zeros((len(matrix) + spare, matrix.shape[1]), dtype=matrix.dtype)
+    extended[:len(matrix)] = matrix
+    return extended
+
+
+def hot_output_rows(loss: str, output_rows: int, threads: int) -> range:
+    """The output rows each thread trains in its own copy: none on one thread or
+    with the full softmax; else the :data:`HOT_ROWS` most written, the most
+    frequent words' (negative sampling; the vocabulary is sorted by count) or the
+    inner nodes nearest the root (hierarchical softmax: the tree's ``|V| − 1``
+    inner nodes are numbered in the order they were made, the root last)."""
+    if threads <= 1 or loss == "softmax":
+        return range(0)
+    if loss == "ns":
+        return range(min(HOT_ROWS, output_rows))
+    inner = max(output_rows - 1, 0)
+    return range(max(inner - HOT_ROWS, 0), inner)
 
 
 def on_own_cache_lines(arrays: dict) -> dict:
@@ -186,7 +214,6 @@ class CpuBackend:
                  window: int, negative: int, cbow_mean: bool, threads: int, seed: int,
                  position_weights: np.ndarray | None = None, softmax_threads: int = 1):
         self.vectors = vectors
-        self.output_weights = output_weights
         #: ``D``: one weight vector per context position (CBOW), or an unused stand-in.
         self.position_weights = np.ones((1, 1), np.float32) if position_weights is None else position_weights
         self.threads = threads
@@ -197,8 +224,13 @@ class CpuBackend:
                                          int(subwords), int(subwords))
         seeds = np.random.SeedSequence(seed).spawn(threads)
         layer_rows = max(negative + 1, self.tables.hs_points.shape[1])
-        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, row_starts=self.tables.row_starts)
-                        for s in seeds]
+        hot = hot_output_rows(loss, len(output_weights), threads)
+        #: ``W_out`` with each thread's copy of the hot rows below the vocabulary's rows.
+        self._output_rows = with_spare_rows(output_weights, threads * len(hot)) if hot else output_weights
+        self.output_weights = self._output_rows[:len(output_weights)]
+        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, row_starts=self.tables.row_starts,
+                                     hot=hot, hot_copy=len(output_weights) + slot * len(hot))
+                        for slot, s in enumerate(seeds)]
         self.softmax = (SoftmaxBatches(vectors.shape[1], len(output_weights), softmax_threads, self.SOFTMAX_BATCH)
                         if loss == "softmax" else None)
 
@@ -207,7 +239,7 @@ class CpuBackend:
         """Train ``ids[start:stop]`` with thread ``slot``'s scratch space."""
         if self.softmax is not None:
             self._make_queue_room(slot, stop - start)
-        totals = kernels.train_chunk(ids, start, stop, self.vectors, self.output_weights, self.tables,
+        totals = kernels.train_chunk(ids, start, stop, self.vectors, self._output_rows, self.tables,
                                      self.settings, self.scratch[slot], alpha_start, alpha_stop,
                                      self.position_weights)
         if self.softmax is None:

@@ -68,6 +68,8 @@ example of every thread, so each thread sums its steps of ``D`` in its own
 (and at the end of a chunk): written by both threads on every example, ``D``'s
 cache lines went back and forth between the cores and two threads trained at
 0.41x the speed of plain CBOW (0.80x adding every 32 examples, 0.87x every 128).
+The output rows that nearly every example writes are treated alike: each thread
+of several trains its own copy of them (:func:`exchange_hot_rows`).
 
 Everything here is numpy and numba only: no files, no printing, no Python
 objects in the loops.  Random state is an explicit ``uint64[1]`` array per
@@ -95,6 +97,8 @@ HOT = dict(JIT, inline="always")
 CBOW, SKIPGRAM = 0, 1
 #: Examples between two additions of a thread's summed position-weight steps to ``D``.
 POSITION_FLUSH = 128
+#: Examples between two exchanges of a thread's hot output rows (see :func:`exchange_hot_rows`).
+HOT_EXCHANGE = 1024
 NEGATIVE_SAMPLING, HIERARCHICAL_SOFTMAX, FULL_SOFTMAX = 0, 1, 2
 #: Read-only tables the kernels sample from (see ``wordvec.vocab``).
 #: ``row_starts``/``row_ids``: word ``c``'s input rows with subwords are
@@ -105,7 +109,7 @@ Scratch = namedtuple(
     "Scratch",
     "rng sentence inputs positions context_mean position_steps noise scores hidden grad_hidden queue_inputs "
     "queue_positions queue_counts queue_targets queue_rates queued window_sums window_owed "
-    "window_overlap table_rows table_stamps table_state",
+    "window_overlap table_rows table_stamps table_state hot_start hot_state",
 )
 #: The integer settings of one run.
 #: ``sentence_end`` is the id that closes a sentence in the encoded corpus;
@@ -243,8 +247,41 @@ def _backward_row(step, hidden, matrix, row, grad_hidden):
 
 
 @njit(**HOT)
+def _hot_row(row, hot_first, hot_count, hot_copy):
+    """Where this thread reads and writes output row ``row``: in its own copy,
+    row ``hot_copy + row − hot_first``, for a hot row (``hot_first ≤ row <
+    hot_first + hot_count``), else in place (see :func:`exchange_hot_rows`)."""
+    return row + (hot_copy - hot_first if hot_first <= row < hot_first + hot_count else 0)
+
+
+@njit(**HOT)
+def exchange_hot_rows(W_out, hot_start, hot_state):
+    """Hand this thread's steps of its hot output rows to the shared rows and take
+    back everyone's: with ``f, n, c = hot_state[:3]``, for each ``r < n``,
+    ``W_out[f + r] += W_out[c + r] − hot_start[r]``, then ``W_out[c + r] =
+    hot_start[r] = W_out[f + r]``.
+
+    The output rows of the most frequent words (negative sampling: targets and
+    noise words) and of the inner nodes nearest the root (hierarchical softmax:
+    on every path) are written by nearly every example of every thread.
+    Written in place by every thread, their cache lines went back and forth
+    between the cores; so with more than one thread each thread trains its own
+    copy of them (rows ``c .. c + n − 1`` of ``W_out``, past the vocabulary's)
+    and exchanges it every :data:`HOT_EXCHANGE` examples and at the start and
+    end of a chunk.  Every step is kept; another thread's steps reach this one's
+    copy at most one exchange late.  One thread has no hot rows (``n = 0``)."""
+    first, count, copy = hot_state[0], hot_state[1], hot_state[2]
+    for r in range(count):
+        for i in range(W_out.shape[1]):
+            value = W_out[first + r, i] + (W_out[copy + r, i] - hot_start[r, i])
+            W_out[first + r, i] = value
+            W_out[copy + r, i] = value
+            hot_start[r, i] = value
+
+
+@njit(**HOT)
 def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_alias, rng, lr, grad_hidden, noise,
-                            scores):
+                            scores, hot_first, hot_count, hot_copy):
     """Sampled softmax by negative sampling for one example; returns its loss.
 
     Forward: targets ``t_0 = w`` (label ``y_0 = 1``) and ``K = negative`` noise
@@ -258,11 +295,12 @@ def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_a
     exactly one SGD step on ``L`` even when a noise word is drawn twice; and the
     dot products, which only read, run back to back instead of each waiting
     for the previous row's update.  The noise words are drawn first into
-    ``noise`` so their rows load in parallel.
+    ``noise`` so their rows load in parallel.  The hot rows are read and written
+    in the thread's copy (:func:`_hot_row`).
     """
-    noise[0] = target
+    noise[0] = _hot_row(target, hot_first, hot_count, hot_copy)
     for k in range(1, negative + 1):
-        noise[k] = draw_noise(rng, noise_prob, noise_alias)
+        noise[k] = _hot_row(draw_noise(rng, noise_prob, noise_alias), hot_first, hot_count, hot_copy)
         _prefetch_row(W_out, noise[k])
     for k in range(negative + 1):
         scores[k] = _dot_row(hidden, W_out, noise[k])
@@ -271,7 +309,7 @@ def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_a
         word = noise[k]
         if k == 0:
             label = np.float32(1.0)
-        elif word == target:
+        elif word == noise[0]:
             continue
         else:
             label = np.float32(0.0)
@@ -283,7 +321,8 @@ def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_a
 
 
 @njit(**HOT)
-def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden, scores):
+def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden, scores,
+                               hot_first, hot_count, hot_copy):
     """Hierarchical softmax over the Huffman tree for one example; returns its loss.
 
     Forward: the path from the root to leaf ``w`` passes inner nodes ``n_j`` with
@@ -297,10 +336,11 @@ def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_le
     (``|∂L/∂s_j| < 0.0025``) is not updated; word2vec and gensim skip every
     node with ``|s_j| ≥ 6``, right or wrong.  The caller prefetches the path's
     rows (:func:`_prefetch_path`): all the examples of a skip-gram window share them.
+    The hot rows (the nodes nearest the root) are the thread's copy (:func:`_hot_row`).
     """
     length = hs_lengths[target]
     for j in range(length):
-        scores[j] = _dot_row(hidden, W_out, hs_points[target, j])
+        scores[j] = _dot_row(hidden, W_out, _hot_row(hs_points[target, j], hot_first, hot_count, hot_copy))
     loss = 0.0
     for j in range(length):
         score = scores[j]
@@ -309,7 +349,8 @@ def hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_le
         loss -= log_prob if label > 0 else log_prob - score  # log σ(−s) = log σ(s) − s
         if (score >= _SATURATED) if label > 0 else (score <= -_SATURATED):
             continue  # already right with |∂L/∂s| < 0.0025: skip a step that would change nothing
-        _backward_row(lr * (label - prob), hidden, W_out, hs_points[target, j], grad_hidden)
+        node = _hot_row(hs_points[target, j], hot_first, hot_count, hot_copy)
+        _backward_row(lr * (label - prob), hidden, W_out, node, grad_hidden)
     return loss
 
 
@@ -425,22 +466,33 @@ def bag_mean(settings):
 
 @njit(**HOT)
 def output_layer(hidden, target, W_out, lr, settings, grad_hidden, rng, noise, scores, noise_prob, noise_alias,
-                 hs_points, hs_codes, hs_lengths):
+                 hs_points, hs_codes, hs_lengths, hot_start, hot_state):
     """Negative sampling or hierarchical softmax, as ``settings`` says, for the
     hidden vector ``hidden`` and ``target``: its loss is returned, its output rows
-    are updated, and ``grad_hidden`` is set to the step ``−lr ∂L/∂h``."""
+    are updated, and ``grad_hidden`` is set to the step ``−lr ∂L/∂h``.  The thread's
+    hot rows are exchanged every :data:`HOT_EXCHANGE` examples (``hot_state[3]``
+    counts them)."""
     for i in range(grad_hidden.shape[0]):
         grad_hidden[i] = 0.0
+    hot_first, hot_count, hot_copy = hot_state[0], hot_state[1], hot_state[2]
     if settings.objective == NEGATIVE_SAMPLING:
-        return negative_sampling_layer(hidden, target, W_out, settings.negative, noise_prob, noise_alias, rng, lr,
-                                       grad_hidden, noise, scores)
-    return hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden, scores)
+        loss = negative_sampling_layer(hidden, target, W_out, settings.negative, noise_prob, noise_alias, rng, lr,
+                                       grad_hidden, noise, scores, hot_first, hot_count, hot_copy)
+    else:
+        loss = hierarchical_softmax_layer(hidden, target, W_out, hs_points, hs_codes, hs_lengths, lr, grad_hidden,
+                                          scores, hot_first, hot_count, hot_copy)
+    if hot_count > 0:
+        hot_state[3] += 1
+        if hot_state[3] >= HOT_EXCHANGE:
+            exchange_hot_rows(W_out, hot_start, hot_state)
+            hot_state[3] = 0
+    return loss
 
 
 @njit(**HOT)
 def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hidden, grad_hidden, rng, noise,
                   scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, positions, D, D_steps,
-                  context_mean, row_starts, row_ids):
+                  context_mean, row_starts, row_ids, hot_start, hot_state):
     """Forward, loss, backward and SGD update for the example ``inputs[first:first
     + n_inputs]`` → ``target`` with negative sampling or hierarchical softmax;
     returns that layer's loss (see the module docstring).
@@ -456,7 +508,7 @@ def train_example(W_in, W_out, inputs, first, n_inputs, target, lr, settings, hi
         input_hidden(W_in, inputs, first, n_inputs, bag_mean(settings), hidden, settings.subwords, row_starts,
                      row_ids)
     loss = output_layer(hidden, target, W_out, lr, settings, grad_hidden, rng, noise, scores, noise_prob, noise_alias,
-                        hs_points, hs_codes, hs_lengths)
+                        hs_points, hs_codes, hs_lengths, hot_start, hot_state)
     if settings.position_weights:
         weighted_input_step(W_in, inputs, positions, first, n_inputs, settings.cbow_mean, D, D_steps, context_mean,
                             grad_hidden)
@@ -708,7 +760,8 @@ def _leave_window(W_in, word, slot, row_starts, row_ids, owed):
 
 @njit(**HOT)
 def _window_example(W_out, bag, n_bag, n_rows, target, lr, settings, hidden, grad_hidden, rng, noise, scores,
-                    noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, sums, owed, overlap):
+                    noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, sums, owed, overlap, hot_start,
+                    hot_state):
     """One example whose bag is the ring positions ``bag[:n_bag]`` (``n_rows`` rows in
     all) → ``target``: forward, loss and backward as :func:`train_example`, the
     steps of the input rows kept in ``owed`` and ``sums`` (see above); returns the loss."""
@@ -721,7 +774,7 @@ def _window_example(W_out, bag, n_bag, n_rows, target, lr, settings, hidden, gra
         for i in range(hidden.shape[0]):
             hidden[i] *= scale
     loss = output_layer(hidden, target, W_out, lr, settings, grad_hidden, rng, noise, scores, noise_prob, noise_alias,
-                        hs_points, hs_codes, hs_lengths)
+                        hs_points, hs_codes, hs_lengths, hot_start, hot_state)
     for j in range(n_bag):
         _add_to_row(np.float32(1.0), grad_hidden, owed, bag[j])
     for t in range(overlap.shape[0]):
@@ -736,7 +789,8 @@ def _window_example(W_out, bag, n_bag, n_rows, target, lr, settings, hidden, gra
 @njit(**HOT)
 def train_sentence_by_window(sentence, length, W_in, W_out, lr, settings, rng, bag, hidden, grad_hidden, noise,
                              scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts, row_ids,
-                             sums, owed, overlap, table_rows, table_stamps, table_state):
+                             sums, owed, overlap, table_rows, table_stamps, table_state, hot_start,
+                             hot_state):
     """Train one subsampled sentence with subwords, a window at a time (see above):
     the examples, windows and random draws of :func:`train_chunk`, in the same
     order.  Returns ``(loss sum, examples)``."""
@@ -777,7 +831,7 @@ def train_sentence_by_window(sentence, length, W_in, W_out, lr, settings, rng, b
             examples += 1
             loss += _window_example(W_out, bag, n_bag, n_rows, centre_word, lr, settings, hidden, grad_hidden, rng,
                                     noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, sums,
-                                    owed, overlap)
+                                    owed, overlap, hot_start, hot_state)
             continue
         bag[0] = centre % ring
         _enter_window(W_in, sentence, centre, centre, row_starts, row_ids, sums, owed, overlap, table_rows,
@@ -788,7 +842,7 @@ def train_sentence_by_window(sentence, length, W_in, W_out, lr, settings, rng, b
                 examples += 1
                 loss += _window_example(W_out, bag, 1, n_rows, sentence[j], lr, settings, hidden, grad_hidden, rng,
                                         noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
-                                        sums, owed, overlap)
+                                        sums, owed, overlap, hot_start, hot_state)
         _leave_window(W_in, centre_word, centre % ring, row_starts, row_ids, owed)
     while low < high:
         _leave_window(W_in, sentence[low], low % ring, row_starts, row_ids, owed)
@@ -828,6 +882,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     row_starts, row_ids = tables.row_starts, tables.row_ids
     window_sums, window_owed, window_overlap = scratch.window_sums, scratch.window_owed, scratch.window_overlap
     table_rows, table_stamps, table_state = scratch.table_rows, scratch.table_stamps, scratch.table_state
+    hot_start, hot_state = scratch.hot_start, scratch.hot_state
     window = settings.window
     total_words = 0
     for position in range(start, stop):
@@ -839,6 +894,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     words_read = 0
     words_kept = 0
     lr = np.float32(alpha_start)
+    exchange_hot_rows(W_out, hot_start, hot_state)  # start from everyone's steps so far
     position = start
     while position < stop:
         lr = np.float32(alpha_start + alpha_step * words_read)
@@ -849,7 +905,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
             sentence_loss, sentence_examples = train_sentence_by_window(
                 sentence, length, W_in, W_out, lr, settings, rng, context, hidden, grad_hidden, noise, scores,
                 noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts, row_ids, window_sums,
-                window_owed, window_overlap, table_rows, table_stamps, table_state)
+                window_owed, window_overlap, table_rows, table_stamps, table_state, hot_start, hot_state)
             loss += sentence_loss
             examples += sentence_examples
             continue
@@ -883,7 +939,7 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
                     loss += train_example(W_in, W_out, context, first, bag, target, lr, settings, hidden,
                                           grad_hidden, rng, noise, scores, noise_prob, noise_alias, hs_points,
                                           hs_codes, hs_lengths, positions, D, position_steps, context_mean,
-                                          row_starts, row_ids)
+                                          row_starts, row_ids, hot_start, hot_state)
                     if settings.position_weights and examples % POSITION_FLUSH == 0:
                         flush_position_steps(D, position_steps)
                     continue
@@ -892,4 +948,5 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     scratch.queued[0] = queued
     if settings.position_weights:
         flush_position_steps(D, position_steps)
+    exchange_hot_rows(W_out, hot_start, hot_state)
     return loss, examples, words_read, words_kept

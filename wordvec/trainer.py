@@ -492,6 +492,7 @@ class Trainer:
         vectors, output_weights, position_weights = self._initial_weights(vocab, saved)
         tables = self._tables(vocab)
         backend = self._backend(vectors, output_weights, tables, position_weights, encoded.ids)
+        del vectors, output_weights  # the backend's now (several CPU threads train a copy of W_out)
         position = Position.restore(saved.position, backend) if saved else Position.start()
         chunks = group_chunks(encoded.chunks, backend.job_words)
         encoded.release(0, len(encoded.ids))

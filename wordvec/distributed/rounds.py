@@ -153,6 +153,7 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
         for _, result in run_jobs(backend, block.ids, jobs, threads):
             totals += result
     kernel_seconds = time.perf_counter() - started
+    W_in, W_out = backend.weights()  # with several threads the backend trains W_out in a copy of its own
     return RoundResult(Changes.between(W_in, weights_in), Changes.between(W_out, weights_out), float(totals[0]),
                        int(totals[1]), int(totals[2]), int(totals[3]), kernel_seconds)
 
