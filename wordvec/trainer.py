@@ -317,9 +317,7 @@ class Trainer:
                                     prepare_seconds=time.perf_counter() - started)
         record.bad_input = dict(self._bad_input)
         record.phrases, record.duplicates = self._phrase_report, self._duplicates
-        self.record_ = record
-        self._rows, self._words = self._subword_rows(vocab), vocab.words
-        self._check_resources(vocab)
+        self._start_run(vocab, record)
         started = time.perf_counter()
         vectors, output_weights, position_weights = self._train(vocab, encoded, saved)
         record.train_seconds += time.perf_counter() - started
@@ -354,6 +352,13 @@ class Trainer:
         table = table.as_dict() if table is not None else None
         return Model(vocab, vectors, output_weights, self.settings(), self.record_.as_dict(), position,
                      position_weights, table, subwords)
+
+    def _start_run(self, vocab: Vocabulary, record: "TrainingRecord", driver_copies: float | None = None) -> None:
+        """Take ``record`` as the run's, build the subword row table, and check that
+        the run fits (:meth:`_check_resources`): in this process or on a cluster's driver."""
+        self.record_ = record
+        self._rows, self._words = self._subword_rows(vocab), vocab.words
+        self._check_resources(vocab, driver_copies)
 
     def _subword_rows(self, vocab: Vocabulary):
         """``(row_starts, row_ids, buckets)`` of every word's input rows (see
@@ -466,16 +471,18 @@ class Trainer:
             tables["row_starts"], tables["row_ids"] = self._rows[:2]
         return tables
 
-    def _check_resources(self, vocab: Vocabulary, weight_copies: float = 1.0) -> None:
-        """Fail before allocating anything, not after, when the weights (and
-        ``weight_copies − 1`` more copies of them: a cluster's driver) will not fit
-        in memory or the model will not fit on the disk."""
+    def _check_resources(self, vocab: Vocabulary, driver_copies: float | None = None) -> None:
+        """Fail before allocating anything, not after, when training in this process
+        (or on a cluster's driver, which trains nothing but holds ``driver_copies``
+        copies of the weights) will not fit in memory or the model will not fit on the disk."""
         from .backend import CpuBackend
 
-        needed = vocab.training_memory(self.dim, self.loss, self._workers(), CpuBackend.SOFTMAX_BATCH)
+        threads = self._workers() if driver_copies is None else 1
+        needed = vocab.training_memory(self.dim, self.loss, threads, CpuBackend.SOFTMAX_BATCH)
         if self._rows is not None:  # the n-gram rows, the row table, and the composed vectors at the end
             needed += (len(self._rows[2]) + len(vocab)) * self.dim * 4 + self._rows[1].nbytes * 3
-        needed += int((weight_copies - 1) * self.weights_bytes(vocab))
+        if driver_copies is not None:
+            needed += int((driver_copies - 1) * self.weights_bytes(vocab))
         checks.check_memory(needed, f"training {len(vocab):,} words x {self.dim} dims",
                             "lower --dim or --max-vocab")
         self._say(f"{self.record_.corpus_tokens:,} tokens, {len(vocab):,} words in the vocabulary; "

@@ -411,9 +411,7 @@ class _ClusterRun:
             record = TrainingRecord(corpus_tokens=tokens, vocab_size=len(vocab),
                                     prepare_seconds=time.perf_counter() - started)
         record.bad_input = bad_input
-        trainer.record_ = record
-        trainer._rows, trainer._words = trainer._subword_rows(vocab), vocab.words
-        trainer._check_resources(vocab, weight_copies=DRIVER_WEIGHT_COPIES + DRIVER_COPIES_PER_WORKER * self.workers)
+        trainer._start_run(vocab, record, driver_copies=DRIVER_WEIGHT_COPIES + DRIVER_COPIES_PER_WORKER * self.workers)
         check_worker_memory(client, int(WORKER_WEIGHT_COPIES * trainer.weights_bytes(vocab)),
                             "lower --dim or --max-vocab, or run fewer workers on a machine")
         started = time.perf_counter()
