@@ -61,15 +61,18 @@ BROADCAST_WAITS = (0.1, 0.3, 1.0, 3.0)
 #: The name of the thread in which the driver loads its round kernels.
 LOADING_THREAD = "wordvec-load-kernels"
 #: Copies of the weights (``W_in`` and ``W_out``) the driver holds at most: its own, the
-#: momentum, the round's summed changes (:class:`rounds.RoundSum`) and the moves in 16-bit
-#: steps (half a copy when every row moves) ...
-DRIVER_WEIGHT_COPIES = 3.5
-#: ... and half a copy more for each worker's changes, kept until the round ends.
+#: momentum, the round's summed changes (:class:`rounds.RoundSum`), the moves in 16-bit
+#: steps (half a copy when every row moves) and what sending them takes ...
+DRIVER_WEIGHT_COPIES = 4.6
+#: ... and up to half a copy more for each worker's changes, kept until the round ends.
+#: Measured (``bench/cluster_memory.py``: peak memory at dim 300 less that at dim 100,
+#: over the weights' growth; bench/RESULTS.md, session 16): 4.98 – 5.10 copies with 2
+#: workers, 5.04 – 5.63 with 4.
 DRIVER_COPIES_PER_WORKER = 0.5
 #: Copies a worker holds at most: the weights its rounds start from
-#: (:func:`rounds.start_weights`), the copy it trains in, and half a copy each for the
-#: moves it receives and the changes it sends back.
-WORKER_WEIGHT_COPIES = 3.0
+#: (:func:`rounds.start_weights`), the copy it trains in, and the moves it receives and
+#: the changes it sends back (measured as above: 3.19 – 3.30).
+WORKER_WEIGHT_COPIES = 3.5
 
 
 @dataclass
