@@ -158,3 +158,17 @@ def test_an_example_writes_the_threads_copy_of_a_hot_row_not_the_shared_row(loss
     np.testing.assert_array_equal(W_out[V:], in_place)
     np.testing.assert_array_equal(grads[0], grads[1])
     assert not np.array_equal(in_place, backend.weights()[1])
+
+
+@pytest.mark.parametrize("loss", ["ns", "hs"])
+def test_a_model_trained_on_two_threads_has_the_vocabularys_output_rows_and_round_trips(loss, demo_prefix,
+                                                                                       tmp_path):
+    """The threads' copies of the hot rows are the backend's, never the model's."""
+    import wordvec
+
+    path = tmp_path / "two.wordvec"
+    trainer = wordvec.Trainer(threads=2, epochs=1, dim=20, loss=loss, checkpoint=path, progress=False)
+    model = trainer.fit(demo_prefix).model_
+    assert model.output_weights.shape == (len(model.words), 20)  # a row a word (hs: |V| − 1 inner nodes and a spare)
+    np.testing.assert_array_equal(wordvec.load(path).output_weights, model.output_weights)
+    assert model.most_similar("king", topn=1)  # the vectors answer queries

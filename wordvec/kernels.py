@@ -295,8 +295,8 @@ def negative_sampling_layer(hidden, target, W_out, negative, noise_prob, noise_a
     exactly one SGD step on ``L`` even when a noise word is drawn twice; and the
     dot products, which only read, run back to back instead of each waiting
     for the previous row's update.  The noise words are drawn first into
-    ``noise`` so their rows load in parallel.  The hot rows are read and written
-    in the thread's copy (:func:`_hot_row`).
+    ``noise`` so their rows load in parallel; it holds the rows trained, which
+    for the hot words are the thread's copies (:func:`_hot_row`).
     """
     noise[0] = _hot_row(target, hot_first, hot_count, hot_copy)
     for k in range(1, negative + 1):
