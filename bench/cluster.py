@@ -4,8 +4,9 @@
     python bench/cluster.py CORPUS.txt --workers 2 --epochs 1
     python bench/cluster.py CORPUS.txt --workers 2 --repeat 3   # three pairs, seeds 1, 2 and 3
     python bench/cluster.py CORPUS.txt --workers 2 --subwords   # fastText's n-grams (3..6, 2 M buckets)
+    python bench/cluster.py CORPUS.txt --workers 4 --subwords --arch skipgram
 
-CBOW-NS with word2vec's defaults.  The in-process run uses 2 threads; each
+CBOW-NS with word2vec's defaults (``--arch skipgram``: skip-gram, alpha 0.025).  The in-process run uses 2 threads; each
 cluster is a ``LocalCluster`` of N worker processes with 1 thread each, on the
 same machine (so 4 and 8 workers share 2 cores: their time means nothing, their
 accuracy is the point).  Printed per run: training seconds and words/s, rounds,
@@ -41,10 +42,11 @@ def score(model) -> tuple[float, float]:
 
 
 def run(corpus: Path, epochs: int, workers: int | None, how: str = "coherent", seed: int = 1,
-        subwords: bool = False) -> dict:
+        subwords: bool = False, arch: str = "cbow") -> dict:
     import wordvec
 
-    trainer = wordvec.Trainer(epochs=epochs, threads=2 if workers is None else 1, seed=seed, subwords=subwords)
+    trainer = wordvec.Trainer(epochs=epochs, threads=2 if workers is None else 1, seed=seed, subwords=subwords,
+                              arch=arch)
     if workers is None:
         trainer.fit(corpus)
     else:  # what `wordvec train --cluster local:N` starts
@@ -75,6 +77,7 @@ def main() -> None:
     parser.add_argument("--no-threads", action="store_true", help="skip the in-process run")
     parser.add_argument("--seed", type=int, default=1, help="the runs' seed (the spread between seeds is the noise)")
     parser.add_argument("--subwords", action="store_true", help="train with subwords (wordvec's defaults for them)")
+    parser.add_argument("--arch", default="cbow", choices=("cbow", "skipgram"))
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the whole sequence this many times, with seeds S, S+1, ..., and print the median "
                              "speed ratio (the speed of these shared machines drifts from one run to the next) and "
@@ -84,7 +87,8 @@ def main() -> None:
         parser.error("--repeat must be at least 1")
     from memory import cpu_model
 
-    print(f"{cpu_model()}; CBOW-NS{' with subwords' if args.subwords else ''}, word2vec's defaults, "
+    print(f"{cpu_model()}; {'CBOW' if args.arch == 'cbow' else 'skip-gram'}-NS"
+          f"{' with subwords' if args.subwords else ''}, word2vec's defaults, "
           f"{args.epochs} epochs; changes combined by {args.combine}; "
           f"seed{'s' if args.repeat > 1 else ''} {', '.join(str(args.seed + k) for k in range(args.repeat))}\n")
     print("| run | train s | words/s | rounds | MB to workers / round | MB from workers / round | "
@@ -95,7 +99,8 @@ def main() -> None:
     for repeat in range(args.repeat):
         results = []
         for workers in sizes:
-            result = run(args.corpus, args.epochs, workers, args.combine, args.seed + repeat, args.subwords)
+            result = run(args.corpus, args.epochs, workers, args.combine, args.seed + repeat, args.subwords,
+                         args.arch)
             results.append(result)
             name = ("in-process, 2 threads" if workers is None
                     else f"{workers} worker{'s' if workers > 1 else ''} x 1 thread")
