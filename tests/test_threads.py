@@ -172,3 +172,21 @@ def test_a_model_trained_on_two_threads_has_the_vocabularys_output_rows_and_roun
     assert model.output_weights.shape == (len(model.words), 20)  # a row a word (hs: |V| − 1 inner nodes and a spare)
     np.testing.assert_array_equal(wordvec.load(path).output_weights, model.output_weights)
     assert model.most_similar("king", topn=1)  # the vectors answer queries
+
+
+def test_the_memory_check_counts_the_copy_of_w_out_that_several_threads_train_in(monkeypatch):
+    from wordvec import checks
+    from wordvec.tokenize import MAX_SENTENCE_TOKENS
+    from wordvec.trainer import Trainer, TrainingRecord
+
+    vocab = Vocabulary([f"w{i}" for i in range(1000)], np.arange(1000, 0, -1))
+
+    def needed(threads, loss):
+        seen = []
+        monkeypatch.setattr(checks, "check_memory", lambda needed, *args: seen.append(needed))
+        Trainer(threads=threads, loss=loss, dim=100, progress=False)._start_run(vocab, TrainingRecord())
+        return seen[0]
+
+    for loss in ("ns", "hs"):  # W_out again with the two threads' hot rows, and a thread's scratch
+        assert needed(2, loss) - needed(1, loss) == (1000 + 2 * HOT_ROWS) * 100 * 4 + 4 * MAX_SENTENCE_TOKENS
+    assert needed(2, "softmax") == needed(1, "softmax")  # one chunk at a time, W_out in place: no copy

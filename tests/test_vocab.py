@@ -55,13 +55,3 @@ def test_training_memory_grows_with_vocabulary_and_dimension():
     assert vocab.training_memory(dim=100) > small
     assert small >= 2 * 1000 * 50 * 4
 
-
-def test_training_memory_counts_the_copy_of_w_out_that_several_threads_train_in():
-    from wordvec.tokenize import MAX_SENTENCE_TOKENS
-
-    vocab = Vocabulary([f"w{i}" for i in range(1000)], np.arange(1000, 0, -1))
-    for loss in ("ns", "hs"):
-        one, two = vocab.training_memory(100, loss, threads=1), vocab.training_memory(100, loss, threads=2)
-        assert two - one == 1000 * 100 * 4 + 4 * MAX_SENTENCE_TOKENS  # W_out again, and a thread's scratch
-    one, two = vocab.training_memory(100, "softmax", threads=1), vocab.training_memory(100, "softmax", threads=2)
-    assert two - one == 4 * MAX_SENTENCE_TOKENS + 4 * 1000 * (100 + 64)  # one thread trains W_out: no copy

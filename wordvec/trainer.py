@@ -475,10 +475,13 @@ class Trainer:
         """Fail before allocating anything, not after, when training in this process
         (or on a cluster's driver, which trains nothing but holds ``driver_copies``
         copies of the weights) will not fit in memory or the model will not fit on the disk."""
-        from .backend import CpuBackend
+        from .backend import CpuBackend, hot_output_rows
 
         threads = self._workers() if driver_copies is None else 1
         needed = vocab.training_memory(self.dim, self.loss, threads, CpuBackend.SOFTMAX_BATCH)
+        hot = hot_output_rows(self.loss, len(vocab), threads) if self._device()[0] == "cpu" else range(0)
+        if hot:  # the CPU backend's copy of W_out with the threads' rows (backend.with_spare_rows)
+            needed += (len(vocab) + threads * len(hot)) * self.dim * 4
         if self._rows is not None:  # the n-gram rows, the row table, and the composed vectors at the end
             needed += (len(self._rows[2]) + len(vocab)) * self.dim * 4 + self._rows[1].nbytes * 3
         if driver_copies is not None:

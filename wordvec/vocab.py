@@ -84,10 +84,8 @@ class Vocabulary:
         """Bytes of memory that training will need, before it starts: the two
         weight matrices (|V| x d float32 each), the sampling tables and each
         thread's scratch space, which for the full softmax holds a |V| x d
-        gradient and ``softmax_batch`` x |V| scores; on several threads with
-        ``ns`` or ``hs``, W_out is copied once while the threads' rows are added
-        (see ``wordvec.backend.with_spare_rows``).  The encoded ids (4 bytes a
-        token) are not counted: they are a memory-mapped file whose pages the
+        gradient and ``softmax_batch`` x |V| scores.  The encoded ids (4 bytes
+        a token) are not counted: they are a memory-mapped file whose pages the
         system can drop."""
         n = len(self)
         tables = n * 4  # keep-probabilities
@@ -96,8 +94,7 @@ class Vocabulary:
         elif loss == "hs":
             tables += n * (4 + 5 * (int(np.log2(max(n, 2))) + 8))  # paths and codes, an estimate of their depth
         scratch = 4 * MAX_SENTENCE_TOKENS + (4 * n * (dim + softmax_batch) if loss == "softmax" else 0)
-        copied = n * dim * 4 if threads > 1 and loss != "softmax" else 0
-        return 2 * n * dim * 4 + copied + tables + threads * scratch
+        return 2 * n * dim * 4 + tables + threads * scratch
 
 
 def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
