@@ -22,12 +22,13 @@ import pytest
 import wordvec
 from wordvec import Trainer, WordvecError
 from wordvec.backend import CpuBackend, kernel_tables
-from wordvec.cuda import parse_device, spread_stride
+from wordvec.cuda import parse_device, restore_numpy_names, spread_stride
 from wordvec.errors import TrainingInterrupted
 from wordvec.vocab import huffman_tree
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")]  # the simulator's uint64
+restore_numpy_names()  # before numba-cuda is imported, as wordvec.cuda.cuda_module does
 cuda = pytest.importorskip("numba.cuda")
 kernels = pytest.importorskip("wordvec.cuda.kernels")
 
@@ -104,6 +105,8 @@ def test_the_kernels_compile_for_a_real_gpu(monkeypatch):
     """The simulator runs the kernels as Python; this compiles them to PTX for an
     H100/H200 (sm_90) as numba-cuda would on the device, with no GPU needed."""
     script = """
+from wordvec.cuda import restore_numpy_names
+restore_numpy_names()
 import numba.cuda.dispatcher as dispatcher
 from numba import cuda, types
 from wordvec.cuda import kernels
@@ -124,7 +127,8 @@ for kernel, signature in ((kernels.subsample, subsample), (kernels.train, train)
     print(kernel.__name__, ptx.count("bar.sync"), ptx.count("mul.f64"))
 """
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
-    trivial = "from numba import cuda, types; cuda.compile_ptx(lambda a: None, (types.float32[:],), cc=(9, 0))"
+    trivial = ("from wordvec.cuda import restore_numpy_names; restore_numpy_names(); "
+               "from numba import cuda, types; cuda.compile_ptx(lambda a: None, (types.float32[:],), cc=(9, 0))")
     if subprocess.run([sys.executable, "-c", trivial], env=env, capture_output=True).returncode != 0:
         pytest.skip("numba-cuda cannot compile here: no CUDA 12 libraries (pip install 'wordvec[cuda]')")
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)

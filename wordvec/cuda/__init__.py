@@ -64,16 +64,23 @@ def check_settings(settings: dict) -> None:
             raise WordvecError(f"--device cuda takes --{name} up to {limit}, not {value}")
 
 
+def restore_numpy_names() -> None:
+    """Give numpy back ``row_stack`` (dropped in numpy 2.5), which numba-cuda 0.30
+    registers when it is imported: called only on the way to the GPU, never by
+    ``import wordvec``."""
+    import numpy as np
+
+    if not hasattr(np, "row_stack"):
+        np.row_stack = np.vstack
+
+
 def cuda_module():
     """numba's CUDA module, or a one-line error saying what is missing."""
     simulated = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
     if importlib.util.find_spec("numba_cuda") is None and not simulated:
         raise WordvecError("--device cuda needs the GPU extra, which is not installed: "
                            "pip install 'wordvec[cuda]' (numba-cuda and its CUDA 12 libraries)")
-    import numpy as np
-
-    if not hasattr(np, "row_stack"):  # numba-cuda 0.30 registers np.row_stack, which numpy 2.5 dropped
-        np.row_stack = np.vstack
+    restore_numpy_names()
     from numba import cuda
 
     if not cuda.is_available():
