@@ -29,6 +29,11 @@ class CudaBackend:
     #: signal or a due checkpoint after each.
     job_words = 1 << 24
     threads = 1
+    #: The fewest centres a block trains in a launch.  Thousands of blocks on a launch of
+    #: a few hundred centres would train them all at once from the same weights, their
+    #: steps to the few rows of a small vocabulary overwriting each other (Hogwild
+    #: assumes sparse updates).  A job of the bench corpus gives each block thousands.
+    min_centres_per_block = 64
 
     def __init__(self, cuda, device_index: int, vectors: np.ndarray, output_weights: np.ndarray, tables: dict,
                  arch: str, loss: str, window: int, negative: int, cbow_mean: bool, seed: int, ids: np.ndarray,
@@ -43,6 +48,7 @@ class CudaBackend:
                          int("row_ids" in tables), SENTENCE_END)
         self.seed, self.launches = int(seed), 0
         self.blocks = blocks  # the training kernel's grid: see _resident_blocks
+        self._shared_bytes = kernels.shared_bytes(vectors.shape[1])
         self._say = say
         self._place(device_index, ids, tables, say)
 
@@ -120,7 +126,7 @@ class CudaBackend:
         arch, objective, window, negative, cbow_mean, subwords, sentence_end = self.settings
 
         def train(grid: int, centres: int):
-            self.kernels.train[grid, self.kernels.THREADS](
+            self.kernels.train[grid, self.kernels.THREADS, 0, self._shared_bytes](
                 device_ids, offset, centres, self._kept, self._W_in, self._W_out, tables["noise_prob"],
                 tables["noise_alias"], tables["hs_points"], tables["hs_codes"], tables["hs_lengths"],
                 tables["row_starts"], tables["row_ids"], arch, objective, window, negative, cbow_mean, subwords,
@@ -130,7 +136,12 @@ class CudaBackend:
         if self.blocks is None:
             train(1, 0)  # trains nothing: compiles the kernel for these arguments, so its occupancy is known
             self.blocks = self._resident_blocks()
-        train(min(n, self.blocks), n)
+        train(self.grid(n), n)
+
+    def grid(self, n: int) -> int:
+        """The training kernel's blocks for a launch of ``n`` centres: the blocks the GPU
+        runs at once, fewer when that would leave a block under :attr:`min_centres_per_block`."""
+        return max(1, min(self.blocks, n // self.min_centres_per_block))
 
     def _resident_blocks(self) -> int:
         """How many blocks of the compiled training kernel the GPU runs at once: on every
@@ -144,7 +155,7 @@ class CudaBackend:
         if compiled is None or not hasattr(compiled, "max_cooperative_grid_blocks"):  # numba's simulator
             device = self.cuda.get_current_device()
             return getattr(device, "MULTIPROCESSOR_COUNT", 1) * _SIMULATED_BLOCKS_PER_SM
-        blocks = max(1, compiled.max_cooperative_grid_blocks(self.kernels.THREADS))
+        blocks = max(1, compiled.max_cooperative_grid_blocks(self.kernels.THREADS, self._shared_bytes))
         if self._say is not None:
             self._say(f"training kernel: {compiled.regs_per_thread} registers a thread, {blocks:,} blocks of "
                       f"{self.kernels.THREADS} threads at once")
