@@ -49,6 +49,30 @@ def test_the_vocabulary_equals_the_single_machine_one(client, demo_prefix, small
     assert trained.record_.corpus_tokens == Trainer().prepare(demo_prefix)[1].tokens
 
 
+def test_dedup_on_a_cluster_keeps_what_one_machine_keeps(client, demo_prefix, tmp_path, small_blocks, monkeypatch):
+    """Repeats inside a block and across blocks: each block keeps, counts and encodes the
+    sentences that one machine reading the corpus in order keeps (the first of equal ones)."""
+    lines = demo_prefix.read_text(encoding="utf-8").splitlines()
+    corpus = tmp_path / "repeats.txt"
+    corpus.write_text("\n".join(lines[:50] + lines + lines[:40] + lines[2000:2010] * 3) + "\n", encoding="utf-8")
+    monkeypatch.setattr(driver, "MIN_BLOCK_BYTES", 60_000)
+    _, blocks, _ = driver.text_blocks(corpus, workers=2)
+    assert len(blocks) >= 4
+    keeps, report = driver._ClusterRun(Trainer(dedup=True), client, None, "coherent")._repeats(blocks)
+    one_machine = Trainer(min_count=3, dedup=True)
+    vocab, encoded = one_machine.prepare(corpus)
+    assert report["sentences_dropped"] == one_machine._duplicates["sentences_dropped"] >= 50 + 40 + 20
+    assert all(report[key] == one_machine._duplicates[key] for key in ("tokens_dropped", "distinct_sentences"))
+    words = "\n".join(vocab.words)
+    pieces = [rounds.encode_block(block.compute(), words, True, False, keep=keep).ids
+              for block, keep in zip(blocks, keeps)]
+    np.testing.assert_array_equal(np.concatenate(pieces), encoded.ids)
+    trained = Trainer(min_count=3, epochs=1, dim=10, dedup=True).fit(corpus, cluster=client)
+    np.testing.assert_array_equal(trained.model_.vocab.counts, vocab.counts)
+    assert trained.record_.corpus_tokens == encoded.tokens
+    assert trained.record_.duplicates["tokens_dropped"] == one_machine._duplicates["tokens_dropped"]
+
+
 def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
     """What a worker does with a block equals what one machine does with a file of the same
     bytes, odd input included: Hindi, Thai, accents composed and decomposed (NFD), undecodable

@@ -13,6 +13,7 @@ input and generators of sentences need no second pass.
 """
 from __future__ import annotations
 
+import hashlib
 import mmap
 import os
 import tempfile
@@ -124,14 +125,16 @@ def scan_text(source, tokenizer: Tokenizer, keep_lines: bool = False, dedup: boo
 
 
 def scan_word_bytes(word_bytes: Iterable[bytes], tokenizer: Tokenizer, keep_lines: bool = False,
-                    dedup: bool = False, keep_text: bool = True) -> ScannedCorpus:
+                    dedup: bool = False, keep_text: bool = True, keep_sentences: np.ndarray | None = None
+                    ) -> ScannedCorpus:
     """:func:`scan_text` of text already read: the pieces of
     :meth:`Tokenizer.word_bytes` (or of :meth:`Tokenizer.word_bytes_of_bytes`);
-    without ``keep_text`` only the words and their counts (nothing spilled)."""
+    without ``keep_text`` only the words and their counts (nothing spilled);
+    with ``keep_sentences`` (a flag a sentence) only the sentences it flags."""
     from .scan_kernels import WordTable  # imports numba
 
     table = WordTable()
-    numbers = NumberedText(dedup, keep_text=keep_text)
+    numbers = NumberedText(dedup, keep_text=keep_text, keep_sentences=keep_sentences)
 
     def flush(text: bytes):
         ids = table.number(np.frombuffer(text, dtype=np.uint8), keep_lines, MAX_SENTENCE_TOKENS, MAX_WORD_CHARS)
@@ -154,13 +157,15 @@ def scan_word_bytes(word_bytes: Iterable[bytes], tokenizer: Tokenizer, keep_line
 
 class NumberedText:
     """A numbered text being written, batch by batch: spilled to a temporary
-    file and counted, its repeated sentences dropped with ``dedup`` (a batch may
-    end inside a sentence: those words wait for the rest of it)."""
+    file and counted, its repeated sentences dropped with ``dedup``, or those
+    that ``keep_sentences`` does not flag (a batch may end inside a sentence:
+    those words wait for the rest of it)."""
 
-    def __init__(self, dedup: bool = False, duplicates: dict | None = None, keep_text: bool = True):
+    def __init__(self, dedup: bool = False, duplicates: dict | None = None, keep_text: bool = True,
+                 keep_sentences: np.ndarray | None = None):
         self.spill = tempfile.TemporaryFile(prefix="wordvec-ids-") if keep_text else None
         self.counts = np.zeros(1, dtype=np.int64)
-        self.seen = SeenSentences() if dedup else None
+        self.seen = SeenSentences() if dedup else None if keep_sentences is None else FlaggedSentences(keep_sentences)
         self.duplicates = duplicates
         self.open_sentence = np.empty(0, dtype=np.int32)
 
@@ -188,32 +193,51 @@ class NumberedText:
         return ScannedCorpus(index, self.counts, self.spill, duplicates)
 
 
-class SeenSentences:
-    """Exact de-duplication of sentences in bounded memory: 8 bytes a distinct sentence.
-
-    A sentence ``t_0 … t_{n−1}`` (its word numbers, ending in the sentence end
-    0) is known by the 64-bit hash ``Σ_k mix(t_k · 2^32 + k)`` (mod 2^64),
-    where ``mix`` is splitmix64's finaliser: the position ``k`` makes the sum
-    depend on the order, the closing 0 on the length.  Two different sentences
-    share a hash with probability about 2^−64.  The hashes seen are kept in
-    sorted numpy arrays (a large one and a recent one merged into it when it
-    grows), so a batch of sentences is checked and added without a Python loop.
-    """
+class _SentenceFilter:
+    """Drops whole sentences from batches of word numbers and counts what it dropped."""
 
     def __init__(self):
-        self.known = np.empty(0, dtype=np.uint64)
-        self.recent = np.empty(0, dtype=np.uint64)
         self.dropped_sentences = 0
         self.dropped_tokens = 0
 
+    def _keep(self, ids: np.ndarray, starts: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """``ids`` without the sentences (starting at ``starts``) that ``keep`` does not flag."""
+        lengths = np.diff(np.concatenate((starts, [len(ids)])))
+        self.dropped_sentences += int(np.count_nonzero(~keep))
+        self.dropped_tokens += int(lengths[~keep].sum() - np.count_nonzero(~keep))  # not the sentence ends
+        return ids[np.repeat(keep, lengths)]
+
+
+class SeenSentences(_SentenceFilter):
+    """Exact de-duplication of sentences in bounded memory: 8 bytes a distinct sentence.
+
+    A sentence ``t_0 … t_{n−1}`` (its words' keys, the last one the sentence
+    end's) is known by the 64-bit hash ``Σ_k mix(key(t_k) + k · φ)`` (mod 2^64),
+    where ``mix`` is splitmix64's finaliser and ``φ = 0x9E3779B97F4A7C15``: the
+    position ``k`` makes the sum depend on the order, the closing sentence end
+    on the length.  A word's key is its number in this text, or, where texts
+    numbered apart must agree, a hash of its letters (:func:`word_keys`).  Two
+    different sentences share a hash with probability about 2^−64.  The hashes
+    seen are kept in sorted numpy arrays (a large one and a recent one merged
+    into it when it grows), so a batch of sentences is checked and added
+    without a Python loop.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.known = np.empty(0, dtype=np.uint64)
+        self.recent = np.empty(0, dtype=np.uint64)
+
     @staticmethod
-    def hashes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(hash of each sentence, its start)`` for ``ids`` that end with a sentence end."""
+    def hashes(ids: np.ndarray, keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(hash of each sentence, its start)`` for ``ids`` that end with a sentence end
+        (0); word ``t``'s key is ``keys[t]`` when given, else ``t``."""
         ends = np.flatnonzero(ids == 0)
         starts = np.concatenate(([0], ends[:-1] + 1))
         position = np.arange(len(ids)) - np.repeat(starts, ends - starts + 1)
         with np.errstate(over="ignore"):
-            z = (ids.astype(np.uint64) << np.uint64(32)) + position.astype(np.uint64)
+            key = ids.astype(np.uint64) if keys is None else keys[ids]
+            z = key + position.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
             z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
             z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
             z ^= z >> np.uint64(31)
@@ -229,15 +253,49 @@ class SeenSentences:
         self.recent = np.union1d(self.recent, unique[fresh])
         if len(self.recent) > max(len(self.known) // 4, 1 << 16):
             self.known, self.recent = np.union1d(self.known, self.recent), self.recent[:0]
-        lengths = np.diff(np.concatenate((starts, [len(ids)])))
-        self.dropped_sentences += int(np.count_nonzero(~keep))
-        self.dropped_tokens += int(lengths[~keep].sum() - np.count_nonzero(~keep))  # not the sentence ends
-        return ids[np.repeat(keep, lengths)]
+        return self._keep(ids, starts, keep)
 
     def report(self) -> dict:
         return {"sentences_dropped": self.dropped_sentences, "tokens_dropped": self.dropped_tokens,
                 "distinct_sentences": len(self.known) + len(self.recent),
                 "memory_bytes": 8 * (len(self.known) + len(self.recent))}
+
+
+class FlaggedSentences(_SentenceFilter):
+    """Keeps the sentences that ``keep`` flags, in the order they come: the repeats
+    were found elsewhere (a cluster's driver, from every block's
+    :func:`sentence_hashes`)."""
+
+    def __init__(self, keep: np.ndarray):
+        super().__init__()
+        self.flags, self.done = np.asarray(keep, dtype=bool), 0
+
+    def drop_repeats(self, ids: np.ndarray) -> np.ndarray:
+        """``ids`` (whole sentences) without the next sentences not flagged."""
+        starts = np.concatenate(([0], np.flatnonzero(ids == 0)[:-1] + 1)) if len(ids) else np.empty(0, np.int64)
+        keep = self.flags[self.done:self.done + len(starts)]
+        if len(keep) != len(starts):
+            raise WordvecError("the text has more sentences than when its repeats were found: it changed meanwhile")
+        self.done += len(starts)
+        return self._keep(ids, starts, keep)
+
+    def report(self) -> dict:
+        return {"sentences_dropped": self.dropped_sentences, "tokens_dropped": self.dropped_tokens}
+
+
+def word_keys(words: Iterable[str]) -> np.ndarray:
+    """Each word's 64-bit key from its letters alone (BLAKE2b), the same in every
+    process: :meth:`SeenSentences.hashes` of texts numbered apart then agree."""
+    return np.array([int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+                     for word in words], dtype=np.uint64)
+
+
+def sentence_hashes(scanned: ScannedCorpus) -> tuple[np.ndarray, np.ndarray]:
+    """``(hash, tokens)`` of each sentence of a scanned text, its words known by their
+    letters (:func:`word_keys`), so that texts scanned apart (a cluster's blocks) agree."""
+    ids = np.concatenate([*scanned.batches(), np.empty(0, np.int32)])
+    hashes, starts = SeenSentences.hashes(ids, word_keys(scanned.index))
+    return hashes, np.diff(np.concatenate((starts, [len(ids)]))) - 1
 
 
 def _in_sorted(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -353,7 +353,7 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     if how not in rounds.COMBINE:
         raise WordvecError(f"how must be one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
-    single_machine = [name for name in ("phrases", "phrase_table", "dedup", "position_weights")
+    single_machine = [name for name in ("phrases", "phrase_table", "position_weights")
                       if getattr(trainer, name)]
     if single_machine:
         raise WordvecError(f"{', '.join(single_machine)}: not yet on a cluster; train on one machine, or join the "
@@ -401,9 +401,10 @@ class _ClusterRun:
         loading = threading.Thread(target=rounds.load_kernels, name=LOADING_THREAD, daemon=True)
         loading.start()
         try:
-            vocab, bad_input = self._vocabulary(blocks, saved)
+            keeps, duplicates = self._repeats(blocks) if trainer.dedup else ([None] * len(blocks), {})
+            vocab, bad_input = self._vocabulary(blocks, keeps, saved)
             self.places = block_places(block_sizes, self.workers)
-            encoded, summaries = self._encode(blocks, vocab)
+            encoded, summaries = self._encode(blocks, keeps, vocab)
         finally:
             loading.join()
             client.gather(self.warming, errors="skip")
@@ -413,7 +414,7 @@ class _ClusterRun:
         else:
             record = TrainingRecord(corpus_tokens=tokens, vocab_size=len(vocab),
                                     prepare_seconds=time.perf_counter() - started)
-        record.bad_input = bad_input
+        record.bad_input, record.duplicates = bad_input, duplicates
         trainer._start_run(vocab, record, driver_copies=DRIVER_WEIGHT_COPIES + DRIVER_COPIES_PER_WORKER * self.workers)
         check_worker_memory(client, int(WORKER_WEIGHT_COPIES * trainer.weights_bytes(vocab)),
                             "lower --dim or --max-vocab, or run fewer workers on a machine")
@@ -429,13 +430,36 @@ class _ClusterRun:
             trainer.model_.save(trainer.checkpoint)
         return trainer
 
-    def _vocabulary(self, blocks, saved):
-        """Counted on the workers, merged by addition, finalised as on one machine."""
+    def _repeats(self, blocks) -> tuple[list[np.ndarray], dict]:
+        """Which sentences of each block ``dedup`` keeps: the first of equal sentences in
+        block order, as one machine reading the corpus in that order keeps.  The workers
+        hash each sentence by its words' letters; the hashes meet here (8 bytes a
+        sentence, and its length)."""
+        import dask
+
+        trainer = self.trainer
+        hashed = self.client.gather(self.client.compute(
+            [dask.delayed(rounds.hash_block_sentences)(block, trainer.lowercase, trainer.whitespace)
+             for block in blocks]))
+        hashes = np.concatenate([np.empty(0, np.uint64), *(block_hashes for block_hashes, _ in hashed)])
+        tokens = np.concatenate([np.empty(0, np.int64), *(block_tokens for _, block_tokens in hashed)])
+        _, first = np.unique(hashes, return_index=True)
+        keep = np.zeros(len(hashes), dtype=bool)
+        keep[first] = True
+        bounds = np.cumsum([0, *(len(block_hashes) for block_hashes, _ in hashed)])
+        report = {"sentences_dropped": int(np.count_nonzero(~keep)), "tokens_dropped": int(tokens[~keep].sum()),
+                  "distinct_sentences": len(first), "memory_bytes": hashes.nbytes + tokens.nbytes}
+        return [keep[start:stop] for start, stop in zip(bounds, bounds[1:])], report
+
+    def _vocabulary(self, blocks, keeps, saved):
+        """Counted on the workers (the sentences ``keeps`` flags, where it is not None),
+        merged by addition, finalised as on one machine."""
         import dask
 
         trainer, client = self.trainer, self.client
-        counting = client.compute([dask.delayed(rounds.count_block)(block, trainer.lowercase, trainer.whitespace)
-                                   for block in blocks])
+        counting = client.compute([dask.delayed(rounds.count_block)(block, trainer.lowercase, trainer.whitespace,
+                                                                    keep)
+                                   for block, keep in zip(blocks, keeps)])
         # Each worker loads its training kernels once its blocks are counted, while the driver merges the
         # counts (0.3 - 0.5 s on the first round's path otherwise); a failure there would show in the round.
         self.warming = [client.submit(rounds.load_worker_kernels, pure=False, workers=[address],
@@ -459,9 +483,9 @@ class _ClusterRun:
                                f"{len(counts)} distinct words); lower --min-count")
         return vocab, {"replaced": bad_input["replaced"], "capped": bad_input["capped"]}
 
-    def _encode(self, blocks, vocab):
-        """Each block encoded once on the worker of its part (:func:`block_places`) and
-        kept there; their chunk plans come back."""
+    def _encode(self, blocks, keeps, vocab):
+        """Each block (the sentences ``keeps`` flags) encoded once on the worker of its
+        part (:func:`block_places`) and kept there; their chunk plans come back."""
         import dask
 
         trainer = self.trainer
@@ -472,9 +496,9 @@ class _ClusterRun:
         # Futures of computed graphs: Dask keeps each block on a worker and recomputes it if lost; the
         # worker named is a preference, so a block whose worker is gone is encoded by another.
         encoded = [self.client.compute(dask.delayed(rounds.encode_block)(block, words, trainer.lowercase,
-                                                                         trainer.whitespace),
+                                                                         trainer.whitespace, keep=keep),
                                        workers=[self.addresses[place]], allow_other_workers=True)
-                   for block, place in zip(blocks, self.places)]
+                   for block, place, keep in zip(blocks, self.places, keeps)]
         summaries = self.client.gather(self.client.map(rounds.block_summary, encoded))
         return encoded, list(summaries)
 

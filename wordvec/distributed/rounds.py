@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..corpus import CHUNK_WORDS, encode, scan_word_bytes
+from ..corpus import CHUNK_WORDS, encode, scan_word_bytes, sentence_hashes
 from ..tokenize import Tokenizer
 
 
@@ -102,21 +102,30 @@ class RoundResult:
         return self.changes_in.nbytes + self.changes_out.nbytes
 
 
-def count_block(data: bytes, lowercase: bool, whitespace: bool) -> tuple[Counter, dict]:
-    """The word counts of one block of text, and what bad input was survived."""
+def hash_block_sentences(data: bytes, lowercase: bool, whitespace: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(hash, tokens)`` of each sentence of one block of text, by its words' letters
+    (:func:`wordvec.corpus.sentence_hashes`): the driver finds the repeats across blocks."""
     tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
-    counts = Counter(scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer, keep_text=False).word_counts())
-    return counts, dict(tokenizer.stats)
+    return sentence_hashes(scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer))
+
+
+def count_block(data: bytes, lowercase: bool, whitespace: bool, keep: np.ndarray | None = None
+                ) -> tuple[Counter, dict]:
+    """The word counts of one block of text (of the sentences ``keep`` flags, when
+    given), and what bad input was survived."""
+    tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
+    scanned = scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer, keep_text=False, keep_sentences=keep)
+    return Counter(scanned.word_counts()), dict(tokenizer.stats)
 
 
 def encode_block(data: bytes, words: str, lowercase: bool, whitespace: bool,
-                 chunk_words: int = CHUNK_WORDS) -> Block:
-    """One block of text as vocabulary ids (``words``: the vocabulary in id order, a
-    word a line), cut into chunks."""
+                 chunk_words: int = CHUNK_WORDS, keep: np.ndarray | None = None) -> Block:
+    """One block of text (the sentences ``keep`` flags, when given) as vocabulary ids
+    (``words``: the vocabulary in id order, a word a line), cut into chunks."""
     from ..vocab import Vocabulary
 
     tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
-    scanned = scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer)
+    scanned = scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer, keep_sentences=keep)
     vocabulary = words.split("\n")
     encoded = encode(scanned, Vocabulary(vocabulary, np.ones(len(vocabulary), dtype=np.int64)),
                      chunk_words=chunk_words)
