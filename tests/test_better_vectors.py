@@ -113,7 +113,7 @@ def test_cli_train_reports_phrases_and_duplicates(runner, tmp_path):
 
 def test_the_additions_are_refused_on_a_cluster_before_it_starts(demo_prefix):
     pytest.importorskip("distributed")
-    with pytest.raises(WordvecError, match="phrases, position_weights: not yet on a cluster"):
+    with pytest.raises(WordvecError, match="phrases, position_weights: not yet on a cluster.*--phrase-table"):
         Trainer(phrases=1, position_weights=True).fit(demo_prefix, cluster="local:1")
 
 

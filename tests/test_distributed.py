@@ -73,6 +73,29 @@ def test_dedup_on_a_cluster_keeps_what_one_machine_keeps(client, demo_prefix, tm
     assert trained.record_.duplicates["tokens_dropped"] == one_machine._duplicates["tokens_dropped"]
 
 
+def test_a_phrase_table_on_a_cluster_joins_what_one_machine_joins(client, demo_prefix, tmp_path, small_blocks,
+                                                                  monkeypatch):
+    table = tmp_path / "phrases.json"
+    finder = Trainer(phrases=2, phrase_threshold=20)
+    finder.prepare(demo_prefix)
+    finder.phrase_table_.save(table)
+    one_machine = Trainer(min_count=3, phrase_table=str(table))
+    vocab, encoded = one_machine.prepare(demo_prefix)
+    phrases = one_machine.phrase_table_.as_dict()
+    assert sum("_" in word for word in vocab.words) > 5
+    monkeypatch.setattr(driver, "MIN_BLOCK_BYTES", 60_000)
+    _, blocks, _ = driver.text_blocks(demo_prefix, workers=2)
+    assert len(blocks) >= 4
+    words = "\n".join(vocab.words)
+    pieces = [rounds.encode_block(block.compute(), words, True, False, phrases=phrases).ids for block in blocks]
+    np.testing.assert_array_equal(np.concatenate(pieces), encoded.ids)
+    trained = Trainer(min_count=3, epochs=1, dim=10, phrase_table=str(table)).fit(demo_prefix, cluster=client)
+    assert trained.model_.words == vocab.words
+    np.testing.assert_array_equal(trained.model_.vocab.counts, vocab.counts)
+    assert trained.record_.corpus_tokens == encoded.tokens  # a join makes two tokens one
+    assert trained.model_.phrase_table().as_dict() == phrases  # saved with the model: "New York" finds new_york
+
+
 def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
     """What a worker does with a block equals what one machine does with a file of the same
     bytes, odd input included: Hindi, Thai, accents composed and decomposed (NFD), undecodable

@@ -348,7 +348,7 @@ class Trainer:
         self.model_ = self._model(vocab, vectors, subwords, output_weights, position_weights)
 
     def _model(self, vocab, vectors, subwords, output_weights, position_weights, position=None) -> Model:
-        table = getattr(self, "phrase_table_", None)  # not set by a run on a cluster
+        table = getattr(self, "phrase_table_", None)
         table = table.as_dict() if table is not None else None
         return Model(vocab, vectors, output_weights, self.settings(), self.record_.as_dict(), position,
                      position_weights, table, subwords)

@@ -353,11 +353,10 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     if how not in rounds.COMBINE:
         raise WordvecError(f"how must be one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
-    single_machine = [name for name in ("phrases", "phrase_table", "position_weights")
-                      if getattr(trainer, name)]
+    single_machine = [name for name in ("phrases", "position_weights") if getattr(trainer, name)]
     if single_machine:
-        raise WordvecError(f"{', '.join(single_machine)}: not yet on a cluster; train on one machine, or join the "
-                           "phrases first with 'wordvec phrases' and train on its output")
+        raise WordvecError(f"{', '.join(single_machine)}: not yet on a cluster; train on one machine, or find the "
+                           "phrases on one machine (wordvec phrases --save-table) and train with --phrase-table")
     if trainer._device()[0] != "cpu":
         raise WordvecError("a cluster trains on its workers' CPUs: --device cuda and --cluster do not combine yet")
     client, started = connect(cluster)
@@ -402,6 +401,7 @@ class _ClusterRun:
         loading.start()
         try:
             keeps, duplicates = self._repeats(blocks) if trainer.dedup else ([None] * len(blocks), {})
+            self.phrases = self._phrase_table(saved)
             vocab, bad_input = self._vocabulary(blocks, keeps, saved)
             self.places = block_places(block_sizes, self.workers)
             encoded, summaries = self._encode(blocks, keeps, vocab)
@@ -451,14 +451,32 @@ class _ClusterRun:
                   "distinct_sentences": len(first), "memory_bytes": hashes.nbytes + tokens.nbytes}
         return [keep[start:stop] for start, stop in zip(bounds, bounds[1:])], report
 
+    def _phrase_table(self, saved):
+        """The phrases every block joins, as a constant of the graphs: the saved run's,
+        else those of ``phrase_table`` (or ``None``); the trainer keeps them for the model."""
+        import dask
+
+        from ..phrases import PhraseTable
+
+        trainer = self.trainer
+        if saved is not None and saved.phrases is not None:
+            trainer.phrase_table_ = PhraseTable.from_dict(saved.phrases)
+        elif trainer.phrase_table:
+            trainer.phrase_table_ = PhraseTable.load(trainer.phrase_table)
+            trainer._say(f"joining the {len(trainer.phrase_table_):,} phrases of {trainer.phrase_table}")
+        else:
+            trainer.phrase_table_ = None
+            return None
+        return dask.delayed(trainer.phrase_table_.as_dict(), pure=True)
+
     def _vocabulary(self, blocks, keeps, saved):
-        """Counted on the workers (the sentences ``keeps`` flags, where it is not None),
-        merged by addition, finalised as on one machine."""
+        """Counted on the workers (the sentences ``keeps`` flags, where it is not None;
+        the phrases joined), merged by addition, finalised as on one machine."""
         import dask
 
         trainer, client = self.trainer, self.client
         counting = client.compute([dask.delayed(rounds.count_block)(block, trainer.lowercase, trainer.whitespace,
-                                                                    keep)
+                                                                    keep, self.phrases)
                                    for block, keep in zip(blocks, keeps)])
         # Each worker loads its training kernels once its blocks are counted, while the driver merges the
         # counts (0.3 - 0.5 s on the first round's path otherwise); a failure there would show in the round.
@@ -496,7 +514,8 @@ class _ClusterRun:
         # Futures of computed graphs: Dask keeps each block on a worker and recomputes it if lost; the
         # worker named is a preference, so a block whose worker is gone is encoded by another.
         encoded = [self.client.compute(dask.delayed(rounds.encode_block)(block, words, trainer.lowercase,
-                                                                         trainer.whitespace, keep=keep),
+                                                                         trainer.whitespace, keep=keep,
+                                                                         phrases=self.phrases),
                                        workers=[self.addresses[place]], allow_other_workers=True)
                    for block, place, keep in zip(blocks, self.places, keeps)]
         summaries = self.client.gather(self.client.map(rounds.block_summary, encoded))

@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..corpus import CHUNK_WORDS, encode, scan_word_bytes, sentence_hashes
+from ..corpus import CHUNK_WORDS, ScannedCorpus, encode, scan_word_bytes, sentence_hashes
 from ..tokenize import Tokenizer
 
 
@@ -109,23 +109,36 @@ def hash_block_sentences(data: bytes, lowercase: bool, whitespace: bool) -> tupl
     return sentence_hashes(scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer))
 
 
-def count_block(data: bytes, lowercase: bool, whitespace: bool, keep: np.ndarray | None = None
-                ) -> tuple[Counter, dict]:
-    """The word counts of one block of text (of the sentences ``keep`` flags, when
-    given), and what bad input was survived."""
+def _scan_block(data: bytes, tokenizer: Tokenizer, keep: np.ndarray | None, phrases: dict | None,
+                keep_text: bool = True) -> ScannedCorpus:
+    """One block of text scanned as one machine scans a file: the sentences ``keep``
+    flags (all when ``None``), then the phrases of the table ``phrases`` joined."""
+    scanned = scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer, keep_text=keep_text or bool(phrases),
+                              keep_sentences=keep)
+    if phrases:
+        from ..phrases import PhraseTable, apply
+
+        scanned = apply(scanned, PhraseTable.from_dict(phrases))
+    return scanned
+
+
+def count_block(data: bytes, lowercase: bool, whitespace: bool, keep: np.ndarray | None = None,
+                phrases: dict | None = None) -> tuple[Counter, dict]:
+    """The word counts of one block of text (see :func:`_scan_block`), and what bad
+    input was survived."""
     tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
-    scanned = scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer, keep_text=False, keep_sentences=keep)
+    scanned = _scan_block(data, tokenizer, keep, phrases, keep_text=False)
     return Counter(scanned.word_counts()), dict(tokenizer.stats)
 
 
 def encode_block(data: bytes, words: str, lowercase: bool, whitespace: bool,
-                 chunk_words: int = CHUNK_WORDS, keep: np.ndarray | None = None) -> Block:
-    """One block of text (the sentences ``keep`` flags, when given) as vocabulary ids
-    (``words``: the vocabulary in id order, a word a line), cut into chunks."""
+                 chunk_words: int = CHUNK_WORDS, keep: np.ndarray | None = None, phrases: dict | None = None) -> Block:
+    """One block of text (see :func:`_scan_block`) as vocabulary ids (``words``: the
+    vocabulary in id order, a word a line), cut into chunks."""
     from ..vocab import Vocabulary
 
     tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
-    scanned = scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer, keep_sentences=keep)
+    scanned = _scan_block(data, tokenizer, keep, phrases)
     vocabulary = words.split("\n")
     encoded = encode(scanned, Vocabulary(vocabulary, np.ones(len(vocabulary), dtype=np.int64)),
                      chunk_words=chunk_words)
