@@ -17,7 +17,7 @@ from wordvec import Trainer, WordvecError  # noqa: E402
 from wordvec.distributed import driver, rounds  # noqa: E402
 
 from conftest import DEMO  # noqa: E402
-from test_end_to_end import _stopped_inside_the_epoch  # noqa: E402
+from test_end_to_end import _Crash, _stopped_inside_the_epoch  # noqa: E402
 from test_training import ANALOGIES  # noqa: E402
 
 
@@ -94,6 +94,29 @@ def test_a_phrase_table_on_a_cluster_joins_what_one_machine_joins(client, demo_p
     np.testing.assert_array_equal(trained.model_.vocab.counts, vocab.counts)
     assert trained.record_.corpus_tokens == encoded.tokens  # a join makes two tokens one
     assert trained.model_.phrase_table().as_dict() == phrases  # saved with the model: "New York" finds new_york
+
+    # A run stopped after its first checkpoint resumes with the phrases it saved, as on one machine,
+    # though the table's file has changed since.
+    checkpoint, real, saves = tmp_path / "run.wordvec", wordvec.Model.save, []
+
+    def save_once(model, target):
+        saves.append(target)
+        if len(saves) > 1:
+            raise _Crash
+        real(model, target)
+
+    settings = dict(min_count=3, epochs=3, dim=10, phrase_table=str(table), checkpoint=checkpoint, checkpoint_every=1)
+    monkeypatch.setattr(wordvec.Model, "save", save_once)
+    with pytest.raises(_Crash):
+        Trainer(**settings).fit(demo_prefix, cluster=client)
+    monkeypatch.setattr(wordvec.Model, "save", real)
+    other = Trainer(phrases=1, phrase_threshold=20)
+    other.prepare(demo_prefix)
+    other.phrase_table_.save(table)
+    assert other.phrase_table_.as_dict() != phrases
+    resumed = Trainer(**settings).fit(demo_prefix, resume=True, cluster=client)
+    assert resumed.resumed_ == "continued" and resumed.record_.corpus_tokens == encoded.tokens
+    assert resumed.model_.phrase_table().as_dict() == phrases
 
 
 def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
