@@ -119,6 +119,22 @@ def test_a_phrase_table_on_a_cluster_joins_what_one_machine_joins(client, demo_p
     assert resumed.model_.phrase_table().as_dict() == phrases
 
 
+def test_phrases_found_on_a_cluster_are_those_one_machine_finds(client, demo_prefix, small_blocks, monkeypatch):
+    monkeypatch.setattr(driver, "MIN_BLOCK_BYTES", 60_000)
+    assert len(driver.text_blocks(demo_prefix, workers=2)[1]) >= 4
+    settings = dict(min_count=3, phrases=2, phrase_threshold=20)
+    one_machine = Trainer(**settings)
+    vocab, encoded = one_machine.prepare(demo_prefix)
+    trained = Trainer(**settings, epochs=1, dim=10).fit(demo_prefix, cluster=client)
+    found = one_machine.phrase_table_.as_dict()
+    assert all(found["passes"]) and trained.model_.phrase_table().as_dict() == found
+    assert trained.model_.words == vocab.words
+    np.testing.assert_array_equal(trained.model_.vocab.counts, vocab.counts)
+    assert trained.record_.corpus_tokens == encoded.tokens
+    assert all(trained.record_.phrases[key] == one_machine._phrase_report[key]
+               for key in ("pairs_counted", "pairs_pruned", "phrases", "joins"))
+
+
 def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
     """What a worker does with a block equals what one machine does with a file of the same
     bytes, odd input included: Hindi, Thai, accents composed and decomposed (NFD), undecodable
@@ -135,10 +151,10 @@ def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
     path = tmp_path / "block.txt"
     path.write_bytes(data)
     vocab, encoded = Trainer(min_count=1).prepare(path)
-    counts, stats = rounds.count_block(data, lowercase=True, whitespace=False)
+    counts, stats, joins = rounds.count_block(data, lowercase=True, whitespace=False)
     assert counts == dict(zip(vocab.words, vocab.counts.tolist()))
     assert {"हिन्दी", "भाषा", "crème"} <= set(counts)  # decomposed accents come out composed
-    assert stats["replaced"] == 2 and stats["capped"] == 1
+    assert stats["replaced"] == 2 and stats["capped"] == 1 and joins == []
     block = rounds.encode_block(data, "\n".join(vocab.words), lowercase=True, whitespace=False)
     np.testing.assert_array_equal(block.ids, encoded.ids)
     assert (block.tokens, block.words) == (encoded.tokens, encoded.words)

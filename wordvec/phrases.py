@@ -273,37 +273,54 @@ def detect(scanned: ScannedCorpus, passes: int = 1, scoring: str = "word2phrase"
     threshold = check_phrase_settings(passes, scoring, threshold, min_count, delimiter, max_pairs)
     table = PhraseTable(scoring, threshold, min_count, delimiter)
     report = PhraseReport()
-    counter = PairCounter(max_pairs, scanned.tokens // 4)
-    previous = 0
-    for batch in scanned.batches(_BATCH):
-        counter.add(batch, previous)
-        previous = int(batch[-1])
+    counter = count_text_pairs(scanned, max_pairs)
     for number in range(passes):
         keys, pair_counts = counter.finish()
         report.pairs_counted.append(len(keys))
         report.pairs_pruned.append(counter.pruned)
         report.memory_bytes = max(report.memory_bytes, counter.peak_bytes)
-        scores = score_pairs(keys, pair_counts, scanned.counts, scanned.tokens, scoring, min_count)
-        chosen = np.flatnonzero(scores > threshold)
-        chosen = chosen[np.argsort(keys[chosen])]  # the table lists pairs by their words' numbers
-        words = list(scanned.index)
-        pairs = [(words[key >> 32], words[key & 0xFFFFFFFF], float(score), int(count))
-                 for key, score, count in zip(keys[chosen].tolist(), scores[chosen].tolist(),
-                                              pair_counts[chosen].tolist())]
+        chosen, pairs = choose(keys, pair_counts, scanned.counts, scanned.tokens, list(scanned.index), table)
         table.passes.append(pairs)
         report.phrases.append(len(pairs))
         counter = PairCounter(max_pairs, scanned.tokens // 4) if number + 1 < passes else None
-        scanned, joins = _join(scanned, keys[chosen], table, pairs, counter)
+        scanned, joins = _join(scanned, chosen, table, pairs, counter)
         report.joins.append(joins)
     return scanned, table, report
 
 
-def apply(scanned: ScannedCorpus, table: PhraseTable) -> ScannedCorpus:
-    """Join the phrases of a saved ``table`` in ``scanned`` (pass by pass, no detection)."""
+def count_text_pairs(scanned: ScannedCorpus, max_pairs: int = DEFAULT_MAX_PAIRS) -> PairCounter:
+    """The pairs of a numbered text, counted."""
+    counter = PairCounter(max_pairs, scanned.tokens // 4)
+    previous = 0
+    for batch in scanned.batches(_BATCH):
+        counter.add(batch, previous)
+        previous = int(batch[-1])
+    return counter
+
+
+def choose(keys: np.ndarray, pair_counts: np.ndarray, word_counts: np.ndarray, tokens: int, words: list[str],
+           table: PhraseTable) -> tuple[np.ndarray, list]:
+    """The pairs (``keys``, counted ``pair_counts``) that are phrases by the table's
+    scoring, threshold and min count: their keys and ``(a, b, score, count)``, by
+    their words' numbers (``words[n]`` is word ``n``)."""
+    scores = score_pairs(keys, pair_counts, word_counts, tokens, table.scoring, table.min_count)
+    chosen = np.flatnonzero(scores > table.threshold)
+    chosen = chosen[np.argsort(keys[chosen])]
+    pairs = [(words[key >> 32], words[key & 0xFFFFFFFF], float(score), int(count))
+             for key, score, count in zip(keys[chosen].tolist(), scores[chosen].tolist(),
+                                          pair_counts[chosen].tolist())]
+    return keys[chosen], pairs
+
+
+def apply(scanned: ScannedCorpus, table: PhraseTable, joins: list | None = None) -> ScannedCorpus:
+    """Join the phrases of a saved ``table`` in ``scanned`` (pass by pass, no detection);
+    appends each pass's joins to ``joins`` when given."""
     for pairs in table.passes:
         present = [pair for pair in pairs if pair[0] in scanned.index and pair[1] in scanned.index]
         keys = np.array([(scanned.index[a] << 32) | scanned.index[b] for a, b, _, _ in present], dtype=np.int64)
-        scanned, _ = _join(scanned, keys, table, present, None)
+        scanned, joined = _join(scanned, keys, table, present, None)
+        if joins is not None:
+            joins.append(joined)
     return scanned
 
 

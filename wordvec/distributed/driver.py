@@ -353,10 +353,8 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     if how not in rounds.COMBINE:
         raise WordvecError(f"how must be one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
-    single_machine = [name for name in ("phrases", "position_weights") if getattr(trainer, name)]
-    if single_machine:
-        raise WordvecError(f"{', '.join(single_machine)}: not yet on a cluster; train on one machine, or find the "
-                           "phrases on one machine (wordvec phrases --save-table) and train with --phrase-table")
+    if trainer.position_weights:
+        raise WordvecError("position_weights: not yet on a cluster; train them on one machine")
     if trainer._device()[0] != "cpu":
         raise WordvecError("a cluster trains on its workers' CPUs: --device cuda and --cluster do not combine yet")
     client, started = connect(cluster)
@@ -401,7 +399,7 @@ class _ClusterRun:
         loading.start()
         try:
             keeps, duplicates = self._repeats(blocks) if trainer.dedup else ([None] * len(blocks), {})
-            self.phrases = self._phrase_table(saved)
+            self.phrases = self._phrase_table(saved, blocks, keeps)
             vocab, bad_input = self._vocabulary(blocks, keeps, saved)
             self.places = block_places(block_sizes, self.workers)
             encoded, summaries = self._encode(blocks, keeps, vocab)
@@ -414,7 +412,7 @@ class _ClusterRun:
         else:
             record = TrainingRecord(corpus_tokens=tokens, vocab_size=len(vocab),
                                     prepare_seconds=time.perf_counter() - started)
-        record.bad_input, record.duplicates = bad_input, duplicates
+        record.bad_input, record.duplicates, record.phrases = bad_input, duplicates, self.phrase_report
         trainer._start_run(vocab, record, driver_copies=DRIVER_WEIGHT_COPIES + DRIVER_COPIES_PER_WORKER * self.workers)
         check_worker_memory(client, int(WORKER_WEIGHT_COPIES * trainer.weights_bytes(vocab)),
                             "lower --dim or --max-vocab, or run fewer workers on a machine")
@@ -451,23 +449,76 @@ class _ClusterRun:
                   "distinct_sentences": len(first), "memory_bytes": hashes.nbytes + tokens.nbytes}
         return [keep[start:stop] for start, stop in zip(bounds, bounds[1:])], report
 
-    def _phrase_table(self, saved):
+    def _phrase_table(self, saved, blocks, keeps):
         """The phrases every block joins, as a constant of the graphs: the saved run's,
-        else those of ``phrase_table`` (or ``None``); the trainer keeps them for the model."""
+        else those of ``phrase_table``, else those found in ``phrases`` passes (or
+        ``None``); the trainer keeps them for the model."""
         import dask
 
         from ..phrases import PhraseTable
 
         trainer = self.trainer
+        self.phrase_report = {}
         if saved is not None and saved.phrases is not None:
             trainer.phrase_table_ = PhraseTable.from_dict(saved.phrases)
         elif trainer.phrase_table:
             trainer.phrase_table_ = PhraseTable.load(trainer.phrase_table)
             trainer._say(f"joining the {len(trainer.phrase_table_):,} phrases of {trainer.phrase_table}")
+        elif trainer.phrases:
+            trainer.phrase_table_, self.phrase_report = self._find_phrases(blocks, keeps)
         else:
             trainer.phrase_table_ = None
             return None
         return dask.delayed(trainer.phrase_table_.as_dict(), pure=True)
+
+    def _find_phrases(self, blocks, keeps):
+        """``phrases`` passes of word2phrase over the blocks, as one machine makes them
+        (:func:`wordvec.phrases.detect`): in each pass the workers join the phrases
+        found so far and count their blocks' words and pairs; the counts meet here in
+        the corpus's numbering (the words as first seen in block order, then the
+        phrases in the table's order), 16 bytes a distinct pair of a block, and the
+        pass's phrases are chosen from their sums.  Returns the table and the report
+        (its joins are counted with the words)."""
+        import dask
+
+        from ..phrases import DEFAULT_MAX_PAIRS, PhraseReport, PhraseTable, check_phrase_settings, choose
+
+        trainer, client = self.trainer, self.client
+        table = PhraseTable(trainer.phrase_scoring, 0.0, trainer._phrase_min_count())
+        table.threshold = check_phrase_settings(trainer.phrases, table.scoring, trainer._phrase_threshold(),
+                                                table.min_count, table.delimiter, DEFAULT_MAX_PAIRS)
+        report, number, words = PhraseReport(), {}, [None]  # word 0: the sentence end
+        for _ in range(trainer.phrases):
+            found = dask.delayed(table.as_dict(), pure=True) if table.passes else None
+            counted = client.gather(client.compute(
+                [dask.delayed(rounds.count_block_pairs)(block, trainer.lowercase, trainer.whitespace, keep, found,
+                                                        DEFAULT_MAX_PAIRS)
+                 for block, keep in zip(blocks, keeps)]))
+            word_counts, pair_keys, pair_counts, pruned_pairs = np.zeros(0, np.int64), [], [], 0
+            for block_words, block_counts, keys, counts, pruned in counted:
+                for word in block_words.split("\n") if block_words else []:
+                    if word not in number:
+                        number[word] = len(words)
+                        words.append(word)
+                ours = np.array([0, *(number[word] for word in block_words.split("\n") if block_words)], np.int64)
+                word_counts = np.pad(word_counts, (0, len(words) - len(word_counts)))
+                np.add.at(word_counts, ours, block_counts[:len(ours)])
+                pair_keys.append((ours[keys >> 32] << 32) | ours[keys & 0xFFFFFFFF])
+                pair_counts.append(counts)
+                pruned_pairs += pruned
+            keys, where = np.unique(np.concatenate(pair_keys), return_inverse=True)
+            counts = np.bincount(where, weights=np.concatenate(pair_counts), minlength=len(keys)).astype(np.int64)
+            _, pairs = choose(keys, counts, word_counts, int(word_counts[1:].sum()), words, table)
+            table.passes.append(pairs)
+            report.pairs_counted.append(len(keys))
+            report.pairs_pruned.append(pruned_pairs)
+            report.phrases.append(len(pairs))
+            report.memory_bytes = max(report.memory_bytes, 4 * keys.nbytes)
+            for a, b, _, _ in pairs:  # the phrases' numbers, as one machine gives them when it joins them
+                if table.phrase(a, b) not in number:
+                    number[table.phrase(a, b)] = len(words)
+                    words.append(table.phrase(a, b))
+        return table, report.as_dict()
 
     def _vocabulary(self, blocks, keeps, saved):
         """Counted on the workers (the sentences ``keeps`` flags, where it is not None;
@@ -484,9 +535,15 @@ class _ClusterRun:
                                       allow_other_workers=True, priority=-10) for address in self.addresses]
         counted = client.gather(counting)
         counts, bad_input = Counter(), Counter()
-        for block_counts, stats in counted:
+        joins = np.zeros(len(trainer.phrase_table_.passes) if trainer.phrase_table_ else 0, dtype=np.int64)
+        for block_counts, stats, block_joins in counted:
             counts.update(block_counts)
             bad_input.update(stats)
+            joins += np.array(block_joins, dtype=np.int64)  # each block joins every pass of the table
+        if self.phrase_report:
+            self.phrase_report["joins"] = joins.tolist()
+            trainer._say(f"phrases: {len(trainer.phrase_table_):,} found in {trainer.phrases} pass(es), "
+                         f"{int(joins.sum()):,} joined")
         if not counts:
             raise WordvecError("the corpus holds no words")
         if saved:

@@ -36,6 +36,7 @@ or Ray could call the same functions.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import Counter
@@ -110,25 +111,41 @@ def hash_block_sentences(data: bytes, lowercase: bool, whitespace: bool) -> tupl
 
 
 def _scan_block(data: bytes, tokenizer: Tokenizer, keep: np.ndarray | None, phrases: dict | None,
-                keep_text: bool = True) -> ScannedCorpus:
+                keep_text: bool = True, joins: list | None = None) -> ScannedCorpus:
     """One block of text scanned as one machine scans a file: the sentences ``keep``
-    flags (all when ``None``), then the phrases of the table ``phrases`` joined."""
+    flags (all when ``None``), then the phrases of the table ``phrases`` joined (each
+    pass's joins appended to ``joins``)."""
     scanned = scan_word_bytes(tokenizer.word_bytes_of_bytes(data), tokenizer, keep_text=keep_text or bool(phrases),
                               keep_sentences=keep)
     if phrases:
         from ..phrases import PhraseTable, apply
 
-        scanned = apply(scanned, PhraseTable.from_dict(phrases))
+        scanned = apply(scanned, PhraseTable.from_dict(phrases), joins)
     return scanned
 
 
 def count_block(data: bytes, lowercase: bool, whitespace: bool, keep: np.ndarray | None = None,
-                phrases: dict | None = None) -> tuple[Counter, dict]:
-    """The word counts of one block of text (see :func:`_scan_block`), and what bad
-    input was survived."""
+                phrases: dict | None = None) -> tuple[Counter, dict, list[int]]:
+    """The word counts of one block of text (see :func:`_scan_block`), what bad input
+    was survived, and the joins of each pass of ``phrases``."""
     tokenizer = Tokenizer(lowercase=lowercase, whitespace=whitespace)
-    scanned = _scan_block(data, tokenizer, keep, phrases, keep_text=False)
-    return Counter(scanned.word_counts()), dict(tokenizer.stats)
+    joins = []
+    scanned = _scan_block(data, tokenizer, keep, phrases, keep_text=False, joins=joins)
+    return Counter(scanned.word_counts()), dict(tokenizer.stats), joins
+
+
+def count_block_pairs(data: bytes, lowercase: bool, whitespace: bool, keep: np.ndarray | None,
+                      phrases: dict | None, max_pairs: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, int]:
+    """For one pass of finding phrases, one block of text (see :func:`_scan_block`; the
+    phrases of the passes before joined): its words in its own numbering (a word a
+    line, from word 1: 0 is the sentence end), their counts, its pairs' keys in that numbering and their counts, and the
+    pairs dropped when the block's table filled."""
+    from ..phrases import count_text_pairs
+
+    scanned = _scan_block(data, Tokenizer(lowercase=lowercase, whitespace=whitespace), keep, phrases)
+    counter = count_text_pairs(scanned, max_pairs)
+    keys, pair_counts = counter.finish()
+    return "\n".join(itertools.islice(scanned.index, 1, None)), scanned.counts, keys, pair_counts, counter.pruned
 
 
 def encode_block(data: bytes, words: str, lowercase: bool, whitespace: bool,
