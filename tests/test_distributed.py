@@ -135,6 +135,15 @@ def test_phrases_found_on_a_cluster_are_those_one_machine_finds(client, demo_pre
                for key in ("pairs_counted", "pairs_pruned", "phrases", "joins"))
 
 
+@pytest.mark.parametrize("data", [b"", b"\n\n  \n"])
+def test_a_block_without_words_has_no_sentences_pairs_or_counts(data):
+    hashes, tokens = rounds.hash_block_sentences(data, True, False)
+    assert len(hashes) == len(tokens) == 0
+    assert rounds.count_block(data, True, False, keep=hashes.astype(bool)) == ({}, {"replaced": 0, "capped": 0}, [])
+    words, counts, keys, pair_counts, pruned = rounds.count_block_pairs(data, True, False, None, None, 1000)
+    assert words == "" and len(keys) == len(pair_counts) == pruned == 0
+
+
 def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
     """What a worker does with a block equals what one machine does with a file of the same
     bytes, odd input included: Hindi, Thai, accents composed and decomposed (NFD), undecodable

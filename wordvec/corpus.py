@@ -233,6 +233,8 @@ class SeenSentences(_SentenceFilter):
         """``(hash of each sentence, its start)`` for ``ids`` that end with a sentence end
         (0); word ``t``'s key is ``keys[t]`` when given, else ``t``."""
         ends = np.flatnonzero(ids == 0)
+        if not len(ends):  # no sentence: a text of blank lines
+            return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
         starts = np.concatenate(([0], ends[:-1] + 1))
         position = np.arange(len(ids)) - np.repeat(starts, ends - starts + 1)
         with np.errstate(over="ignore"):
