@@ -494,20 +494,7 @@ class _ClusterRun:
                 [dask.delayed(rounds.count_block_pairs)(block, trainer.lowercase, trainer.whitespace, keep, found,
                                                         DEFAULT_MAX_PAIRS)
                  for block, keep in zip(blocks, keeps)]))
-            word_counts, pair_keys, pair_counts, pruned_pairs = np.zeros(0, np.int64), [], [], 0
-            for block_words, block_counts, keys, counts, pruned in counted:
-                for word in block_words.split("\n") if block_words else []:
-                    if word not in number:
-                        number[word] = len(words)
-                        words.append(word)
-                ours = np.array([0, *(number[word] for word in block_words.split("\n") if block_words)], np.int64)
-                word_counts = np.pad(word_counts, (0, len(words) - len(word_counts)))
-                np.add.at(word_counts, ours, block_counts[:len(ours)])
-                pair_keys.append((ours[keys >> 32] << 32) | ours[keys & 0xFFFFFFFF])
-                pair_counts.append(counts)
-                pruned_pairs += pruned
-            keys, where = np.unique(np.concatenate(pair_keys), return_inverse=True)
-            counts = np.bincount(where, weights=np.concatenate(pair_counts), minlength=len(keys)).astype(np.int64)
+            word_counts, keys, counts, pruned_pairs = _summed_counts(counted, number, words)
             _, pairs = choose(keys, counts, word_counts, int(word_counts[1:].sum()), words, table)
             table.passes.append(pairs)
             report.pairs_counted.append(len(keys))
@@ -788,6 +775,29 @@ class _ClusterRun:
         check_finite(trainer._alpha(), W_in, W_out)
         trainer._model(vocab, *trainer._split_input(vocab, W_in), W_out, None, position.as_dict()).save(
             trainer.checkpoint)
+
+
+def _summed_counts(counted: list, number: dict, words: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The words' counts, the distinct pairs' keys and counts, and the pairs dropped,
+    summed over the blocks' :func:`rounds.count_block_pairs` in the corpus's numbering
+    (``number[word]``; ``words``, its inverse, grows by the words first seen)."""
+    word_counts, pruned_pairs = np.zeros(len(words), np.int64), 0
+    pair_keys, pair_counts = [np.empty(0, np.int64)], [np.empty(0, np.int64)]  # where no block has a pair
+    for block_words, block_counts, keys, counts, pruned in counted:
+        block_words = block_words.split("\n") if block_words else []
+        for word in block_words:
+            if word not in number:
+                number[word] = len(words)
+                words.append(word)
+        ours = np.array([0, *(number[word] for word in block_words)], dtype=np.int64)
+        word_counts = np.pad(word_counts, (0, len(words) - len(word_counts)))
+        np.add.at(word_counts, ours, block_counts[:len(ours)])
+        pair_keys.append((ours[keys >> 32] << 32) | ours[keys & 0xFFFFFFFF])
+        pair_counts.append(counts)
+        pruned_pairs += pruned
+    keys, where = np.unique(np.concatenate(pair_keys), return_inverse=True)
+    counts = np.bincount(where, weights=np.concatenate(pair_counts), minlength=len(keys)).astype(np.int64)
+    return word_counts, keys, counts, pruned_pairs
 
 
 def _constant(value):
