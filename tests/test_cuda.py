@@ -69,11 +69,10 @@ def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alp
     W_in, W_out = cuda.to_device(W_in), cuda.to_device(W_out)
     kernels.subsample[1, kernels.SUBSAMPLE_THREADS](ids, 0, len(IDS), device["keep_prob"], -1, np.uint64(3), kept,
                                                     counts)
-    kernels.train[1, kernels.THREADS, 0, kernels.shared_bytes(D)](ids, 0, len(IDS), kept, W_in, W_out, device["noise_prob"],
-                                      device["noise_alias"], device["hs_points"], device["hs_codes"],
-                                      device["hs_lengths"], device["row_starts"], device["row_ids"], arch,
-                                      objective, window, negative, 1, int("row_ids" in tables), -1, 1,
-                                      np.uint64(7), alpha, alpha, loss, counts)
+    kernels.train[1, kernels.THREADS, 0, kernels.shared_bytes(D)](
+        ids, 0, len(IDS), kept, W_in, W_out, device["noise_prob"], device["noise_alias"], device["hs_points"],
+        device["hs_codes"], device["hs_lengths"], device["row_starts"], device["row_ids"], arch, objective, window,
+        negative, 1, int("row_ids" in tables), -1, 1, np.uint64(7), alpha, alpha, loss, counts)
     return W_in.copy_to_host(), W_out.copy_to_host(), loss.copy_to_host()[0], counts.copy_to_host()
 
 

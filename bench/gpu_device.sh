@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One run on a lent GPU machine (issue 15): the GPU tests, bench/gpu.py against the
+# machine's CPU cores (and gensim when carried), where a run's time goes, and
+# Nsight Compute's reading of one CBOW launch.  See bench/README.md for the folder
+# CARRY (the corpus's sources, the evaluation sets, gensim) and how to start it.
+#
+#     bash bench/gpu_device.sh CARRY [RUNS]        # RUNS: bench/gpu.py --runs (default: all)
+set -u
+carry=${1:?the carried folder: data/, eval/ and optionally gensim.tgz}
+runs=${2:-}
+out=${OUT:-/tmp/gpu-device-out}
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
+start=$(date +%s)
+step() { echo "[$(( $(date +%s) - start )) s] $*"; }
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader
+lscpu | grep -E "Model name"
+export PYTHONPATH=$PWD
+if [ -f "$carry/gensim.tgz" ]; then
+    mkdir -p /tmp/site && tar xzf "$carry/gensim.tgz" -C /tmp/site && export PYTHONPATH=$PWD:/tmp/site
+fi
+python3 -c "import numpy, numba, numba_cuda; print('numpy', numpy.__version__, 'numba', numba.__version__, 'numba-cuda', numba_cuda.__version__)"
+step corpus
+python3 "$carry/data/build_corpus.py" /tmp/enwiki20.txt > "$out/corpus.log" 2>&1; tail -1 "$out/corpus.log"
+step bench
+timeout 300 python3 bench/gpu.py /tmp/enwiki20.txt --eval "$carry/eval" --output "$out/gpu.json" ${runs:+--runs "$runs"} \
+    2>&1 | tee "$out/bench.log" | grep -v "tokens, \|MB free"
+step profile
+for arch in cbow skipgram; do timeout 40 python3 bench/gpu_profile.py /tmp/enwiki20.txt --arch "$arch"; done \
+    2>&1 | tee "$out/profile.log"
+step tests
+NUMBA_ENABLE_CUDASIM=0 timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py > "$out/tests.log" 2>&1
+grep -E "^E |passed|failed|^FAILED" "$out/tests.log" | head -20
+step ncu
+ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+if [ -n "$ncu" ]; then
+    timeout 60 "$ncu" --clock-control none -k regex:train --launch-skip 3 --launch-count 1 --section SpeedOfLight \
+        --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+        python3 bench/gpu_profile.py /tmp/enwiki20.txt --epochs 1 > "$out/ncu.txt" 2>&1
+    grep -E "Throughput|Occupancy|Warp Cycles|Hit Rate|Block Limit|Est. Local Speedup" "$out/ncu.txt" | head -30
+fi
+step done
