@@ -119,13 +119,18 @@ def test_a_phrase_table_on_a_cluster_joins_what_one_machine_joins(client, demo_p
     assert resumed.model_.phrase_table().as_dict() == phrases
 
 
-def test_phrases_found_on_a_cluster_are_those_one_machine_finds(client, demo_prefix, small_blocks, monkeypatch):
+@pytest.mark.parametrize("dedup", [False, True])
+def test_phrases_found_on_a_cluster_are_those_one_machine_finds(client, demo_prefix, tmp_path, small_blocks,
+                                                                monkeypatch, dedup):
+    lines = demo_prefix.read_text(encoding="utf-8").splitlines()
+    corpus = tmp_path / "repeats.txt"
+    corpus.write_text("\n".join(lines + lines[:300]) + "\n", encoding="utf-8")  # with dedup, no pair counts twice
     monkeypatch.setattr(driver, "MIN_BLOCK_BYTES", 60_000)
-    assert len(driver.text_blocks(demo_prefix, workers=2)[1]) >= 4
-    settings = dict(min_count=3, phrases=2, phrase_threshold=20)
+    assert len(driver.text_blocks(corpus, workers=2)[1]) >= 4
+    settings = dict(min_count=3, phrases=2, phrase_threshold=20, dedup=dedup)
     one_machine = Trainer(**settings)
-    vocab, encoded = one_machine.prepare(demo_prefix)
-    trained = Trainer(**settings, epochs=1, dim=10).fit(demo_prefix, cluster=client)
+    vocab, encoded = one_machine.prepare(corpus)
+    trained = Trainer(**settings, epochs=1, dim=10).fit(corpus, cluster=client)
     found = one_machine.phrase_table_.as_dict()
     assert all(found["passes"]) and trained.model_.phrase_table().as_dict() == found
     assert trained.model_.words == vocab.words
