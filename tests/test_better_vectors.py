@@ -111,12 +111,6 @@ def test_cli_train_reports_phrases_and_duplicates(runner, tmp_path):
     assert "note: 'New York' looked up as 'new_york' (a phrase's words are joined by _)" in spelled.output
 
 
-def test_the_additions_are_refused_on_a_cluster_before_it_starts(demo_prefix):
-    pytest.importorskip("distributed")
-    with pytest.raises(WordvecError, match="position_weights: not yet on a cluster"):
-        Trainer(position_weights=True).fit(demo_prefix, cluster="local:1")
-
-
 def test_cli_train_with_npmi_phrases_and_their_own_min_count(runner, tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("we read the new york times today\nthe times of new york\n" * 15, encoding="utf-8")

@@ -149,6 +149,33 @@ def test_a_block_without_words_has_no_sentences_pairs_or_counts(data):
     assert words == "" and len(keys) == len(pair_counts) == pruned == 0
 
 
+def test_position_weights_train_on_a_cluster_keep_their_mean_and_resume(client, demo_prefix, tmp_path, small_blocks,
+                                                                         monkeypatch):
+    """Each worker's change of ``D`` keeps every dimension's mean over the positions;
+    the driver moves ``D`` by their mean, which keeps it too.  A stopped run resumes
+    from the ``D`` of its checkpoint."""
+    checkpoint, real, saves = tmp_path / "run.wordvec", wordvec.Model.save, []
+
+    def save_once(model, target):
+        saves.append(target)
+        if len(saves) > 1:
+            raise _Crash
+        real(model, target)
+
+    settings = dict(position_weights=True, min_count=3, epochs=3, dim=10, checkpoint=checkpoint, checkpoint_every=1)
+    monkeypatch.setattr(wordvec.Model, "save", save_once)
+    with pytest.raises(_Crash):
+        Trainer(**settings).fit(demo_prefix, cluster=client)
+    monkeypatch.setattr(wordvec.Model, "save", real)
+    saved = wordvec.load(checkpoint).position_weights
+    assert saved.shape == (10, 10) and np.abs(saved - 1).max() > 0.01
+    resumed = Trainer(**settings).fit(demo_prefix, resume=True, cluster=client)
+    D = resumed.model_.position_weights
+    assert resumed.resumed_ == "continued" and np.abs(D - saved).max() > 0.01
+    np.testing.assert_allclose(D.mean(axis=0), 1.0, atol=1e-5)
+    np.testing.assert_allclose(saved.mean(axis=0), 1.0, atol=1e-5)
+
+
 def test_blocks_are_counted_and_encoded_as_a_file_of_their_bytes(tmp_path):
     """What a worker does with a block equals what one machine does with a file of the same
     bytes, odd input included: Hindi, Thai, accents composed and decomposed (NFD), undecodable

@@ -353,8 +353,6 @@ def fit_on_cluster(trainer, corpus, cluster, resume: bool = False, round_words: 
     if how not in rounds.COMBINE:
         raise WordvecError(f"how must be one of {', '.join(rounds.COMBINE)}, not {how!r}")
     trainer.check_settings()
-    if trainer.position_weights:
-        raise WordvecError("position_weights: not yet on a cluster; train them on one machine")
     if trainer._device()[0] != "cpu":
         raise WordvecError("a cluster trains on its workers' CPUs: --device cuda and --cluster do not combine yet")
     client, started = connect(cluster)
@@ -423,7 +421,7 @@ class _ClusterRun:
             with contextlib.suppress(OSError, TimeoutError):
                 client.run(rounds.release_working_copies, on_error="ignore")
         record.train_seconds += time.perf_counter() - started
-        trainer._keep(vocab, *trainer._split_input(vocab, vectors), output_weights, record)
+        trainer._keep(vocab, *trainer._split_input(vocab, vectors), output_weights, record, self.position_weights)
         if trainer.checkpoint:
             trainer.model_.save(trainer.checkpoint)
         return trainer
@@ -569,10 +567,12 @@ class _ClusterRun:
         from tqdm.auto import tqdm
 
         trainer, client = self.trainer, self.client
-        W_in, W_out, _ = trainer._initial_weights(vocab, saved)  # no position weights on a cluster
+        W_in, W_out, self.position_weights = trainer._initial_weights(vocab, saved)
         self.plan = round_settings(self.workers, vocab.counts, trainer.epochs, self.words, self.eta_given,
                                    skipgram_subwords=trainer.subwords and trainer.arch == "skipgram")
         self.momentum = (np.zeros_like(W_in), np.zeros_like(W_out)) if self.plan.eta else None
+        positions = self.position_weights
+        self.position_momentum = np.zeros_like(positions) if self.plan.eta and positions is not None else None
         self.changes = rounds.RoundSum(W_in, W_out)
         parts = plan_parts(summaries, self.workers, self.places)
         words_per_epoch = sum(words for part in parts for *_, words in part)
@@ -683,7 +683,8 @@ class _ClusterRun:
             return client.submit(rounds.train_round_from, self.run, self.version, weights, move,
                                  [(encoded[block], first, stop) for block, first, stop in task.pieces], tables,
                                  settings, task_seed(trainer.seed, epoch, round_index, i), alpha_start, alpha_stop,
-                                 1, pure=True, workers=[self.addresses[task.part]], allow_other_workers=True)
+                                 1, self.position_weights, pure=True, workers=[self.addresses[task.part]],
+                                 allow_other_workers=True)
 
         def whole_weights(i: int):  # to the worker of task i alone
             cluster_record["bytes_to_workers"] += W_in.nbytes + W_out.nbytes
@@ -696,6 +697,7 @@ class _ClusterRun:
         del futures, shipped
         self.move = self.changes.apply(W_in, W_out, self.how, self.momentum, self.plan.eta, self.plan.summed_from,
                                        self.plan.power, len(W_out))
+        self._move_position_weights(results)
         self.moved = {task.part for task in tasks}
         self.version += 1
         cluster_record["rounds"] += 1
@@ -703,6 +705,20 @@ class _ClusterRun:
         cluster_record["kernel_seconds"] += max(result.kernel_seconds for result in results)
         cluster_record["round_seconds"] += time.perf_counter() - started
         return results
+
+    def _move_position_weights(self, results: list) -> None:
+        """Move the position weights ``D`` by the mean of the workers' changes (with the
+        momentum, as the word rows): every worker changes every row of ``D``, and each
+        change keeps each dimension's mean over the positions (``kernels.flush_position_steps``),
+        which a mean keeps too (a row's own factor, as ``coherent`` gives, would not)."""
+        if self.position_weights is None:
+            return
+        step = np.mean([result.changes_position for result in results], axis=0, dtype=np.float64)
+        if self.position_momentum is not None:
+            self.position_momentum *= self.plan.eta
+            self.position_momentum += step.astype(np.float32)
+            step = self.position_momentum
+        self.position_weights += step.astype(np.float32)
 
     def _gather_as_completed(self, futures: list, consume, again) -> list:
         """The tasks' results, in task order, each fetched as soon as its task ends
@@ -773,8 +789,9 @@ class _ClusterRun:
         if not trainer.checkpoint:
             return
         check_finite(trainer._alpha(), W_in, W_out)
-        trainer._model(vocab, *trainer._split_input(vocab, W_in), W_out, None, position.as_dict()).save(
-            trainer.checkpoint)
+        model = trainer._model(vocab, *trainer._split_input(vocab, W_in), W_out, self.position_weights,
+                               position.as_dict())
+        model.save(trainer.checkpoint)
 
 
 def _summed_counts(counted: list, number: dict, words: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:

@@ -96,11 +96,13 @@ class RoundResult:
     words: int
     kept: int
     kernel_seconds: float
+    changes_position: np.ndarray | None = None  # the change of the position weights, whole
 
     @property
     def nbytes(self) -> int:
         """Bytes this result carries back to the driver."""
-        return self.changes_in.nbytes + self.changes_out.nbytes
+        position = self.changes_position.nbytes if self.changes_position is not None else 0
+        return self.changes_in.nbytes + self.changes_out.nbytes + position
 
 
 def hash_block_sentences(data: bytes, lowercase: bool, whitespace: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -169,18 +171,20 @@ def block_summary(block: Block) -> tuple[list[tuple[int, int, int]], int, int]:
 
 def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tuple[Block, int, int]],
                 tables: dict, settings: dict, seed: int, alpha_start: float, alpha_stop: float,
-                threads: int = 1) -> RoundResult:
+                threads: int = 1, position_weights: np.ndarray | None = None) -> RoundResult:
     """Train the chunks ``block.chunks[first:stop]`` of every ``(block, first, stop)``
     of ``pieces``, one after the other, from the given weights (not changed: the
     kernels work on copies) with ``threads`` lock-free threads and the learning
     rate falling linearly from ``alpha_start`` to ``alpha_stop`` over the stretch;
-    return the rows that changed and by how much (:class:`Changes`)."""
+    return the rows that changed and by how much (:class:`Changes`), and the
+    change of the ``position_weights`` when they are trained."""
     from ..backend import CpuBackend
     from ..trainer import run_jobs
 
     W_in, W_out = _working_copies(weights_in, weights_out)
+    D = position_weights.copy() if position_weights is not None else None
     backend = CpuBackend(W_in, W_out, tables, settings["arch"], settings["loss"], settings["window"],
-                         settings["negative"], settings["cbow_mean"], threads, seed)
+                         settings["negative"], settings["cbow_mean"], threads, seed, D)
     total = max(sum(words for block, first, stop in pieces for *_, words in block.chunks[first:stop]), 1)
     done, totals, started = 0, np.zeros(4), time.perf_counter()
     for block, first, stop in pieces:
@@ -194,7 +198,8 @@ def train_round(weights_in: np.ndarray, weights_out: np.ndarray, pieces: list[tu
     kernel_seconds = time.perf_counter() - started
     W_in, W_out = backend.weights()  # with several threads the backend trains W_out in a copy of its own
     return RoundResult(Changes.between(W_in, weights_in), Changes.between(W_out, weights_out), float(totals[0]),
-                       int(totals[1]), int(totals[2]), int(totals[3]), kernel_seconds)
+                       int(totals[1]), int(totals[2]), int(totals[3]), kernel_seconds,
+                       D - position_weights if D is not None else None)
 
 
 #: Per worker thread, the two arrays its rounds train in, kept from one round to the
