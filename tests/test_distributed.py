@@ -49,6 +49,22 @@ def test_the_vocabulary_equals_the_single_machine_one(client, demo_prefix, small
     assert trained.record_.corpus_tokens == Trainer().prepare(demo_prefix)[1].tokens
 
 
+def _stop_after_the_first_save(monkeypatch, fit) -> None:
+    """``fit()``, stopped as by a crash when it saves a second time (after its first checkpoint)."""
+    real, saves = wordvec.Model.save, []
+
+    def save_once(model, target):
+        saves.append(target)
+        if len(saves) > 1:
+            raise _Crash
+        real(model, target)
+
+    monkeypatch.setattr(wordvec.Model, "save", save_once)
+    with pytest.raises(_Crash):
+        fit()
+    monkeypatch.setattr(wordvec.Model, "save", real)
+
+
 def test_dedup_on_a_cluster_keeps_what_one_machine_keeps(client, demo_prefix, tmp_path, small_blocks, monkeypatch):
     """Repeats inside a block and across blocks: each block keeps, counts and encodes the
     sentences that one machine reading the corpus in order keeps (the first of equal ones)."""
@@ -97,19 +113,9 @@ def test_a_phrase_table_on_a_cluster_joins_what_one_machine_joins(client, demo_p
 
     # A run stopped after its first checkpoint resumes with the phrases it saved, as on one machine,
     # though the table's file has changed since.
-    checkpoint, real, saves = tmp_path / "run.wordvec", wordvec.Model.save, []
-
-    def save_once(model, target):
-        saves.append(target)
-        if len(saves) > 1:
-            raise _Crash
-        real(model, target)
-
-    settings = dict(min_count=3, epochs=3, dim=10, phrase_table=str(table), checkpoint=checkpoint, checkpoint_every=1)
-    monkeypatch.setattr(wordvec.Model, "save", save_once)
-    with pytest.raises(_Crash):
-        Trainer(**settings).fit(demo_prefix, cluster=client)
-    monkeypatch.setattr(wordvec.Model, "save", real)
+    settings = dict(min_count=3, epochs=3, dim=10, phrase_table=str(table), checkpoint=tmp_path / "run.wordvec",
+                    checkpoint_every=1)
+    _stop_after_the_first_save(monkeypatch, lambda: Trainer(**settings).fit(demo_prefix, cluster=client))
     other = Trainer(phrases=1, phrase_threshold=20)
     other.prepare(demo_prefix)
     other.phrase_table_.save(table)
@@ -154,19 +160,9 @@ def test_position_weights_train_on_a_cluster_keep_their_mean_and_resume(client, 
     """Each worker's change of ``D`` keeps every dimension's mean over the positions;
     the driver moves ``D`` by their mean, which keeps it too.  A stopped run resumes
     from the ``D`` of its checkpoint."""
-    checkpoint, real, saves = tmp_path / "run.wordvec", wordvec.Model.save, []
-
-    def save_once(model, target):
-        saves.append(target)
-        if len(saves) > 1:
-            raise _Crash
-        real(model, target)
-
+    checkpoint = tmp_path / "run.wordvec"
     settings = dict(position_weights=True, min_count=3, epochs=3, dim=10, checkpoint=checkpoint, checkpoint_every=1)
-    monkeypatch.setattr(wordvec.Model, "save", save_once)
-    with pytest.raises(_Crash):
-        Trainer(**settings).fit(demo_prefix, cluster=client)
-    monkeypatch.setattr(wordvec.Model, "save", real)
+    _stop_after_the_first_save(monkeypatch, lambda: Trainer(**settings).fit(demo_prefix, cluster=client))
     saved = wordvec.load(checkpoint).position_weights
     assert saved.shape == (10, 10) and np.abs(saved - 1).max() > 0.01
     resumed = Trainer(**settings).fit(demo_prefix, resume=True, cluster=client)
