@@ -165,16 +165,19 @@ class NumberedText:
                  keep_sentences: np.ndarray | None = None):
         self.spill = tempfile.TemporaryFile(prefix="wordvec-ids-") if keep_text else None
         self.counts = np.zeros(1, dtype=np.int64)
-        self.seen = SeenSentences() if dedup else None if keep_sentences is None else FlaggedSentences(keep_sentences)
+        #: What drops repeated sentences: found here, or flagged elsewhere (a cluster's driver).
+        self.repeats = SeenSentences() if dedup else None
+        if keep_sentences is not None:
+            self.repeats = FlaggedSentences(keep_sentences)
         self.duplicates = duplicates
         self.open_sentence = np.empty(0, dtype=np.int32)
 
     def add(self, ids: np.ndarray, words: int) -> None:
         """Append ``ids``, numbers below ``words``."""
-        if self.seen is not None:
+        if self.repeats is not None:
             ids = np.concatenate((self.open_sentence, ids))
             complete = int(np.flatnonzero(ids == 0)[-1]) + 1 if np.any(ids == 0) else 0
-            ids, self.open_sentence = self.seen.drop_repeats(ids[:complete]), ids[complete:]
+            ids, self.open_sentence = self.repeats.drop_repeats(ids[:complete]), ids[complete:]
         grown = np.bincount(ids, minlength=words)
         grown[: len(self.counts)] += self.counts
         self.counts = grown
@@ -189,7 +192,7 @@ class NumberedText:
         """The text, its words being ``index``."""
         if len(self.open_sentence):  # a text that does not end with a sentence end
             self.add(np.zeros(1, dtype=np.int32), len(index))
-        duplicates = self.seen.report() if self.seen is not None else self.duplicates
+        duplicates = self.repeats.report() if self.repeats is not None else self.duplicates
         return ScannedCorpus(index, self.counts, self.spill, duplicates)
 
 
