@@ -140,8 +140,8 @@ def count_block_pairs(data: bytes, lowercase: bool, whitespace: bool, keep: np.n
                       phrases: dict | None, max_pairs: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, int]:
     """For one pass of finding phrases, one block of text (see :func:`_scan_block`; the
     phrases of the passes before joined): its words in its own numbering (a word a
-    line, from word 1: 0 is the sentence end), their counts, its pairs' keys in that numbering and their counts, and the
-    pairs dropped when the block's table filled."""
+    line, from word 1: 0 is the sentence end), their counts, its pairs' keys in that
+    numbering and their counts, and the pairs dropped when the block's table filled."""
     from ..phrases import count_text_pairs
 
     scanned = _scan_block(data, Tokenizer(lowercase=lowercase, whitespace=whitespace), keep, phrases)
