@@ -5,11 +5,14 @@
     python bench/cluster.py CORPUS.txt --workers 2 --repeat 3   # three pairs, seeds 1, 2 and 3
     python bench/cluster.py CORPUS.txt --workers 2 --subwords   # fastText's n-grams (3..6, 2 M buckets)
     python bench/cluster.py CORPUS.txt --workers 4 --subwords --arch skipgram
+    python bench/cluster.py CORPUS.txt --workers 2 --epochs 1 --phrases 1 --dedup   # the additions, on both
 
 CBOW-NS with word2vec's defaults (``--arch skipgram``: skip-gram, alpha 0.025).  The in-process run uses 2 threads; each
 cluster is a ``LocalCluster`` of N worker processes with 1 thread each, on the
 same machine (so 4 and 8 workers share 2 cores: their time means nothing, their
-accuracy is the point).  Printed per run: training seconds and words/s, rounds,
+accuracy is the point).  Printed per run: preparing seconds (counting and
+encoding, with ``--dedup`` and ``--phrases`` finding the repeats and phrases),
+training seconds and words/s, rounds,
 megabytes sent to and from the workers per round, the share of round time
 spent outside the kernels (round wall time on the driver minus the slowest
 task's kernel time), and analogy accuracy (30,000 most frequent words) and
@@ -42,11 +45,13 @@ def score(model) -> tuple[float, float]:
 
 
 def run(corpus: Path, epochs: int, workers: int | None, how: str = "coherent", seed: int = 1,
-        subwords: bool = False, arch: str = "cbow") -> dict:
+        subwords: bool = False, arch: str = "cbow", additions: dict | None = None) -> dict:
+    """One run in process (``workers`` None) or on a local cluster; ``additions``: the
+    trainer's phrases, dedup and position weights settings."""
     import wordvec
 
     trainer = wordvec.Trainer(epochs=epochs, threads=2 if workers is None else 1, seed=seed, subwords=subwords,
-                              arch=arch)
+                              arch=arch, **(additions or {}))
     if workers is None:
         trainer.fit(corpus)
     else:  # what `wordvec train --cluster local:N` starts
@@ -55,8 +60,8 @@ def run(corpus: Path, epochs: int, workers: int | None, how: str = "coherent", s
         fit_on_cluster(trainer, corpus, f"local:{workers}", how=how)
     record = trainer.record_
     analogy, wordsim = score(trainer.model_)
-    result = {"workers": workers, "train_seconds": record.train_seconds, "words_per_second": record.words_per_second,
-              "analogy": analogy, "wordsim": wordsim}
+    result = {"workers": workers, "prepare_seconds": record.prepare_seconds, "train_seconds": record.train_seconds,
+              "words_per_second": record.words_per_second, "analogy": analogy, "wordsim": wordsim}
     cluster = record.cluster
     if cluster:
         rounds = max(cluster["rounds"], 1)
@@ -78,6 +83,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="the runs' seed (the spread between seeds is the noise)")
     parser.add_argument("--subwords", action="store_true", help="train with subwords (wordvec's defaults for them)")
     parser.add_argument("--arch", default="cbow", choices=("cbow", "skipgram"))
+    parser.add_argument("--phrases", type=int, default=0, help="passes of phrase finding (word2phrase's defaults)")
+    parser.add_argument("--dedup", action="store_true", help="drop repeated sentences")
+    parser.add_argument("--position-weights", action="store_true", help="CBOW with position weights")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the whole sequence this many times, with seeds S, S+1, ..., and print the median "
                              "speed ratio (the speed of these shared machines drifts from one run to the next) and "
@@ -87,26 +95,30 @@ def main() -> None:
         parser.error("--repeat must be at least 1")
     from memory import cpu_model
 
+    additions = dict(phrases=args.phrases, dedup=args.dedup, position_weights=args.position_weights)
+    named = [name for name, on in (("subwords", args.subwords), (f"{args.phrases} phrase pass(es)", args.phrases),
+                                   ("dedup", args.dedup), ("position weights", args.position_weights)) if on]
     print(f"{cpu_model()}; {'CBOW' if args.arch == 'cbow' else 'skip-gram'}-NS"
-          f"{' with subwords' if args.subwords else ''}, word2vec's defaults, "
+          f"{' with ' + ', '.join(named) if named else ''}, word2vec's defaults, "
           f"{args.epochs} epochs; changes combined by {args.combine}; "
           f"seed{'s' if args.repeat > 1 else ''} {', '.join(str(args.seed + k) for k in range(args.repeat))}\n")
-    print("| run | train s | words/s | rounds | MB to workers / round | MB from workers / round | "
+    print("| run | prep s | train s | words/s | rounds | MB to workers / round | MB from workers / round | "
           "round s | outside kernels | analogy % | WS353 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     sizes = ([] if args.no_threads else [None]) + [int(n) for n in args.workers.split(",")]
     repeats = []
     for repeat in range(args.repeat):
         results = []
         for workers in sizes:
             result = run(args.corpus, args.epochs, workers, args.combine, args.seed + repeat, args.subwords,
-                         args.arch)
+                         args.arch, additions)
             results.append(result)
             name = ("in-process, 2 threads" if workers is None
                     else f"{workers} worker{'s' if workers > 1 else ''} x 1 thread")
             cluster = (f"{result['rounds']} | {result['mb_to']:.0f} | {result['mb_from']:.0f} | "
                        f"{result['round_seconds']:.2f} | {100 * result['outside']:.1f} %") if workers else "| | | |"
-            print(f"| {name} | {result['train_seconds']:.1f} | {result['words_per_second']:,.0f} | {cluster} | "
+            print(f"| {name} | {result['prepare_seconds']:.1f} | {result['train_seconds']:.1f} | "
+                  f"{result['words_per_second']:,.0f} | {cluster} | "
                   f"{result['analogy']:.2f} | {result['wordsim']:.3f} |", flush=True)
         repeats.append(results)
     if args.no_threads:
