@@ -428,20 +428,32 @@ class Trainer:
         else ``phrases`` passes of detection; sets ``phrase_table_``."""
         from . import phrases
 
-        self.phrase_table_, self._phrase_report = None, {}
-        if saved_table is not None or self.phrase_table:
-            table = phrases.PhraseTable.from_dict(saved_table) if saved_table is not None \
-                else phrases.PhraseTable.load(self.phrase_table)
-            self._say(f"joining the {len(table):,} phrases of {'the saved run' if saved_table else self.phrase_table}")
-            self.phrase_table_ = table
-            return phrases.apply(scanned, table)
+        self.phrase_table_, self._phrase_report = self._given_phrases(saved_table), {}
+        if self.phrase_table_ is not None:
+            return phrases.apply(scanned, self.phrase_table_)
         if not self.phrases:
             return scanned
         scanned, table, report = phrases.detect(scanned, self.phrases, self.phrase_scoring, self._phrase_threshold(),
                                                 self._phrase_min_count())
         self.phrase_table_, self._phrase_report = table, report.as_dict()
-        self._say(f"phrases: {len(table):,} found in {self.phrases} pass(es), {sum(report.joins):,} joined")
+        self._say_phrases_found(report.joins)
         return scanned
+
+    def _given_phrases(self, saved_table: dict | None):
+        """The phrase table to join instead of finding one: the saved run's, else
+        ``phrase_table``'s, else ``None``; says which."""
+        from .phrases import PhraseTable
+
+        if saved_table is None and not self.phrase_table:
+            return None
+        table = PhraseTable.from_dict(saved_table) if saved_table is not None else PhraseTable.load(self.phrase_table)
+        self._say(f"joining the {len(table):,} phrases of "
+                  f"{'the saved run' if saved_table is not None else self.phrase_table}")
+        return table
+
+    def _say_phrases_found(self, joins: list[int]) -> None:
+        """Say how many phrases ``phrase_table_`` holds and how many times they were joined."""
+        self._say(f"phrases: {len(self.phrase_table_):,} found in {self.phrases} pass(es), {sum(joins):,} joined")
 
     def _saved_run(self) -> Model | None:
         """The run in ``checkpoint`` (``None`` if there is no file yet), checked against these settings."""

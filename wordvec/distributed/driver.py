@@ -453,21 +453,11 @@ class _ClusterRun:
         ``None``); the trainer keeps them for the model."""
         import dask
 
-        from ..phrases import PhraseTable
-
         trainer = self.trainer
-        self.phrase_report = {}
-        if saved is not None and saved.phrases is not None:
-            trainer.phrase_table_ = PhraseTable.from_dict(saved.phrases)
-        elif trainer.phrase_table:
-            trainer.phrase_table_ = PhraseTable.load(trainer.phrase_table)
-            trainer._say(f"joining the {len(trainer.phrase_table_):,} phrases of {trainer.phrase_table}")
-        elif trainer.phrases:
+        trainer.phrase_table_, self.phrase_report = trainer._given_phrases(saved.phrases if saved else None), {}
+        if trainer.phrase_table_ is None and trainer.phrases:
             trainer.phrase_table_, self.phrase_report = self._find_phrases(blocks, keeps)
-        else:
-            trainer.phrase_table_ = None
-            return None
-        return dask.delayed(trainer.phrase_table_.as_dict(), pure=True)
+        return dask.delayed(trainer.phrase_table_.as_dict(), pure=True) if trainer.phrase_table_ else None
 
     def _find_phrases(self, blocks, keeps):
         """``phrases`` passes of word2phrase over the blocks, as one machine makes them
@@ -482,9 +472,9 @@ class _ClusterRun:
         from ..phrases import DEFAULT_MAX_PAIRS, PhraseReport, PhraseTable, check_phrase_settings, choose
 
         trainer, client = self.trainer, self.client
-        table = PhraseTable(trainer.phrase_scoring, 0.0, trainer._phrase_min_count())
-        table.threshold = check_phrase_settings(trainer.phrases, table.scoring, trainer._phrase_threshold(),
-                                                table.min_count, table.delimiter, DEFAULT_MAX_PAIRS)
+        threshold = check_phrase_settings(trainer.phrases, trainer.phrase_scoring, trainer._phrase_threshold(),
+                                          trainer._phrase_min_count(), PhraseTable.delimiter, DEFAULT_MAX_PAIRS)
+        table = PhraseTable(trainer.phrase_scoring, threshold, trainer._phrase_min_count())
         report, number, words = PhraseReport(), {}, [None]  # word 0: the sentence end
         for _ in range(trainer.phrases):
             found = dask.delayed(table.as_dict(), pure=True) if table.passes else None
@@ -500,9 +490,7 @@ class _ClusterRun:
             report.phrases.append(len(pairs))
             report.memory_bytes = max(report.memory_bytes, 4 * keys.nbytes)
             for a, b, _, _ in pairs:  # the phrases' numbers, as one machine gives them when it joins them
-                if table.phrase(a, b) not in number:
-                    number[table.phrase(a, b)] = len(words)
-                    words.append(table.phrase(a, b))
+                _number(table.phrase(a, b), number, words)
         return table, report.as_dict()
 
     def _vocabulary(self, blocks, keeps, saved):
@@ -527,8 +515,7 @@ class _ClusterRun:
             joins += np.array(block_joins, dtype=np.int64)  # each block joins every pass of the table
         if self.phrase_report:
             self.phrase_report["joins"] = joins.tolist()
-            trainer._say(f"phrases: {len(trainer.phrase_table_):,} found in {trainer.phrases} pass(es), "
-                         f"{int(joins.sum()):,} joined")
+            trainer._say_phrases_found(self.phrase_report["joins"])
         if not counts:
             raise WordvecError("the corpus holds no words")
         if saved:
@@ -802,11 +789,7 @@ def _summed_counts(counted: list, number: dict, words: list) -> tuple[np.ndarray
     pair_keys, pair_counts = [np.empty(0, np.int64)], [np.empty(0, np.int64)]  # where no block has a pair
     for block_words, block_counts, keys, counts, pruned in counted:
         block_words = block_words.split("\n") if block_words else []
-        for word in block_words:
-            if word not in number:
-                number[word] = len(words)
-                words.append(word)
-        ours = np.array([0, *(number[word] for word in block_words)], dtype=np.int64)
+        ours = np.array([0, *(_number(word, number, words) for word in block_words)], dtype=np.int64)
         word_counts = np.pad(word_counts, (0, len(words) - len(word_counts)))
         np.add.at(word_counts, ours, block_counts[:len(ours)])
         pair_keys.append((ours[keys >> 32] << 32) | ours[keys & 0xFFFFFFFF])
@@ -815,6 +798,15 @@ def _summed_counts(counted: list, number: dict, words: list) -> tuple[np.ndarray
     keys, where = np.unique(np.concatenate(pair_keys), return_inverse=True)
     counts = np.bincount(where, weights=np.concatenate(pair_counts), minlength=len(keys)).astype(np.int64)
     return word_counts, keys, counts, pruned_pairs
+
+
+def _number(word: str, number: dict, words: list) -> int:
+    """``word``'s number in the corpus's numbering ``number`` (``words`` its inverse), a
+    new one after the others when it is new."""
+    if word not in number:
+        number[word] = len(words)
+        words.append(word)
+    return number[word]
 
 
 def _constant(value):
