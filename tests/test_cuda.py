@@ -6,7 +6,7 @@ thread by thread on the CPU: slowly, so the inputs are tiny.
   (same examples, same noise words) to float32 precision, for CBOW and
   skip-gram with negative sampling and hierarchical softmax;
 * subsampling keeps each word at its rate and never a sentence end;
-* the blocks that run at once work on centres spread over the whole launch;
+* the warps that run at once work on centres spread over the whole launch;
 * whole runs: the loss falls, the counts equal the CPU's, an interrupted run
   resumes to the same vectors, ids streamed per job train as ids held on the device;
 * ``--device cuda`` without a GPU or without the extra is a one-line error.
@@ -32,10 +32,71 @@ restore_numpy_names()  # before numba-cuda is imported, as wordvec.cuda.cuda_mod
 cuda = pytest.importorskip("numba.cuda")
 kernels = pytest.importorskip("wordvec.cuda.kernels")
 
+
+def _add_warp_functions_to_the_simulator():
+    """numba's simulator has no warp functions (numba-cuda 0.30); these give it ``syncwarp``,
+    ``shfl_xor_sync`` and ``ballot_sync``: the 32 lanes of a warp meet at a barrier of their
+    own; an exchange posts each lane's value (in one of two buffers, taken in turn, so that
+    a lane's next post never overwrites a value another lane has yet to read), all meet,
+    and each reads what the instruction returns.  The kernels call them with every lane."""
+    if not SIMULATED:
+        return
+    import threading
+
+    from numba.cuda.simulator.kernelapi import FakeCUDAModule
+
+    made = threading.Lock()
+
+    def warp_of(thread):
+        """The lane's warp: its barrier and two posting buffers (made by its first lane to ask)."""
+        if "warp" not in thread.__dict__:
+            block, first = thread._manager, thread.thread_id - thread.thread_id % 32
+            with made:
+                warps = block.__dict__.setdefault("warps", {})
+                if first not in warps:
+                    warps[first] = (threading.Barrier(min(32, int(np.prod(block._block_dim)) - first)), ({}, {}))
+            thread.warp, thread.exchanges = warps[first], 0
+        return thread.warp
+
+    def syncwarp(self, mask=0xFFFFFFFF):
+        warp_of(threading.current_thread())[0].wait()
+
+    def exchange(value, answer):
+        thread = threading.current_thread()
+        barrier, buffers = warp_of(thread)
+        thread.exchanges += 1
+        posted = buffers[thread.exchanges % 2]
+        posted[thread.thread_id] = value
+        barrier.wait()
+        return answer(posted, thread.thread_id)
+
+    def ballot(posted, lane):
+        first = lane - lane % 32
+        return sum(1 << i for i in range(32) if posted.get(first + i, False))
+
+    FakeCUDAModule.syncwarp = syncwarp
+    FakeCUDAModule.shfl_xor_sync = lambda self, mask, value, offset: exchange(
+        value, lambda posted, lane: posted[lane ^ offset])
+    FakeCUDAModule.ballot_sync = lambda self, mask, predicate: exchange(bool(predicate), ballot)
+
+
 #: numba's simulator runs the blocks one after another, so a run is bit-reproducible there;
 #: on a GPU they run at once (NUMBA_ENABLE_CUDASIM=0 runs these tests on the device).
 SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 only_simulated = pytest.mark.skipif(not SIMULATED, reason="needs numba's CUDA simulator")
+_add_warp_functions_to_the_simulator()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _quick_thread_switches():
+    """The simulator's lanes are Python threads meeting at barriers tens of thousands of
+    times, while its block manager polls them holding the interpreter's lock: letting
+    threads switch every 0.1 ms instead of 5 makes these tests three times faster."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
+    yield
+    sys.setswitchinterval(interval)
+
 
 V, D = 12, 8
 #: Three sentences; word 11 is the only noise word (see _tables).
@@ -62,18 +123,21 @@ def _subword_rows(rng) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alpha):
-    """Both kernels over IDS with one block taking the centres in corpus order (stride 1)."""
+    """Both kernels over IDS with one warp taking the centres in corpus order (stride 1)."""
     device = {name: cuda.to_device(array) for name, array in kernel_tables(tables)._asdict().items()}
     ids, kept = cuda.to_device(IDS), cuda.device_array(len(IDS), np.uint8)
     loss, counts = cuda.to_device(np.zeros(1)), cuda.to_device(np.zeros(3, np.int64))
-    W_in, W_out = cuda.to_device(W_in), cuda.to_device(W_out)
+    shape_in, shape_out = W_in.shape, W_out.shape
+    W_in, W_out = cuda.to_device(W_in.reshape(-1)), cuda.to_device(W_out.reshape(-1))
     kernels.subsample[1, kernels.SUBSAMPLE_THREADS](ids, 0, len(IDS), device["keep_prob"], -1, np.uint64(3), kept,
                                                     counts)
-    kernels.train[1, kernels.THREADS, 0, kernels.shared_bytes(D)](
+    train = kernels.train_kernel(arch, objective, "row_ids" in tables, True, D, 1)
+    train[1, kernels.WARP](
         ids, 0, len(IDS), kept, W_in, W_out, device["noise_prob"], device["noise_alias"], device["hs_points"],
-        device["hs_codes"], device["hs_lengths"], device["row_starts"], device["row_ids"], arch, objective, window,
-        negative, 1, int("row_ids" in tables), -1, 1, np.uint64(7), alpha, alpha, loss, counts)
-    return W_in.copy_to_host(), W_out.copy_to_host(), loss.copy_to_host()[0], counts.copy_to_host()
+        device["hs_codes"], device["hs_lengths"], device["row_starts"], device["row_ids"], window, negative, -1, 1,
+        np.uint64(7), alpha, alpha, loss, counts)
+    return (W_in.copy_to_host().reshape(shape_in), W_out.copy_to_host().reshape(shape_out), loss.copy_to_host()[0],
+            counts.copy_to_host())
 
 
 @pytest.mark.parametrize("arch", ["cbow", "skipgram"])
@@ -102,8 +166,12 @@ def test_the_gpu_kernel_in_corpus_order_equals_the_cpu_kernel(arch, loss, subwor
 
 def test_the_kernels_compile_for_a_real_gpu(monkeypatch):
     """The simulator runs the kernels as Python; this compiles them to PTX for an
-    H100/H200 (sm_90) as numba-cuda would on the device, with no GPU needed."""
+    H100/H200 (sm_90) as numba-cuda would on the device, with no GPU needed: every
+    setting's training kernel keeps ``h`` and its gradient in registers (no local
+    memory, which cost the first kernels 9 % of their speed) and its draws and dot
+    products in float32."""
     script = """
+from itertools import product
 from wordvec.cuda import restore_numpy_names
 restore_numpy_names()
 import numba.cuda.dispatcher as dispatcher
@@ -117,13 +185,16 @@ dispatcher.get_current_device = lambda: Hopper()  # device functions compile for
 array = lambda dtype, ndim=1: types.Array(dtype, ndim, "C")
 i64, u64, f32, f64 = types.int64, types.uint64, types.float32, types.float64
 subsample = (array(types.int32), i64, i64, array(f32), i64, u64, array(types.uint8), array(i64))
-train = (array(types.int32), i64, i64, array(types.uint8), array(f32, 2), array(f32, 2), array(f32),
+train = (array(types.int32), i64, i64, array(types.uint8), array(f32), array(f32), array(f32),
          array(types.int32), array(types.int32, 2), array(types.int8, 2), array(types.int32), array(i64),
-         array(types.int32), i64, i64, i64, i64, i64, i64, i64, i64, u64, f64, f64, array(f64), array(i64))
-for kernel, signature in ((kernels.subsample, subsample), (kernels.train, train)):
-    ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
-    assert ".entry" in ptx
-    print(kernel.__name__, ptx.count("bar.sync"), ptx.count("mul.f64"))
+         array(types.int32), i64, i64, i64, i64, u64, f64, f64, array(f64), array(i64))
+ptx, _ = cuda.compile_ptx(kernels.subsample.py_func, subsample, cc=(9, 0))
+print("subsample", ".entry" in ptx, ptx.count("bar.sync"), "__local_depot" in ptx, ptx.count("mul.f64"))
+for arch, objective, subwords in product((0, 1), (0, 1), (False, True)):
+    kernel = kernels.train_kernel(arch, objective, subwords, True, 100)
+    ptx, _ = cuda.compile_ptx(kernel.py_func, train, cc=(9, 0))
+    print(f"train-{arch}-{objective}-{int(subwords)}", ".entry" in ptx, ptx.count("bar.warp.sync"),
+          "__local_depot" in ptx, ptx.count("mul.f64"))
 """
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
     trivial = ("from wordvec.cuda import restore_numpy_names; restore_numpy_names(); "
@@ -132,10 +203,13 @@ for kernel, signature in ((kernels.subsample, subsample), (kernels.train, train)
         pytest.skip("numba-cuda cannot compile here: no CUDA 12 libraries (pip install 'wordvec[cuda]')")
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    counts = dict((name, (int(syncs), int(doubles))) for name, syncs, doubles in
-                  (line.split() for line in result.stdout.splitlines()))
-    # block barriers; float32 draws and dot products (float64 only for the learning rate and the loss sum)
-    assert counts["train"][0] >= 2 and counts["train"][1] == 0
+    kernels_compiled = {name: (entry, int(syncs), local, int(doubles)) for name, entry, syncs, local, doubles in
+                        (line.split() for line in result.stdout.splitlines())}
+    assert len(kernels_compiled) == 9
+    assert kernels_compiled.pop("subsample") == ("True", 9, "False", 0)  # the block's sum: 8 halvings
+    for name, (entry, warp_syncs, local_memory, doubles) in kernels_compiled.items():
+        assert (entry, local_memory, doubles) == ("True", "False", 0), name
+        assert warp_syncs >= 4, name  # a centre's words, an example's rows and their scores
 
 
 @pytest.mark.skipif(SIMULATED, reason="needs a GPU's occupancy calculator")
@@ -149,20 +223,21 @@ def test_the_grid_is_the_blocks_the_gpu_runs_at_once():
     backend = CudaBackend(cuda, 0, W_in, W_out, _tables("ns"), "cbow", "ns", 2, 3, True, 1, IDS)
     assert backend.blocks is None
     backend.train_chunk(0, IDS, 0, len(IDS), 0.1, 0.1)
-    compiled = next(iter(kernels.train.overloads.values()))
-    assert backend.blocks == compiled.max_cooperative_grid_blocks(kernels.THREADS, kernels.shared_bytes(D)) > 0
+    compiled = next(iter(backend._train.overloads.values()))
+    assert backend.blocks == compiled.max_cooperative_grid_blocks(kernels.WARPS_PER_BLOCK * kernels.WARP) > 0
 
 
 def test_a_small_launch_runs_on_fewer_blocks_so_each_trains_many_centres():
-    """Thousands of blocks on a few hundred centres would train them all at once from the
+    """Thousands of warps on a few hundred centres would train them all at once from the
     same weights; a big launch takes every block the GPU holds."""
     from wordvec.cuda.backend import CudaBackend
 
     rng = np.random.default_rng(4)
     W_in, W_out = ((rng.random((V, D)) - 0.5) / D).astype(np.float32), np.zeros((V, D), np.float32)
-    backend = CudaBackend(cuda, 0, W_in, W_out, _tables("ns"), "cbow", "ns", 2, 3, True, 1, IDS, blocks=4224)
-    each = backend.min_centres_per_block
-    assert [backend.grid(n) for n in (15, each, 2 * each + 1, 112 * each, 1 << 24)] == [1, 1, 2, 112, 4224]
+    backend = CudaBackend(cuda, 0, W_in, W_out, _tables("ns"), "cbow", "ns", 2, 3, True, 1, IDS, blocks=1056,
+                          warps_per_block=4)
+    each = backend.min_centres_per_warp * 4
+    assert [backend.grid(n) for n in (15, each, 2 * each + 1, 112 * each, 1 << 24)] == [1, 1, 2, 112, 1056]
 
 
 def test_subsampling_keeps_each_word_at_its_rate_and_never_a_sentence_end():
@@ -177,27 +252,62 @@ def test_subsampling_keeps_each_word_at_its_rate_and_never_a_sentence_end():
     assert counts[1] == 3 * 1024 and counts[2] == kept.sum()
 
 
-def _smallest_gap(n, stride, first, blocks):
-    """The smallest distance, around the launch, between the centres ``first..first + blocks − 1``."""
-    at_once = np.sort([kernels.centre_position(q, n, stride) for q in range(first, first + blocks)])
+def test_the_lanes_draw_the_noise_words_the_cpu_draws_one_after_another():
+    """Lane k takes splitmix64's k-th next output (its state plus k golden steps), so
+    an example's noise words and the state after them are the CPU's sequential draws."""
+    from numba import int64, uint32, uint64
+
+    from wordvec.kernels import draw_noise
+
+    @cuda.jit
+    def output_rows(target, negative, noise_prob, noise_alias, hs_points, hs_lengths, state, rows_out, state_out):
+        rows = cuda.shared.array(kernels.MAX_OUTPUTS, uint32)
+        lane_state = cuda.local.array(1, uint64)
+        lane_state[0] = state[0]
+        lane = int64(cuda.threadIdx.x)
+        n_rows = kernels._output_rows(target, 0, negative, noise_prob, noise_alias, hs_points, hs_lengths,
+                                      lane_state, rows, lane)
+        cuda.syncwarp()
+        if lane < n_rows:
+            rows_out[lane] = rows[lane]
+        if lane == 0:
+            state_out[0] = lane_state[0]
+
+    rng = np.random.default_rng(9)
+    noise_prob, noise_alias = rng.random(50).astype(np.float32), rng.integers(0, 50, 50).astype(np.int32)
+    state = np.array([0x1234_5678_9ABC_DEF0], np.uint64)
+    rows, state_after = cuda.device_array(32, np.int64), cuda.device_array(1, np.uint64)
+    no_tree = cuda.to_device(np.zeros((1, 1), np.int32)), cuda.to_device(np.zeros(1, np.int32))
+    output_rows[1, kernels.WARP](7, 20, cuda.to_device(noise_prob), cuda.to_device(noise_alias), *no_tree,
+                                 cuda.to_device(state), rows, state_after)
+    cpu_state = state.copy()
+    expected = [7] + [draw_noise(cpu_state, noise_prob, noise_alias) for _ in range(20)]
+    assert list(rows.copy_to_host()[:21]) == expected
+    assert state_after.copy_to_host()[0] == cpu_state[0]
+
+
+def _smallest_gap(n, stride, first, warps):
+    """The smallest distance, around the launch, between the centres ``first..first + warps − 1``."""
+    at_once = np.sort([kernels.centre_position(q, n, stride) for q in range(first, first + warps)])
     return np.diff(np.concatenate([at_once, [at_once[0] + n]])).min()
 
 
-@pytest.mark.parametrize("n", [2, 3, 97, 4096, 1_000_000, 16_777_259])
-def test_the_blocks_running_at_once_take_centres_spread_over_the_launch(n):
-    """Consecutive centre numbers q (the blocks running at once) land far apart,
+@pytest.mark.parametrize("n", [2, 3, 97, 4096, 1_000_000, 1_048_583, 16_777_259])
+def test_the_warps_running_at_once_take_centres_spread_over_the_launch(n):
+    """Consecutive centre numbers q (the warps running at once) land far apart,
     their windows never overlapping, unlike corpus order (stride 1); every
-    position comes exactly once.  (4,224 blocks: 132 multiprocessors x 32.)"""
+    position comes exactly once.  (8,448 warps: 132 multiprocessors x 64.)  The stride
+    nearest 0.618 n had centres 11 apart for n = 1,048,583 with 4,224 warps."""
     stride = spread_stride(n)
     if n <= 100_000:
         assert sorted(kernels.centre_position(q, n, stride) for q in range(n)) == list(range(n))
     else:
         assert np.gcd(stride, n) == 1
-    for blocks in (32, 4224):
-        for first in (0, 12_345 % max(n - blocks, 1)):
-            if blocks * 8 <= n:
-                assert _smallest_gap(n, stride, first, blocks) >= max(n / (16 * blocks), 2 * kernels.MAX_WINDOW)
-                assert _smallest_gap(n, 1, first, blocks) == 1
+    for warps in (32, 4224, 8448):
+        for first in (0, 12_345 % max(n - warps, 1)):
+            if warps * 8 <= n:
+                assert _smallest_gap(n, stride, first, warps) >= max(n / (16 * warps), 2 * kernels.MAX_WINDOW)
+                assert _smallest_gap(n, 1, first, warps) == 1
 
 
 def _corpus(tmp_path, lines=14):
@@ -216,7 +326,7 @@ def _corpus(tmp_path, lines=14):
 SETTINGS = dict(dim=8, window=2, negative=3, min_count=1, sample=0, epochs=3, alpha=0.5, seed=5, threads=1)
 
 
-def test_a_gpu_run_trains_the_same_examples_as_the_cpu_and_its_loss_falls(tmp_path):
+def test_a_gpu_run_trains_the_same_examples_as_the_cpu_and_its_loss_falls(tmp_path, one_warp_blocks):
     corpus = _corpus(tmp_path)
     gpu = Trainer(device="cuda", **SETTINGS).fit(corpus)
     cpu = Trainer(**SETTINGS).fit(corpus)
@@ -247,8 +357,16 @@ def test_a_gpu_run_with_subwords_trains_their_rows_and_composes_unseen_words(tmp
     assert np.isfinite(model.wv["kingdom"]).all()
 
 
+@pytest.fixture
+def one_warp_blocks(monkeypatch):
+    """Blocks of one warp: the simulator runs blocks one after another, so a run is
+    bit-reproducible (the warps of one block interleave at their barriers in whatever
+    order Python's threads run)."""
+    monkeypatch.setattr(kernels, "WARPS_PER_BLOCK", 1)
+
+
 @only_simulated  # on a GPU, concurrent blocks make runs differ in the last bits
-def test_an_interrupted_gpu_run_resumes_to_the_same_vectors(tmp_path, monkeypatch):
+def test_an_interrupted_gpu_run_resumes_to_the_same_vectors(tmp_path, monkeypatch, one_warp_blocks):
     """One job an epoch here; SIGINT after the first: the checkpoint holds epoch 1
     and the launch count, and the resumed run draws what the whole run drew."""
     import signal
@@ -276,7 +394,7 @@ def test_an_interrupted_gpu_run_resumes_to_the_same_vectors(tmp_path, monkeypatc
 
 
 @only_simulated  # it shrinks the simulated device's memory
-def test_ids_that_do_not_fit_on_the_device_are_streamed_job_by_job(tmp_path, monkeypatch):
+def test_ids_that_do_not_fit_on_the_device_are_streamed_job_by_job(tmp_path, monkeypatch, one_warp_blocks):
     from numba.cuda.simulator.cudadrv import devices
 
     from wordvec.cuda.backend import CudaBackend

@@ -15,9 +15,9 @@ from . import spread_stride
 
 _OBJECTIVES = {"ns": 0, "hs": 1}
 _ARCHS = {"cbow": 0, "skipgram": 1}
-#: Blocks per multiprocessor where the driver cannot say (numba's simulator): 32, the most
+#: Warps per multiprocessor where the driver cannot say (numba's simulator): 64, the most
 #: an sm_80 or sm_90 multiprocessor holds at once.
-_SIMULATED_BLOCKS_PER_SM = 32
+_SIMULATED_WARPS_PER_SM = 64
 _MIB = 2 ** 20
 
 
@@ -29,26 +29,27 @@ class CudaBackend:
     #: signal or a due checkpoint after each.
     job_words = 1 << 24
     threads = 1
-    #: The fewest centres a block trains in a launch.  Thousands of blocks on a launch of
+    #: The fewest centres a warp trains in a launch.  Thousands of warps on a launch of
     #: a few hundred centres would train them all at once from the same weights, their
     #: steps to the few rows of a small vocabulary overwriting each other (Hogwild
-    #: assumes sparse updates).  A job of the bench corpus gives each block thousands.
-    min_centres_per_block = 64
+    #: assumes sparse updates).  A job of the bench corpus gives each warp hundreds.
+    min_centres_per_warp = 64
 
     def __init__(self, cuda, device_index: int, vectors: np.ndarray, output_weights: np.ndarray, tables: dict,
                  arch: str, loss: str, window: int, negative: int, cbow_mean: bool, seed: int, ids: np.ndarray,
-                 say=None, blocks: int | None = None):
+                 say=None, blocks: int | None = None, warps_per_block: int | None = None):
         from . import kernels
 
         self.cuda, self.kernels = cuda, kernels
         cuda.select_device(device_index)
         self.vectors, self.output_weights = vectors, output_weights
         self.position_weights = None
-        self.settings = (_ARCHS[arch], _OBJECTIVES[loss], int(window), int(negative), int(bool(cbow_mean)),
-                         int("row_ids" in tables), SENTENCE_END)
+        self.warps_per_block = warps_per_block or kernels.WARPS_PER_BLOCK
+        self._train = kernels.train_kernel(_ARCHS[arch], _OBJECTIVES[loss], "row_ids" in tables, bool(cbow_mean),
+                                           vectors.shape[1], self.warps_per_block)
+        self.window, self.negative = int(window), int(negative)
         self.seed, self.launches = int(seed), 0
         self.blocks = blocks  # the training kernel's grid: see _resident_blocks
-        self._shared_bytes = kernels.shared_bytes(vectors.shape[1])
         self._say = say
         self._place(device_index, ids, tables, say)
 
@@ -84,8 +85,8 @@ class CudaBackend:
             where = "held there" if resident else "streamed a job at a time (they do not fit)"
             say(f"cuda:{device_index} ({name}{free_text}): weights {plan['weights'] / _MIB:,.1f} MB, tables "
                 f"{(plan['tables'] + plan['flags']) / _MIB:,.1f} MB, ids {plan['ids'] / _MIB:,.1f} MB {where}")
-        self._W_in = cuda.to_device(self.vectors)
-        self._W_out = cuda.to_device(self.output_weights)
+        self._W_in = cuda.to_device(self.vectors.reshape(-1))  # flat, as the training kernel takes them
+        self._W_out = cuda.to_device(self.output_weights.reshape(-1))
         self._tables = {name: cuda.to_device(array) for name, array in tables.items()}
         self._ids = cuda.to_device(np.ascontiguousarray(ids, dtype=np.int32)) if resident else None
         self._job_ids = None
@@ -123,25 +124,27 @@ class CudaBackend:
         threads = self.kernels.SUBSAMPLE_THREADS
         self.kernels.subsample[-(-n // threads), threads](
             device_ids, offset, n, tables["keep_prob"], SENTENCE_END, seed, self._kept, self._counts)
-        arch, objective, window, negative, cbow_mean, subwords, sentence_end = self.settings
 
         def train(grid: int, centres: int):
-            self.kernels.train[grid, self.kernels.THREADS, 0, self._shared_bytes](
+            self._train[grid, self.threads_per_block](
                 device_ids, offset, centres, self._kept, self._W_in, self._W_out, tables["noise_prob"],
                 tables["noise_alias"], tables["hs_points"], tables["hs_codes"], tables["hs_lengths"],
-                tables["row_starts"], tables["row_ids"], arch, objective, window, negative, cbow_mean, subwords,
-                sentence_end, spread_stride(centres), seed, float(alpha_start), float(alpha_stop), self._loss,
-                self._counts)
+                tables["row_starts"], tables["row_ids"], self.window, self.negative, SENTENCE_END,
+                spread_stride(centres), seed, float(alpha_start), float(alpha_stop), self._loss, self._counts)
 
         if self.blocks is None:
             train(1, 0)  # trains nothing: compiles the kernel for these arguments, so its occupancy is known
             self.blocks = self._resident_blocks()
         train(self.grid(n), n)
 
+    @property
+    def threads_per_block(self) -> int:
+        return self.warps_per_block * self.kernels.WARP
+
     def grid(self, n: int) -> int:
         """The training kernel's blocks for a launch of ``n`` centres: the blocks the GPU
-        runs at once, fewer when that would leave a block under :attr:`min_centres_per_block`."""
-        return max(1, min(self.blocks, n // self.min_centres_per_block))
+        runs at once, fewer when that would leave a warp under :attr:`min_centres_per_warp`."""
+        return max(1, min(self.blocks, n // (self.min_centres_per_warp * self.warps_per_block)))
 
     def _resident_blocks(self) -> int:
         """How many blocks of the compiled training kernel the GPU runs at once: on every
@@ -149,16 +152,15 @@ class CudaBackend:
         (the driver's occupancy calculator).  That is the grid: each block trains an
         equal share of a launch's centres, so a block beyond it would start only when
         one of the first had trained its whole share, and the launch would take twice
-        as long (on an H200 the kernel takes 38 registers a thread and 5.8 KB of shared
-        memory: 32 blocks a multiprocessor, the most one-warp blocks can be)."""
-        compiled = next(iter(getattr(self.kernels.train, "overloads", {}).values()), None)
+        as long."""
+        compiled = next(iter(getattr(self._train, "overloads", {}).values()), None)
         if compiled is None or not hasattr(compiled, "max_cooperative_grid_blocks"):  # numba's simulator
             device = self.cuda.get_current_device()
-            return getattr(device, "MULTIPROCESSOR_COUNT", 1) * _SIMULATED_BLOCKS_PER_SM
-        blocks = max(1, compiled.max_cooperative_grid_blocks(self.kernels.THREADS, self._shared_bytes))
+            return getattr(device, "MULTIPROCESSOR_COUNT", 1) * _SIMULATED_WARPS_PER_SM // self.warps_per_block
+        blocks = max(1, compiled.max_cooperative_grid_blocks(self.threads_per_block))
         if self._say is not None:
             self._say(f"training kernel: {compiled.regs_per_thread} registers a thread, {blocks:,} blocks of "
-                      f"{self.kernels.THREADS} threads at once")
+                      f"{self.threads_per_block} threads at once")
         return blocks
 
     def _launch_seed(self) -> np.uint64:
@@ -173,7 +175,7 @@ class CudaBackend:
         all that the divergence check after every job reads), brought up to date."""
         copies = self.vectors[:rows], self.output_weights[:rows]
         for device, host in zip((self._W_in, self._W_out), copies):
-            device[:len(host)].copy_to_host(host)
+            device[:host.size].copy_to_host(host.reshape(-1))
         return copies
 
     def random_state(self) -> list[int]:

@@ -1,16 +1,24 @@
 """Training kernels for NVIDIA GPUs (numba-cuda): the CPU kernels' network and
-maths (see :mod:`wordvec.kernels`), laid out for thousands of blocks at once.
+maths (see :mod:`wordvec.kernels`), laid out for tens of thousands of warps at once.
 
-One *block* of :data:`THREADS` threads (one warp) trains one centre word at a
-time; thread ``t`` owns the elements ``e = t, t + 32, t + 64, …`` of every
-``d``-vector, so it reads and writes only those elements of every row and the
-block never races with itself.  A dot product ``W_out[r] · h`` is each
-thread's partial sum, added up through shared memory (:func:`_block_scores`).
-The block's word lists (a centre's context, an example's output rows) and its
-``h`` and ``−lr ∂L/∂h`` live in shared memory too, not in per-thread arrays,
-which the compiler placed in local memory (1,296 bytes a thread and 72
-registers on an H200; now none and 38, skip-gram 9 % faster).  Blocks update
-the shared weights without locks (Hogwild), as the CPU threads do.
+One *warp* (32 threads, its *lanes*) trains one centre word at a time; lane ``t``
+owns the elements ``e = t, t + 32, …, t + 32 (P − 1)`` of every ``d``-vector
+(``P = ⌈d / 32⌉``), so it reads and writes only those elements of every row and
+the warp never races with itself.  A dot product ``W_out[r] · h`` is each lane's
+partial sum, added up by five xor shuffles (:func:`_warp_sum`), which leave the
+same total in every lane.  ``h`` and ``−lr ∂L/∂h`` live in the lanes' registers;
+the warp's word lists (a centre's context, an example's output rows and their
+scores) in shared memory.  A block is :data:`WARPS_PER_BLOCK` warps, each
+training its own centres: blocks of one warp would cap a multiprocessor at half
+its warps (at most 32 blocks), and the kernel is bound by memory latency, which
+only more warps in flight hide.  Warps update the shared weights without locks
+(Hogwild), as the CPU threads do.
+
+The kernel is compiled for each setting it branches on (:func:`train_kernel`:
+architecture, output layer, subwords, mean, ``d``, warps a block), so a compiled
+kernel holds only its own path, and ``P``'s loops are unrolled with the vectors
+in registers (an H200 waited on instruction fetches for 5.1 of 14.8 cycles
+between a warp's instructions in the one kernel that branched on them all).
 
 For one example (bag ``C`` → target ``w``, learning rate ``lr``):
 
@@ -34,54 +42,50 @@ For one example (bag ``C`` → target ``w``, learning rate ``lr``):
 
 A launch trains the centres of ``ids[start:start + n]``.  Subsampling first
 (:func:`subsample`): one flag per position, from a counter-based random number,
-so every block sees the same kept words.  Then (:func:`train`) block ``b`` takes
-the centres ``q = b, b + G, b + 2G, …`` (``G`` blocks) at positions
-``start + (q · stride) mod n``, ``stride`` coprime to ``n`` and near ``0.618 n``
-(:func:`wordvec.cuda.spread_stride`): the blocks running at once work on
-centres spread over the whole launch, never on neighbouring text whose windows
-would write the same rows at the same moment (in corpus order that cost a probe
-of this design 25 analogy points).  A centre's window is ``b ~ U{1..window}``
-kept words on each side, never across a sentence end or the launch's edge,
-exactly the examples the CPU makes; the learning rate falls linearly over ``q``.
+so every warp sees the same kept words.  Then warp ``g`` of ``G`` takes the
+centres ``q = g, g + G, g + 2G, …`` at positions ``start + (q · stride) mod n``,
+``stride`` coprime to ``n`` and near ``0.618 n`` (:func:`wordvec.cuda.spread_stride`):
+the warps running at once work on centres spread over the whole launch, never
+on neighbouring text whose windows would write the same rows at the same moment
+(in corpus order that cost a probe of this design 25 analogy points).  A centre's
+window is ``b ~ U{1..window}`` kept words on each side, never across a sentence
+end or the launch's edge, exactly the examples the CPU makes (the lanes read 32
+positions at once and vote, :func:`_window_side`); the learning rate falls
+linearly over ``q``.
 
-Random numbers are splitmix64, as on the CPU: a block's state lives in
-registers, the same in all its threads (every draw is the same in every
-thread, so control flow never diverges), seeded from the launch's seed and the
-block; the launch's seed comes from the run's seed and the launch's number.
-σ and log σ are computed exactly (the CPU interpolates a table; they agree to
-1e-6).
+Random numbers are splitmix64, as on the CPU: a warp's state is the same in all
+its lanes, seeded from the launch's seed and the warp; the ``K`` noise words of
+an example are the next ``K`` outputs, drawn at once by lanes ``1..K``
+(splitmix64's ``k``-th next output is ``mix(state + k·φ)``).  The launch's seed
+comes from the run's seed and the launch's number.  σ and log σ are computed
+exactly (the CPU interpolates a table; they agree to 1e-6).
 """
+import functools
 import math
 
 import numpy as np
-from numba import cuda, float32, float64, int32, int64, uint64
+from numba import cuda, float32, float64, int64, uint32, uint64
 
 from ..kernels import CBOW, NEGATIVE_SAMPLING
 
-#: Threads in a block: one warp, one centre word at a time.
-THREADS = 32
+#: Lanes of a warp: one centre word at a time.
+WARP = 32
+#: Warps of a training block, each training its own centres.
+WARPS_PER_BLOCK = 4
 #: The largest window (context words on each side), and the most context words of a centre.
 MAX_WINDOW = 32
 #: Slots of a centre's word list: its context words, then the centre itself.
 _CONTEXT_SLOTS = 2 * MAX_WINDOW + 1
 #: The most output rows of one example: ``negative + 1``, or the depth of the Huffman tree.
 MAX_OUTPUTS = 64
-#: Columns of the shared partial sums: one per thread, and one more so that a
-#: thread reading its row and the threads writing their column hit different banks.
-_PARTIAL_COLUMNS = THREADS + 1
 #: Threads in a block of :func:`subsample`.
 SUBSAMPLE_THREADS = 256
 
+_ALL_LANES = 0xFFFFFFFF
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _LOW32 = np.uint64(0xFFFFFFFF)
-
-
-def shared_bytes(dim):
-    """The dynamic shared memory a block of :func:`train` needs: ``h`` and ``−lr ∂L/∂h``,
-    ``dim`` float32 each (launch the kernel with ``train[grid, THREADS, 0, shared_bytes(dim)]``)."""
-    return 2 * 4 * int(dim)
 
 
 def centre_position(q, n, stride):
@@ -93,7 +97,7 @@ def centre_position(q, n, stride):
 _centre_position = cuda.jit(device=True)(centre_position)
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True, inline="always")
 def _mix(z):
     """splitmix64's output function: 64 well-mixed bits of ``z``."""
     z = (z ^ (z >> uint64(30))) * _MIX1
@@ -101,36 +105,35 @@ def _mix(z):
     return z ^ (z >> uint64(31))
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True, inline="always")
 def _next_random(state):
     """splitmix64: advance ``state[0]`` and return 64 random bits."""
     state[0] = state[0] + _GOLDEN
     return _mix(state[0])
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True, inline="always")
 def _uniform(bits):
     """A float32 in ``[0, 1)`` from the top 24 of 64 random bits."""
     return float32(bits >> uint64(40)) * float32(1.0 / 16777216.0)  # 24 bits: exact in float32
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True, inline="always")
 def _below(state, limit):
     """A uniform integer in ``[0, limit)`` (multiply-shift)."""
     return int64(((_next_random(state) & _LOW32) * uint64(limit)) >> uint64(32))
 
 
-@cuda.jit(device=True, inline=True)
-def _draw_noise(state, noise_prob, noise_alias):
+@cuda.jit(device=True, inline="always")
+def _noise_word(bits, noise_prob, noise_alias):
     """One draw from the noise distribution by Walker's alias method (as on the CPU)."""
-    bits = _next_random(state)
     column = int64(((bits & _LOW32) * uint64(noise_prob.shape[0])) >> uint64(32))
     if _uniform(bits) < noise_prob[column]:
         return column
     return int64(noise_alias[column])
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True, inline="always")
 def _log_sigmoid(x):
     """``(σ(x), log σ(x))`` without overflow."""
     if x >= 0:
@@ -138,6 +141,15 @@ def _log_sigmoid(x):
         return float32(1.0) / (float32(1.0) + e), -math.log1p(e)
     e = math.exp(x)
     return e / (float32(1.0) + e), x - math.log1p(e)
+
+
+@cuda.jit(device=True, inline="always")
+def _warp_sum(value):
+    """``Σ`` of ``value`` over the warp's lanes, the same float in every lane (at each
+    step lanes ``i`` and ``i ^ k`` add the same two numbers)."""
+    for offset in (16, 8, 4, 2, 1):
+        value += cuda.shfl_xor_sync(_ALL_LANES, value, offset)
+    return value
 
 
 @cuda.jit(cache=True)
@@ -175,53 +187,133 @@ def subsample(ids, start, n, keep_prob, sentence_end, seed, kept, counts):
         cuda.atomic.add(counts, 2, kept_sum[0])
 
 
-@cuda.jit(device=True)
-def _block_scores(W_out, rows, n_rows, hidden, per_thread, partial, scores):
-    """``scores[k] = W_out[rows[k]] · h`` for ``k < n_rows``: each thread's partial sum over
-    its elements goes to ``partial[k, t]``, thread ``k`` adds up row ``k`` (32 rows at a time)."""
-    t = cuda.threadIdx.x
-    dim = W_out.shape[1]
-    for first in range(0, n_rows, THREADS):
-        count = min(THREADS, n_rows - first)
-        for k in range(count):
-            row = rows[first + k]
-            total = float32(0.0)
-            for m in range(per_thread):
-                e = t + m * THREADS
-                if e < dim:
-                    total += hidden[e] * W_out[row, e]
-            partial[k, t] = total
-        cuda.syncthreads()
-        if t < count:
-            total = float32(0.0)
-            for j in range(THREADS):
-                total += partial[t, j]
-            scores[first + t] = total
-        cuda.syncthreads()
+@cuda.jit(device=True, inline="always")
+def _window_side(ids, start, stop, kept, centre, direction, reach, sentence_end, context, n_context, lane):
+    """Append to ``context[n_context:]`` the kept words nearest ``centre`` on one side
+    (``direction`` −1 or +1), nearest first, up to ``reach`` of them, never across a
+    sentence end or ``[start, stop)``; returns the new length.  Lane ``t`` reads the
+    position ``t + 1`` further out than the round's first, 32 a round: a vote finds the
+    nearest end, another the kept words before it, and each such word's lane writes it
+    at its rank among them."""
+    found = int64(0)
+    nearest = centre + direction
+    while found < reach:
+        position = nearest + direction * lane
+        inside = start <= position < stop
+        word = ids[position] if inside else sentence_end
+        ended = word == sentence_end
+        ends = int64(cuda.ballot_sync(_ALL_LANES, ended))
+        before_end = (ends & -ends) - 1 if ends != 0 else int64(_ALL_LANES)  # the lanes below the first end
+        keep = not ended and kept[position - start] != 0
+        keeps = int64(cuda.ballot_sync(_ALL_LANES, keep)) & before_end
+        rank = found + cuda.popc(keeps & ((int64(1) << lane) - 1))
+        if (keeps >> lane) & 1 and rank < reach:
+            context[n_context + rank] = word
+        found = min(reach, found + cuda.popc(keeps))
+        if ends != 0:
+            break
+        nearest += direction * WARP
+    return n_context + found
 
 
-@cuda.jit(device=True)
-def _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
-                  state, lr, hidden, grad, per_thread, rows, partial, scores):
-    """The output layer of one example (see the module docstring); ``grad`` receives
-    ``−lr ∂L/∂h`` (this thread's elements).  Returns the example's loss."""
-    t = cuda.threadIdx.x
-    dim = W_out.shape[1]
-    cuda.syncthreads()  # every thread has read the previous example's rows
+@cuda.jit(device=True, inline="always")
+def _lane_start(row, lane, dim):
+    """Where this lane's first element of row ``row`` lies in a matrix of ``dim`` columns
+    stored flat; its element ``m`` is ``32 m`` further.  Unsigned, so that numba adds no
+    test for negative indices."""
+    return uint64(row) * uint64(dim) + uint64(lane)
+
+
+@cuda.jit(device=True, inline="always")
+def _row_range(word, subwords, row_starts):
+    """The row indices ``k`` of ``word``'s input rows: ``row_ids[k]`` for
+    ``k ∈ [row_starts[word], row_starts[word + 1])`` with ``subwords``, else ``word`` itself."""
+    if subwords:
+        return row_starts[word], row_starts[word + 1]
+    return int64(word), int64(word + 1)
+
+
+@cuda.jit(device=True, inline="always")
+def _row(k, subwords, row_ids):
+    """Row ``k`` of a range from :func:`_row_range`."""
+    if subwords:
+        return int64(row_ids[k])
+    return k
+
+
+@cuda.jit(device=True, inline="always")
+def _bag(W_in, words, first, count, mean, subwords, row_starts, row_ids, hidden, lane, dim, per_lane):
+    """``hidden = Σ W_in[r]`` over the input rows ``r`` of the words ``words[first:first + count]``
+    (this lane's elements), divided by the number of rows when ``mean``."""
+    for m in range(per_lane):
+        hidden[m] = float32(0.0)
+    n_rows = int64(0)
+    for j in range(first, first + count):
+        low, high = _row_range(words[j], subwords, row_starts)
+        n_rows += high - low
+        for k in range(low, high):
+            at = _lane_start(_row(k, subwords, row_ids), lane, dim)
+            for m in range(per_lane):
+                if lane + m * WARP < dim:
+                    hidden[m] += W_in[at + uint64(m * WARP)]
+    if mean and n_rows > 1:
+        scale = float32(1.0) / float32(n_rows)
+        for m in range(per_lane):
+            hidden[m] *= scale
+
+
+@cuda.jit(device=True, inline="always")
+def _add_rows(W_in, words, first, count, subwords, row_starts, row_ids, grad, lane, dim, per_lane):
+    """``W_in[r] += grad`` for every input row ``r`` of the words ``words[first:first + count]``
+    (every occurrence; this lane's elements)."""
+    for j in range(first, first + count):
+        low, high = _row_range(words[j], subwords, row_starts)
+        for k in range(low, high):
+            at = _lane_start(_row(k, subwords, row_ids), lane, dim)
+            for m in range(per_lane):
+                if lane + m * WARP < dim:
+                    W_in[at + uint64(m * WARP)] += grad[m]
+
+
+@cuda.jit(device=True, inline="always")
+def _output_rows(target, objective, negative, noise_prob, noise_alias, hs_points, hs_lengths, state, rows, lane):
+    """The example's output rows into ``rows`` (the target and its noise words, or the
+    target's Huffman path), each written by one lane; returns how many."""
     if objective == NEGATIVE_SAMPLING:
         n_rows = negative + 1
-        rows[0] = target
-        for k in range(1, n_rows):
-            rows[k] = _draw_noise(state, noise_prob, noise_alias)
-    else:
-        n_rows = hs_lengths[target]
-        for k in range(n_rows):
-            rows[k] = hs_points[target, k]
-    _block_scores(W_out, rows, n_rows, hidden, per_thread, partial, scores)
-    for m in range(per_thread):
-        e = t + m * THREADS
-        if e < dim:
-            grad[e] = float32(0.0)
+        if lane == 0:
+            rows[0] = target
+        elif lane < n_rows:  # splitmix64's lane-th next draw
+            rows[lane] = _noise_word(_mix(state[0] + uint64(lane) * _GOLDEN), noise_prob, noise_alias)
+        state[0] = state[0] + uint64(negative) * _GOLDEN
+        return n_rows
+    n_rows = hs_lengths[target]
+    for k in range(lane, n_rows, WARP):
+        rows[k] = hs_points[target, k]
+    return n_rows
+
+
+@cuda.jit(device=True, inline="always")
+def _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
+                  state, lr, hidden, grad, rows, scores, lane, dim, per_lane):
+    """The output layer of one example (see the module docstring); ``grad`` receives
+    ``−lr ∂L/∂h`` (this lane's elements).  Returns the example's loss."""
+    cuda.syncwarp()  # every lane has read the previous example's rows and scores
+    n_rows = _output_rows(target, objective, negative, noise_prob, noise_alias, hs_points, hs_lengths, state,
+                          rows, lane)
+    cuda.syncwarp()
+    for k in range(n_rows):
+        at = _lane_start(rows[k], lane, dim)
+        partial = float32(0.0)
+        for m in range(per_lane):
+            if lane + m * WARP < dim:
+                partial += hidden[m] * W_out[at + uint64(m * WARP)]
+        total = _warp_sum(partial)
+        if lane == 0:
+            scores[k] = total
+    cuda.syncwarp()
+    for m in range(per_lane):
+        grad[m] = float32(0.0)
     loss = float32(0.0)
     for k in range(n_rows):
         row, score = rows[k], scores[k]
@@ -236,136 +328,89 @@ def _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, h
         if objective != NEGATIVE_SAMPLING and ((score >= 6.0) if label > 0 else (score <= -6.0)):
             continue  # a node already right with |∂L/∂s| < 0.0025, skipped as on the CPU
         step = lr * (label - probability)
-        for m in range(per_thread):
-            e = t + m * THREADS
-            if e < dim:
-                old = W_out[row, e]
-                W_out[row, e] = old + step * hidden[e]
-                grad[e] += step * old
+        at = _lane_start(row, lane, dim)
+        for m in range(per_lane):
+            if lane + m * WARP < dim:
+                old = W_out[at + uint64(m * WARP)]
+                W_out[at + uint64(m * WARP)] = old + step * hidden[m]
+                grad[m] += step * old
     return loss
 
 
-@cuda.jit(device=True)
-def _window(ids, start, stop, kept, centre, reach, sentence_end, context):
-    """The kept words within ``reach`` of ``centre`` on each side, never across a
-    sentence end or ``[start, stop)``, into ``context``; returns how many."""
-    n_context = 0
-    found, j = 0, centre - 1
-    while found < reach and j >= start and ids[j] != sentence_end:
-        if kept[j - start]:
-            context[n_context] = ids[j]
-            n_context += 1
-            found += 1
-        j -= 1
-    found, j = 0, centre + 1
-    while found < reach and j < stop and ids[j] != sentence_end:
-        if kept[j - start]:
-            context[n_context] = ids[j]
-            n_context += 1
-            found += 1
-        j += 1
-    return n_context
+@functools.lru_cache(maxsize=None)
+def train_kernel(arch: int, objective: int, subwords: bool, mean: bool, dim: int, warps: int = WARPS_PER_BLOCK):
+    """The training kernel for one setting (``arch``: :data:`wordvec.kernels.CBOW` or
+    ``SKIPGRAM``; ``objective``: ``NEGATIVE_SAMPLING`` or ``HIERARCHICAL_SOFTMAX``; ``mean``:
+    average the bag, as ``cbow_mean`` does; ``dim``: the vectors' length; ``warps``: a
+    block's), launched ``kernel[blocks, warps * WARP](…)``:
 
+    ``kernel(ids, start, n, kept, W_in, W_out, noise_prob, noise_alias, hs_points, hs_codes,
+    hs_lengths, row_starts, row_ids, window, negative, sentence_end, stride, seed,
+    alpha_start, alpha_stop, loss_total, counts)``
 
-@cuda.jit(device=True, inline=True)
-def _row_range(word, subwords, row_starts):
-    """The row indices ``k`` of ``word``'s input rows: ``row_ids[k]`` for
-    ``k ∈ [row_starts[word], row_starts[word + 1])`` with ``subwords``, else ``word`` itself."""
-    if subwords:
-        return row_starts[word], row_starts[word + 1]
-    return int64(word), int64(word + 1)
-
-
-@cuda.jit(device=True, inline=True)
-def _row(k, subwords, row_ids):
-    """Row ``k`` of a range from :func:`_row_range`."""
-    if subwords:
-        return int64(row_ids[k])
-    return k
-
-
-@cuda.jit(device=True, inline=True)
-def _add_rows(W_in, words, first, count, subwords, row_starts, row_ids, grad, per_thread):
-    """``W_in[r] += grad`` for every input row ``r`` of the words ``words[first:first + count]``
-    (every occurrence; this thread's elements)."""
-    t = cuda.threadIdx.x
-    dim = W_in.shape[1]
-    for j in range(first, first + count):
-        low, high = _row_range(words[j], subwords, row_starts)
-        for k in range(low, high):
-            row = _row(k, subwords, row_ids)
-            for m in range(per_thread):
-                e = t + m * THREADS
-                if e < dim:
-                    W_in[row, e] += grad[e]
-
-
-@cuda.jit(device=True, inline=True)
-def _bag(W_in, words, first, count, mean, subwords, row_starts, row_ids, hidden, per_thread):
-    """``hidden = Σ W_in[r]`` over the input rows ``r`` of the words ``words[first:first + count]``,
-    divided by the number of rows when ``mean``."""
-    t = cuda.threadIdx.x
-    dim = W_in.shape[1]
-    n_rows = int64(0)
-    for j in range(first, first + count):
-        low, high = _row_range(words[j], subwords, row_starts)
-        n_rows += high - low
-    scale = float32(1.0) / float32(n_rows) if mean and n_rows > 1 else float32(1.0)
-    for m in range(per_thread):
-        e = t + m * THREADS
-        if e < dim:
-            total = float32(0.0)
-            for j in range(first, first + count):
-                low, high = _row_range(words[j], subwords, row_starts)
-                for k in range(low, high):
-                    total += W_in[_row(k, subwords, row_ids), e]
-            hidden[e] = total * scale
-
-
-@cuda.jit(cache=True)
-def train(ids, start, n, kept, W_in, W_out, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts,
-          row_ids, arch, objective, window, negative, cbow_mean, subwords, sentence_end, stride, seed, alpha_start,
-          alpha_stop, loss_total, counts):
-    """Train the centres of ``ids[start:start + n]`` (kept as ``kept`` says), one block
-    per centre at a time in the spread order of the module docstring; adds the loss
-    to ``loss_total[0]`` and the examples to ``counts[0]``.  With ``subwords`` each
+    trains the centres of ``ids[start:start + n]`` (kept as ``kept`` says), one warp per
+    centre at a time in the spread order of the module docstring, and adds the loss
+    to ``loss_total[0]`` and the examples to ``counts[0]``.  ``W_in`` and ``W_out`` are
+    the matrices flat (``W.reshape(-1)``: row ``r`` at ``r · dim``).  With ``subwords`` each
     input word stands for its rows ``row_ids[row_starts[c]:row_starts[c + 1]]``."""
-    partial = cuda.shared.array((THREADS, _PARTIAL_COLUMNS), float32)
-    scores = cuda.shared.array(MAX_OUTPUTS, float32)
-    context = cuda.shared.array(_CONTEXT_SLOTS, int32)
-    rows = cuda.shared.array(MAX_OUTPUTS, int32)
-    vectors = cuda.shared.array(0, float32)  # dynamic: shared_bytes(dim)
-    hidden, grad = vectors[:W_in.shape[1]], vectors[W_in.shape[1]:2 * W_in.shape[1]]
-    state = cuda.local.array(1, uint64)
-    block = cuda.blockIdx.x
-    state[0] = _mix(seed ^ (uint64(block + 1) * _MIX1))
-    per_thread = (W_in.shape[1] + THREADS - 1) // THREADS
-    mean = cbow_mean != 0 or arch != CBOW  # skip-gram's bag is one word: the mean of its rows
-    loss = float64(0.0)
-    examples = int64(0)
-    q = int64(block)
-    while q < n:
-        centre = start + _centre_position(q, n, stride)
-        lr = float32(alpha_start + (alpha_stop - alpha_start) * (float64(q) / float64(n)))
-        q += cuda.gridDim.x
-        if kept[centre - start] == 0:
-            continue
-        cuda.syncthreads()  # every thread has read the previous centre's words
-        reach = window - _below(state, window)
-        n_context = _window(ids, start, start + n, kept, centre, reach, sentence_end, context)
-        if n_context == 0:
-            continue
-        context[n_context] = ids[centre]
-        n_examples, bag = (1, n_context) if arch == CBOW else (n_context, 1)
-        for example in range(n_examples):
-            first, target = example, context[n_context]
-            if arch != CBOW and subwords:
-                first, target = n_context, context[example]  # the centre's rows predict the context word
-            _bag(W_in, context, first, bag, mean, subwords, row_starts, row_ids, hidden, per_thread)
-            loss += _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points, hs_codes,
-                                  hs_lengths, state, lr, hidden, grad, per_thread, rows, partial, scores)
-            _add_rows(W_in, context, first, bag, subwords, row_starts, row_ids, grad, per_thread)
-        examples += n_examples
-    if cuda.threadIdx.x == 0:
-        cuda.atomic.add(loss_total, 0, loss)
-        cuda.atomic.add(counts, 0, examples)
+    per_lane = -(-dim // WARP)
+    bag_mean = mean or arch != CBOW  # skip-gram's bag is one word: the mean of its rows
+
+    def train(ids, start, n, kept, W_in, W_out, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
+              row_starts, row_ids, window, negative, sentence_end, stride, seed, alpha_start, alpha_stop,
+              loss_total, counts):
+        contexts = cuda.shared.array((warps, _CONTEXT_SLOTS), uint32)  # word ids: never negative
+        all_rows = cuda.shared.array((warps, MAX_OUTPUTS), uint32)
+        all_scores = cuda.shared.array((warps, MAX_OUTPUTS), float32)
+        hidden = cuda.local.array(per_lane, float32)
+        grad = cuda.local.array(per_lane, float32)
+        state = cuda.local.array(1, uint64)
+        lane, slot = int64(cuda.threadIdx.x & (WARP - 1)), cuda.threadIdx.x // WARP
+        context, rows, scores = contexts[slot], all_rows[slot], all_scores[slot]
+        warp, n_warps = int64(cuda.blockIdx.x * warps + slot), int64(cuda.gridDim.x * warps)
+        if warp >= n:  # a launch of no centres, or of fewer than its warps
+            return
+        state[0] = _mix(seed ^ (uint64(warp + 1) * _MIX1))
+        slope = (alpha_stop - alpha_start) / float64(n)
+        loss = float64(0.0)
+        examples = int64(0)
+        q = warp
+        position = _centre_position(q, n, stride)
+        step = _centre_position(n_warps, n, stride)  # from one centre of this warp to its next
+        while q < n:
+            centre = start + position
+            lr = float32(alpha_start + slope * float64(q))
+            q += n_warps
+            position += step
+            if position >= n:
+                position -= n
+            if kept[centre - start] == 0:
+                continue
+            cuda.syncwarp()  # every lane has read the previous centre's words
+            reach = window - _below(state, window)
+            n_context = _window_side(ids, start, start + n, kept, centre, -1, reach, sentence_end, context, 0,
+                                     lane)
+            n_context = _window_side(ids, start, start + n, kept, centre, 1, reach, sentence_end, context,
+                                     n_context, lane)
+            if n_context == 0:
+                continue
+            if lane == 0:
+                context[n_context] = ids[centre]
+            cuda.syncwarp()
+            n_examples, bag = (1, n_context) if arch == CBOW else (n_context, 1)
+            for example in range(n_examples):
+                first, target = example, context[n_context]
+                if arch != CBOW and subwords:
+                    first, target = n_context, context[example]  # the centre's rows predict the context word
+                _bag(W_in, context, first, bag, bag_mean, subwords, row_starts, row_ids, hidden, lane, dim,
+                     per_lane)
+                loss += _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points,
+                                      hs_codes, hs_lengths, state, lr, hidden, grad, rows, scores, lane, dim,
+                                      per_lane)
+                _add_rows(W_in, context, first, bag, subwords, row_starts, row_ids, grad, lane, dim, per_lane)
+            examples += n_examples
+        if lane == 0:
+            cuda.atomic.add(loss_total, 0, loss)
+            cuda.atomic.add(counts, 0, examples)
+
+    return cuda.jit(cache=True)(train)
