@@ -5,6 +5,9 @@
 
 A run is TOOL-ARCH-EPOCHS, with ``-sub`` for subwords (fastText's n-grams of 3 to
 6 characters in 2 M buckets): ``gpu-cbow-5-sub,cpu-cbow-5-sub`` compare them.
+A GPU run may end in ``@wN`` (warps a block) and ``@rN`` (a cap on the training
+kernel's registers a thread): ``gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@r40`` measure
+the kernel's layouts against each other.
 
 CORPUS.txt is the benchmark corpus (``python3 ../shared/data/build_corpus.py
 CORPUS.txt``), FOLDER the one holding questions-words.txt and wordsim353.tsv
@@ -40,16 +43,30 @@ RUNS = ("gpu-cbow-5", "gpu-cbow-10", "gpu-sg-5", "cpu-cbow-5", "cpu-cbow-10", "c
 
 
 def parse_run(name: str) -> tuple[str, str, int, bool]:
-    """``gpu-cbow-5`` → ``("gpu", "cbow", 5, False)``; ``cpu-sg-5-sub`` → ``("cpu", "skipgram", 5, True)``."""
-    tool, arch, epochs, *subwords = name.split("-")
+    """``gpu-cbow-5`` → ``("gpu", "cbow", 5, False)``; ``cpu-sg-5-sub`` → ``("cpu", "skipgram", 5, True)``
+    (a GPU kernel's layout after ``@``: :func:`kernel_layout`)."""
+    tool, arch, epochs, *subwords = name.partition("@")[0].split("-")
     if subwords not in ([], ["sub"]):
         raise ValueError(f"a run is TOOL-ARCH-EPOCHS or TOOL-ARCH-EPOCHS-sub, not {name!r}")
     return tool, {"cbow": "cbow", "sg": "skipgram"}[arch], int(epochs), bool(subwords)
 
 
+def kernel_layout(name: str) -> dict:
+    """``gpu-cbow-5@w2@r48`` → ``{"warps_per_block": 2, "max_registers": 48}``: the
+    :class:`wordvec.cuda.backend.CudaBackend` settings a run changes."""
+    names = {"w": "warps_per_block", "r": "max_registers"}
+    return {names[part[0]]: int(part[1:]) for part in name.split("@")[1:]}
+
+
 def train_wordvec(corpus: Path, device: str, arch: str, epochs: int, subwords: bool, out: Path,
-                  warm_up_bytes: int) -> dict:
+                  warm_up_bytes: int, layout: dict) -> dict:
     import wordvec
+
+    if layout:
+        from wordvec.cuda.backend import CudaBackend
+
+        for name, value in layout.items():
+            setattr(CudaBackend, name, value)
 
     settings = dict(COMMON, arch=arch, epochs=epochs, alpha=0.05 if arch == "cbow" else 0.025,
                     threads=os.cpu_count(), device=device, progress=False, subwords=subwords)
@@ -110,7 +127,7 @@ def worker(corpus: Path, run: str, out: Path, eval_folder: Path, warm_up_bytes: 
         result = train_gensim(corpus, arch, epochs, out)
     else:
         result = train_wordvec(corpus, "cuda" if tool == "gpu" else "cpu", arch, epochs, subwords, out,
-                               warm_up_bytes)
+                               warm_up_bytes, kernel_layout(run))
     result.update(score(out / "model.wordvec", eval_folder))
     (out / "result.json").write_text(json.dumps(result))
 
@@ -122,7 +139,9 @@ def run_child(corpus: Path, run: str, scratch: Path, eval_folder: Path, warm_up_
                "--warm-up-bytes", str(warm_up_bytes)]
     child = subprocess.run(command, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
-    sys.stderr.write("".join(f"  [{run}] {line}\n" for line in child.stderr.splitlines()[-6:]))
+    said = child.stderr.splitlines()
+    shown = [line for line in said[:-6] if line.startswith("training kernel:")] + said[-6:]  # registers, blocks
+    sys.stderr.write("".join(f"  [{run}] {line}\n" for line in shown))
     if child.returncode != 0:
         print(f"{run} failed (exit {child.returncode}); see above", file=sys.stderr)
         return None

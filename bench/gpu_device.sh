@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One run on a lent GPU machine (issue 15): the GPU tests, bench/gpu.py against the
-# machine's CPU cores (and gensim when carried), where a run's time goes, and
+# machine's CPU cores (and gensim when carried), the training kernel's layouts
+# (warps a block, a register cap) against each other, where a run's time goes, and
 # Nsight Compute's reading of one CBOW launch.  See bench/README.md for the folder
 # CARRY (the corpus's sources, the evaluation sets, gensim) and how to start it.
 #
@@ -25,6 +26,10 @@ python3 "$carry/data/build_corpus.py" /tmp/enwiki20.txt > "$out/corpus.log" 2>&1
 step bench
 timeout 300 python3 bench/gpu.py /tmp/enwiki20.txt --eval "$carry/eval" --output "$out/gpu.json" ${runs:+--runs "$runs"} \
     2>&1 | tee "$out/bench.log" | grep -v "tokens, \|MB free"
+step layouts
+timeout 240 python3 bench/gpu.py /tmp/enwiki20.txt --eval "$carry/eval" --output "$out/layouts.json" \
+    --runs gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@w2,gpu-cbow-5@w8,gpu-cbow-5@r48,gpu-cbow-5@r40,gpu-sg-5@r48 \
+    2>&1 | tee "$out/layouts.log" | grep -E "^\||registers a thread"
 step profile
 for arch in cbow skipgram; do timeout 40 python3 bench/gpu_profile.py /tmp/enwiki20.txt --arch "$arch"; done \
     2>&1 | tee "$out/profile.log"

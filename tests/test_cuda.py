@@ -191,7 +191,7 @@ train = (array(types.int32), i64, i64, array(types.uint8), array(f32), array(f32
 ptx, _ = cuda.compile_ptx(kernels.subsample.py_func, subsample, cc=(9, 0))
 print("subsample", ".entry" in ptx, ptx.count("bar.sync"), "__local_depot" in ptx, ptx.count("mul.f64"))
 for arch, objective, subwords in product((0, 1), (0, 1), (False, True)):
-    kernel = kernels.train_kernel(arch, objective, subwords, True, 100)
+    kernel = kernels.train_kernel(arch, objective, subwords, True, 100, 4)
     ptx, _ = cuda.compile_ptx(kernel.py_func, train, cc=(9, 0))
     print(f"train-{arch}-{objective}-{int(subwords)}", ".entry" in ptx, ptx.count("bar.warp.sync"),
           "__local_depot" in ptx, ptx.count("mul.f64"))
@@ -224,7 +224,7 @@ def test_the_grid_is_the_blocks_the_gpu_runs_at_once():
     assert backend.blocks is None
     backend.train_chunk(0, IDS, 0, len(IDS), 0.1, 0.1)
     compiled = next(iter(backend._train.overloads.values()))
-    assert backend.blocks == compiled.max_cooperative_grid_blocks(kernels.WARPS_PER_BLOCK * kernels.WARP) > 0
+    assert backend.blocks == compiled.max_cooperative_grid_blocks(backend.warps_per_block * kernels.WARP) > 0
 
 
 def test_a_small_launch_runs_on_fewer_blocks_so_each_trains_many_centres():
@@ -234,9 +234,8 @@ def test_a_small_launch_runs_on_fewer_blocks_so_each_trains_many_centres():
 
     rng = np.random.default_rng(4)
     W_in, W_out = ((rng.random((V, D)) - 0.5) / D).astype(np.float32), np.zeros((V, D), np.float32)
-    backend = CudaBackend(cuda, 0, W_in, W_out, _tables("ns"), "cbow", "ns", 2, 3, True, 1, IDS, blocks=1056,
-                          warps_per_block=4)
-    each = backend.min_centres_per_warp * 4
+    backend = CudaBackend(cuda, 0, W_in, W_out, _tables("ns"), "cbow", "ns", 2, 3, True, 1, IDS, blocks=1056)
+    each = backend.min_centres_per_warp * backend.warps_per_block
     assert [backend.grid(n) for n in (15, each, 2 * each + 1, 112 * each, 1 << 24)] == [1, 1, 2, 112, 1056]
 
 
@@ -362,7 +361,9 @@ def one_warp_blocks(monkeypatch):
     """Blocks of one warp: the simulator runs blocks one after another, so a run is
     bit-reproducible (the warps of one block interleave at their barriers in whatever
     order Python's threads run)."""
-    monkeypatch.setattr(kernels, "WARPS_PER_BLOCK", 1)
+    from wordvec.cuda.backend import CudaBackend
+
+    monkeypatch.setattr(CudaBackend, "warps_per_block", 1)
 
 
 @only_simulated  # on a GPU, concurrent blocks make runs differ in the last bits

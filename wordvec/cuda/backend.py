@@ -34,19 +34,24 @@ class CudaBackend:
     #: steps to the few rows of a small vocabulary overwriting each other (Hogwild
     #: assumes sparse updates).  A job of the bench corpus gives each warp hundreds.
     min_centres_per_warp = 64
+    #: Warps in a block of the training kernel, each training its own centres.
+    warps_per_block = 4
+    #: A cap on the training kernel's registers a thread, or None for the compiler's
+    #: choice: fewer registers let more warps run at once, each with fewer loads in flight
+    #: (bench/gpu.py measures both, ``@w`` and ``@r`` in a run's name).
+    max_registers = None
 
     def __init__(self, cuda, device_index: int, vectors: np.ndarray, output_weights: np.ndarray, tables: dict,
                  arch: str, loss: str, window: int, negative: int, cbow_mean: bool, seed: int, ids: np.ndarray,
-                 say=None, blocks: int | None = None, warps_per_block: int | None = None):
+                 say=None, blocks: int | None = None):
         from . import kernels
 
         self.cuda, self.kernels = cuda, kernels
         cuda.select_device(device_index)
         self.vectors, self.output_weights = vectors, output_weights
         self.position_weights = None
-        self.warps_per_block = warps_per_block or kernels.WARPS_PER_BLOCK
         self._train = kernels.train_kernel(_ARCHS[arch], _OBJECTIVES[loss], "row_ids" in tables, bool(cbow_mean),
-                                           vectors.shape[1], self.warps_per_block)
+                                           vectors.shape[1], self.warps_per_block, self.max_registers)
         self.window, self.negative = int(window), int(negative)
         self.seed, self.launches = int(seed), 0
         self.blocks = blocks  # the training kernel's grid: see _resident_blocks

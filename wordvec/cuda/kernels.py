@@ -8,10 +8,11 @@ the warp never races with itself.  A dot product ``W_out[r] · h`` is each lane'
 partial sum, added up by five xor shuffles (:func:`_warp_sum`), which leave the
 same total in every lane.  ``h`` and ``−lr ∂L/∂h`` live in the lanes' registers;
 the warp's word lists (a centre's context, an example's output rows and their
-scores) in shared memory.  A block is :data:`WARPS_PER_BLOCK` warps, each
-training its own centres: blocks of one warp would cap a multiprocessor at half
-its warps (at most 32 blocks), and the kernel is bound by memory latency, which
-only more warps in flight hide.  Warps update the shared weights without locks
+scores) in shared memory.  A block is a few warps (4 by default,
+:attr:`wordvec.cuda.backend.CudaBackend.warps_per_block`), each training its own
+centres: blocks of one warp would cap a multiprocessor at half its warps (at
+most 32 blocks), and the kernel is bound by memory latency, which only more
+warps in flight hide.  Warps update the shared weights without locks
 (Hogwild), as the CPU threads do.
 
 The kernel is compiled for each setting it branches on (:func:`train_kernel`:
@@ -70,8 +71,6 @@ from ..kernels import CBOW, NEGATIVE_SAMPLING
 
 #: Lanes of a warp: one centre word at a time.
 WARP = 32
-#: Warps of a training block, each training its own centres.
-WARPS_PER_BLOCK = 4
 #: The largest window (context words on each side), and the most context words of a centre.
 MAX_WINDOW = 32
 #: Slots of a centre's word list: its context words, then the centre itself.
@@ -338,11 +337,14 @@ def _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, h
 
 
 @functools.lru_cache(maxsize=None)
-def train_kernel(arch: int, objective: int, subwords: bool, mean: bool, dim: int, warps: int = WARPS_PER_BLOCK):
+def train_kernel(arch: int, objective: int, subwords: bool, mean: bool, dim: int, warps: int,
+                 max_registers: int | None = None):
     """The training kernel for one setting (``arch``: :data:`wordvec.kernels.CBOW` or
     ``SKIPGRAM``; ``objective``: ``NEGATIVE_SAMPLING`` or ``HIERARCHICAL_SOFTMAX``; ``mean``:
     average the bag, as ``cbow_mean`` does; ``dim``: the vectors' length; ``warps``: a
-    block's), launched ``kernel[blocks, warps * WARP](…)``:
+    block's), launched ``kernel[blocks, warps * WARP](…)``; ``max_registers`` caps a
+    thread's registers (more warps in flight, fewer loads in flight per warp), and such a
+    kernel is compiled anew in each process (numba's disk cache keys on the code alone):
 
     ``kernel(ids, start, n, kept, W_in, W_out, noise_prob, noise_alias, hs_points, hs_codes,
     hs_lengths, row_starts, row_ids, window, negative, sentence_end, stride, seed,
@@ -413,4 +415,5 @@ def train_kernel(arch: int, objective: int, subwords: bool, mean: bool, dim: int
             cuda.atomic.add(loss_total, 0, loss)
             cuda.atomic.add(counts, 0, examples)
 
-    return cuda.jit(cache=True)(train)
+    capped = {"max_registers": max_registers} if max_registers else {}  # numba's simulator takes no such option
+    return cuda.jit(cache=not capped, **capped)(train)
