@@ -192,7 +192,7 @@ ptx, _ = cuda.compile_ptx(kernels.subsample.py_func, subsample, cc=(9, 0))
 print("subsample", ".entry" in ptx, ptx.count("bar.sync"), "__local_depot" in ptx, ptx.count("mul.f64"))
 for arch, objective, subwords in product((0, 1), (0, 1), (False, True)):
     kernel = kernels.train_kernel(arch, objective, subwords, True, 100, 4)
-    ptx, _ = cuda.compile_ptx(kernel.py_func, train, cc=(9, 0))
+    ptx, _ = cuda.compile_ptx(kernel.py_func, train, cc=(9, 0), fastmath=kernel.targetoptions["fastmath"])
     print(f"train-{arch}-{objective}-{int(subwords)}", ".entry" in ptx, ptx.count("bar.warp.sync"),
           "__local_depot" in ptx, ptx.count("mul.f64"))
 """
