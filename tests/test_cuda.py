@@ -285,6 +285,63 @@ def test_the_lanes_draw_the_noise_words_the_cpu_draws_one_after_another():
     assert state_after.copy_to_host()[0] == cpu_state[0]
 
 
+def _expected_window(ids, kept, start, stop, centre, reach):
+    """The CPU's window: up to ``reach`` kept words on each side, nearest first, never
+    across a sentence end (-1) or out of ``[start, stop)``; the left side's first."""
+    words = []
+    for direction in (-1, 1):
+        found, j = 0, centre + direction
+        while found < reach and start <= j < stop and ids[j] != -1:
+            if kept[j - start]:
+                words.append(ids[j])
+                found += 1
+            j += direction
+    return words
+
+
+def test_the_lanes_find_the_window_the_cpu_finds():
+    """Windows up to 32 kept words a side among words mostly dropped (so that a side
+    takes several rounds of 16 positions), sentence ends and the launch's edges."""
+    from numba import int64, uint32
+
+    @cuda.jit
+    def windows(ids, kept, start, stop, centres, reaches, found, counts):
+        context = cuda.shared.array(2 * kernels.MAX_WINDOW + 1, uint32)
+        lane = int64(cuda.threadIdx.x)
+        for i in range(centres.shape[0]):
+            centre = centres[i]
+            word, keep = kernels._read(ids, kept, start, stop, kernels._lane_position(centre, lane, 0), -1)
+            cuda.syncwarp()
+            n_left, n_right = kernels._window(ids, kept, start, stop, centre, reaches[i], -1, word, keep, context,
+                                              lane)
+            n_context = kernels._close_up(context, n_left, n_right, ids[centre], lane)
+            for j in range(lane, n_context + 1, kernels.WARP):
+                found[i, j] = context[j]
+            if lane == 0:
+                counts[i] = n_context
+
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 1000, 400).astype(np.int32)
+    ids[rng.choice(400, 6, replace=False)] = -1
+    start, stop = 7, 390
+    kept = (rng.random(stop - start) < 0.3).astype(np.uint8)
+    kept[ids[start:stop] == -1] = 0
+    centres = np.array([c for c in rng.choice(np.arange(start, stop), 40, replace=False) if ids[c] != -1] +
+                       [start, stop - 1], np.int64)
+    reaches = rng.integers(1, kernels.MAX_WINDOW + 1, len(centres))
+    found = cuda.device_array((len(centres), 2 * kernels.MAX_WINDOW + 1), np.int64)
+    counts = cuda.device_array(len(centres), np.int64)
+    windows[1, kernels.WARP](cuda.to_device(ids), cuda.to_device(kept), start, stop, cuda.to_device(centres),
+                             cuda.to_device(reaches), found, counts)
+    found, counts = found.copy_to_host(), counts.copy_to_host()
+    sizes = []
+    for i, (centre, reach) in enumerate(zip(centres, reaches)):
+        expected = _expected_window(ids, kept, start, stop, centre, reach)
+        assert list(found[i, :counts[i]]) == expected and found[i, counts[i]] == ids[centre], (centre, reach)
+        sizes.append(len(expected))
+    assert max(sizes) > 20 and min(sizes) < 3  # sides of more than one round, and cut short
+
+
 def _smallest_gap(n, stride, first, warps):
     """The smallest distance, around the launch, between the centres ``first..first + warps − 1``."""
     at_once = np.sort([kernels.centre_position(q, n, stride) for q in range(first, first + warps)])

@@ -50,9 +50,10 @@ the warps running at once work on centres spread over the whole launch, never
 on neighbouring text whose windows would write the same rows at the same moment
 (in corpus order that cost a probe of this design 25 analogy points).  A centre's
 window is ``b ~ U{1..window}`` kept words on each side, never across a sentence
-end or the launch's edge, exactly the examples the CPU makes (the lanes read 32
-positions at once and vote, :func:`_window_side`); the learning rate falls
-linearly over ``q``.
+end or the launch's edge, exactly the examples the CPU makes (16 lanes a side read 16
+positions at once and vote, :func:`_window`; a centre's first 32 positions and
+flag are loaded while the warp trains the centre before it, so their trip to
+memory is hidden); the learning rate falls linearly over ``q``.
 
 Random numbers are splitmix64, as on the CPU: a warp's state is the same in all
 its lanes, seeded from the launch's seed and the warp; the ``K`` noise words of
@@ -67,7 +68,7 @@ import functools
 import math
 
 import numpy as np
-from numba import cuda, float32, float64, int64, uint32, uint64
+from numba import cuda, float32, float64, int32, int64, uint8, uint32, uint64
 
 from ..kernels import CBOW, NEGATIVE_SAMPLING
 
@@ -189,32 +190,75 @@ def subsample(ids, start, n, keep_prob, sentence_end, seed, kept, counts):
 
 
 @cuda.jit(device=True, inline="always")
-def _window_side(ids, start, stop, kept, centre, direction, reach, sentence_end, context, n_context, lane):
-    """Append to ``context[n_context:]`` the kept words nearest ``centre`` on one side
-    (``direction`` −1 or +1), nearest first, up to ``reach`` of them, never across a
-    sentence end or ``[start, stop)``; returns the new length.  Lane ``t`` reads the
-    position ``t + 1`` further out than the round's first, 32 a round: a vote finds the
-    nearest end, another the kept words before it, and each such word's lane writes it
-    at its rank among them."""
-    found = int64(0)
-    nearest = centre + direction
-    while found < reach:
-        position = nearest + direction * lane
-        inside = start <= position < stop
-        word = ids[position] if inside else sentence_end
-        ended = word == sentence_end
-        ends = int64(cuda.ballot_sync(_ALL_LANES, ended))
-        before_end = (ends & -ends) - 1 if ends != 0 else int64(_ALL_LANES)  # the lanes below the first end
-        keep = not ended and kept[position - start] != 0
-        keeps = int64(cuda.ballot_sync(_ALL_LANES, keep)) & before_end
-        rank = found + cuda.popc(keeps & ((int64(1) << lane) - 1))
-        if (keeps >> lane) & 1 and rank < reach:
-            context[n_context + rank] = word
-        found = min(reach, found + cuda.popc(keeps))
-        if ends != 0:
-            break
-        nearest += direction * WARP
-    return n_context + found
+def _lane_position(centre, lane, round_):
+    """The position lane ``lane`` reads in round ``round_`` of ``centre``'s window: lanes
+    0–15 the 16 positions on its left, 16–31 the 16 on its right, nearest first, each
+    round 16 further out."""
+    distance = (lane & 15) + 1 + 16 * round_
+    return centre - distance if lane < 16 else centre + distance
+
+
+@cuda.jit(device=True, inline="always")
+def _read(ids, kept, start, stop, position, sentence_end):
+    """``(word, kept flag)`` at ``position``, a sentence end outside ``[start, stop)``."""
+    if start <= position < stop:
+        return ids[position], kept[position - start]
+    return int32(sentence_end), uint8(0)
+
+
+@cuda.jit(device=True, inline="always")
+def _before_end(ends, keeps):
+    """The kept words of one side's 16 lanes before its first sentence end (bit masks)."""
+    if ends == 0:
+        return keeps
+    return keeps & ((ends & -ends) - 1)
+
+
+@cuda.jit(device=True, inline="always")
+def _window(ids, kept, start, stop, centre, reach, sentence_end, word, keep, context, lane):
+    """The kept words within ``reach`` of ``centre`` on each side, never across a sentence
+    end or ``[start, stop)``, nearest first: the left ones into ``context[0:n_left]``, the
+    right ones into ``context[MAX_WINDOW:MAX_WINDOW + n_right]``; returns ``(n_left, n_right)``.
+    ``(word, keep)`` is what this lane reads in the first round (:func:`_lane_position`,
+    :func:`_read`: loaded a centre ahead).  Each round two votes find each side's first
+    sentence end and its kept words before it, and each such word's lane writes it at
+    its rank among them (a sentence end is never kept)."""
+    found_left, found_right = int64(0), int64(0)
+    left_open, right_open = True, True
+    bit = lane & 15
+    round_ = 0
+    while True:
+        ends = int64(cuda.ballot_sync(_ALL_LANES, word == sentence_end))
+        keeps = int64(cuda.ballot_sync(_ALL_LANES, keep != 0))
+        left = _before_end(ends & 0xFFFF, keeps & 0xFFFF) if left_open else int64(0)
+        right = _before_end(ends >> 16, keeps >> 16) if right_open else int64(0)
+        mine, found, slot = (left, found_left, 0) if lane < 16 else (right, found_right, MAX_WINDOW)
+        rank = found + cuda.popc(mine & ((int64(1) << bit) - 1))
+        if (mine >> bit) & 1 and rank < reach:
+            context[slot + rank] = word
+        found_left = min(reach, found_left + cuda.popc(left))
+        found_right = min(reach, found_right + cuda.popc(right))
+        left_open = left_open and ends & 0xFFFF == 0 and found_left < reach
+        right_open = right_open and ends >> 16 == 0 and found_right < reach
+        if not (left_open or right_open):
+            return found_left, found_right
+        round_ += 1
+        word, keep = _read(ids, kept, start, stop, _lane_position(centre, lane, round_), sentence_end)
+
+
+@cuda.jit(device=True, inline="always")
+def _close_up(context, n_left, n_right, centre_word, lane):
+    """Move the right side's words from ``context[MAX_WINDOW:]`` to just after the left
+    side's, and the centre after them; returns the number of context words."""
+    cuda.syncwarp()
+    moved = context[MAX_WINDOW + lane] if lane < n_right else uint32(0)
+    cuda.syncwarp()
+    if lane < n_right:
+        context[n_left + lane] = moved
+    if lane == 0:
+        context[n_left + n_right] = centre_word
+    cuda.syncwarp()
+    return n_left + n_right
 
 
 @cuda.jit(device=True, inline="always")
@@ -381,38 +425,40 @@ def train_kernel(arch: int, objective: int, subwords: bool, mean: bool, dim: int
         q = warp
         position = _centre_position(q, n, stride)
         step = _centre_position(n_warps, n, stride)  # from one centre of this warp to its next
+        centre = start + position
+        word, keep = _read(ids, kept, start, start + n, _lane_position(centre, lane, 0), sentence_end)
+        centre_word, centre_kept = ids[centre], kept[position]
         while q < n:
-            centre = start + position
             lr = float32(alpha_start + slope * float64(q))
             q += n_warps
             position += step
             if position >= n:
                 position -= n
-            if kept[centre - start] == 0:
-                continue
-            cuda.syncwarp()  # every lane has read the previous centre's words
-            reach = window - _below(state, window)
-            n_context = _window_side(ids, start, start + n, kept, centre, -1, reach, sentence_end, context, 0,
-                                     lane)
-            n_context = _window_side(ids, start, start + n, kept, centre, 1, reach, sentence_end, context,
-                                     n_context, lane)
-            if n_context == 0:
-                continue
-            if lane == 0:
-                context[n_context] = ids[centre]
-            cuda.syncwarp()
-            n_examples, bag = (1, n_context) if arch == CBOW else (n_context, 1)
-            for example in range(n_examples):
-                first, target = example, context[n_context]
-                if arch != CBOW and subwords:
-                    first, target = n_context, context[example]  # the centre's rows predict the context word
-                _bag(W_in, context, first, bag, bag_mean, subwords, row_starts, row_ids, hidden, lane, dim,
-                     per_lane)
-                loss += _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points,
-                                      hs_codes, hs_lengths, state, lr, hidden, grad, rows, scores, lane, dim,
-                                      per_lane)
-                _add_rows(W_in, context, first, bag, subwords, row_starts, row_ids, grad, lane, dim, per_lane)
-            examples += n_examples
+            upcoming = start + position  # the next centre: its words load while this one trains
+            next_word, next_keep = _read(ids, kept, start, start + n, _lane_position(upcoming, lane, 0), sentence_end)
+            next_centre_word, next_centre_kept = ids[upcoming], kept[position]
+            if centre_kept != 0:
+                cuda.syncwarp()  # every lane has read the previous centre's words
+                reach = window - _below(state, window)
+                n_left, n_right = _window(ids, kept, start, start + n, centre, reach, sentence_end, word, keep,
+                                          context, lane)
+                n_context = _close_up(context, n_left, n_right, centre_word, lane)
+                n_examples, bag = (1, n_context) if arch == CBOW else (n_context, 1)
+                if n_context == 0:
+                    n_examples = 0
+                for example in range(n_examples):
+                    first, target = example, context[n_context]
+                    if arch != CBOW and subwords:
+                        first, target = n_context, context[example]  # the centre's rows predict the context word
+                    _bag(W_in, context, first, bag, bag_mean, subwords, row_starts, row_ids, hidden, lane, dim,
+                         per_lane)
+                    loss += _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points,
+                                          hs_codes, hs_lengths, state, lr, hidden, grad, rows, scores, lane, dim,
+                                          per_lane)
+                    _add_rows(W_in, context, first, bag, subwords, row_starts, row_ids, grad, lane, dim, per_lane)
+                examples += n_examples
+            centre, centre_word, centre_kept = upcoming, next_centre_word, next_centre_kept
+            word, keep = next_word, next_keep
         if lane == 0:
             cuda.atomic.add(loss_total, 0, loss)
             cuda.atomic.add(counts, 0, examples)
