@@ -5,9 +5,10 @@
 
 A run is TOOL-ARCH-EPOCHS, with ``-sub`` for subwords (fastText's n-grams of 3 to
 6 characters in 2 M buckets): ``gpu-cbow-5-sub,cpu-cbow-5-sub`` compare them.
-A GPU run may end in ``@wN`` (warps a block) and ``@rN`` (a cap on the training
-kernel's registers a thread): ``gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@r40`` measure
-the kernel's layouts against each other.
+A GPU run may end in ``@wN`` (warps a block), ``@rN`` (a cap on the training
+kernel's registers a thread) and ``@a1`` (atomic weight updates):
+``gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@r40`` measure the kernel's layouts against
+each other.
 
 CORPUS.txt is the benchmark corpus (``python3 ../shared/data/build_corpus.py
 CORPUS.txt``), FOLDER the one holding questions-words.txt and wordsim353.tsv
@@ -52,9 +53,9 @@ def parse_run(name: str) -> tuple[str, str, int, bool]:
 
 
 def kernel_layout(name: str) -> dict:
-    """``gpu-cbow-5@w2@r48`` → ``{"warps_per_block": 2, "max_registers": 48}``: the
-    :class:`wordvec.cuda.backend.CudaBackend` settings a run changes."""
-    names = {"w": "warps_per_block", "r": "max_registers"}
+    """``gpu-cbow-5@w2@r48@a1`` → ``{"warps_per_block": 2, "max_registers": 48, "atomic_updates": 1}``:
+    the :class:`wordvec.cuda.backend.CudaBackend` settings a run changes."""
+    names = {"w": "warps_per_block", "r": "max_registers", "a": "atomic_updates"}
     return {names[part[0]]: int(part[1:]) for part in name.split("@")[1:]}
 
 

@@ -28,7 +28,7 @@ timeout 300 python3 bench/gpu.py /tmp/enwiki20.txt --eval "$carry/eval" --output
     2>&1 | tee "$out/bench.log" | grep -v "tokens, \|MB free"
 step layouts
 timeout 240 python3 bench/gpu.py /tmp/enwiki20.txt --eval "$carry/eval" --output "$out/layouts.json" \
-    --runs gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@w2,gpu-cbow-5@w8,gpu-cbow-5@r64,gpu-cbow-5@r56,gpu-cbow-5@r48,gpu-sg-5@r56 \
+    --runs gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@w2,gpu-cbow-5@r64,gpu-cbow-5@r56,gpu-cbow-5@a1,gpu-sg-5@a1 \
     2>&1 | tee "$out/layouts.log" | grep -E "^\||registers a thread"
 step profile
 for arch in cbow skipgram; do timeout 40 python3 bench/gpu_profile.py /tmp/enwiki20.txt --arch "$arch"; done \

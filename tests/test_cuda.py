@@ -122,7 +122,7 @@ def _subword_rows(rng) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.concatenate(rows).astype(np.int32)
 
 
-def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alpha):
+def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alpha, atomic=False):
     """Both kernels over IDS with one warp taking the centres in corpus order (stride 1)."""
     device = {name: cuda.to_device(array) for name, array in kernel_tables(tables)._asdict().items()}
     ids, kept = cuda.to_device(IDS), cuda.device_array(len(IDS), np.uint8)
@@ -131,7 +131,7 @@ def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alp
     W_in, W_out = cuda.to_device(W_in.reshape(-1)), cuda.to_device(W_out.reshape(-1))
     kernels.subsample[1, kernels.SUBSAMPLE_THREADS](ids, 0, len(IDS), device["keep_prob"], -1, np.uint64(3), kept,
                                                     counts)
-    train = kernels.train_kernel(arch, objective, "row_ids" in tables, True, D, 1)
+    train = kernels.train_kernel(arch, objective, "row_ids" in tables, True, D, 1, atomic=atomic)
     train[1, kernels.WARP](
         ids, 0, len(IDS), kept, W_in, W_out, device["noise_prob"], device["noise_alias"], device["hs_points"],
         device["hs_codes"], device["hs_lengths"], device["row_starts"], device["row_ids"], window, negative, -1, 1,
@@ -140,12 +140,18 @@ def _launch_in_order(W_in, W_out, tables, arch, objective, window, negative, alp
             counts.copy_to_host())
 
 
-@pytest.mark.parametrize("arch", ["cbow", "skipgram"])
-@pytest.mark.parametrize("loss", ["ns", "hs"])
-@pytest.mark.parametrize("subwords", [False, True], ids=["words", "subwords"])
-def test_the_gpu_kernel_in_corpus_order_equals_the_cpu_kernel(arch, loss, subwords):
+_SETTINGS_IN_ORDER = [pytest.param(arch, loss, subwords, atomic, id=f"{arch}-{loss}-{'sub' if subwords else ''}words"
+                                   + ("-atomic" if atomic else ""))
+                      for arch, loss, subwords, atomic in
+                      [(arch, loss, subwords, False) for arch in ("cbow", "skipgram") for loss in ("ns", "hs")
+                       for subwords in (False, True)] + [("cbow", "ns", False, True), ("skipgram", "hs", True, True)]]
+
+
+@pytest.mark.parametrize("arch, loss, subwords, atomic", _SETTINGS_IN_ORDER)
+def test_the_gpu_kernel_in_corpus_order_equals_the_cpu_kernel(arch, loss, subwords, atomic):
     """With subwords the CPU trains a window at a time, which on one thread equals
-    example-by-example SGD (tests/test_kernels.py), as the GPU trains."""
+    example-by-example SGD (tests/test_kernels.py), as the GPU trains; atomic updates
+    make the same steps."""
     rng = np.random.default_rng(4)
     tables = _tables(loss)
     if subwords:
@@ -153,7 +159,7 @@ def test_the_gpu_kernel_in_corpus_order_equals_the_cpu_kernel(arch, loss, subwor
     W_in = ((rng.random((V + 6 * subwords, D)) - 0.5) / D).astype(np.float32)
     W_out = (rng.random((V, D)) - 0.5).astype(np.float32)  # not zero, so that the input rows move at once
     gpu_in, gpu_out, gpu_loss, gpu_counts = _launch_in_order(W_in, W_out, tables, {"cbow": 0, "skipgram": 1}[arch],
-                                                             {"ns": 0, "hs": 1}[loss], 1, 3, 0.1)
+                                                             {"ns": 0, "hs": 1}[loss], 1, 3, 0.1, atomic)
     cpu_in, cpu_out = W_in.copy(), W_out.copy()
     backend = CpuBackend(cpu_in, cpu_out, tables, arch, loss, 1, 3, True, 1, 0)  # window 1: every reach is 1
     cpu_loss, *cpu_counts = backend.train_chunk(0, IDS, 0, len(IDS), 0.1, 0.1)

@@ -40,6 +40,10 @@ class CudaBackend:
     #: choice: fewer registers let more warps run at once, each with fewer loads in flight
     #: (bench/gpu.py measures both, ``@w`` and ``@r`` in a run's name).
     max_registers = None
+    #: Update the weights by atomic adds, so that no warp's step to a row that others
+    #: write at the same moment is lost, instead of by reads and writes (Hogwild, as
+    #: the CPU threads do; bench/gpu.py sets them against each other, ``@a1``).
+    atomic_updates = False
 
     def __init__(self, cuda, device_index: int, vectors: np.ndarray, output_weights: np.ndarray, tables: dict,
                  arch: str, loss: str, window: int, negative: int, cbow_mean: bool, seed: int, ids: np.ndarray,
@@ -51,7 +55,8 @@ class CudaBackend:
         self.vectors, self.output_weights = vectors, output_weights
         self.position_weights = None
         self._train = kernels.train_kernel(_ARCHS[arch], _OBJECTIVES[loss], "row_ids" in tables, bool(cbow_mean),
-                                           vectors.shape[1], self.warps_per_block, self.max_registers)
+                                           vectors.shape[1], self.warps_per_block, self.max_registers,
+                                           self.atomic_updates)
         self.window, self.negative = int(window), int(negative)
         self.seed, self.launches = int(seed), 0
         self.blocks = blocks  # the training kernel's grid: see _resident_blocks

@@ -308,7 +308,17 @@ def _bag(W_in, words, first, count, mean, subwords, row_starts, row_ids, hidden,
 
 
 @cuda.jit(device=True, inline="always")
-def _add_rows(W_in, words, first, count, subwords, row_starts, row_ids, grad, lane, dim, per_lane):
+def _add(matrix, index, value, atomic):
+    """``matrix[index] += value``: by an atomic add, which loses no other warp's step to the
+    element, or by a read and a write (Hogwild: a step made between them is lost)."""
+    if atomic:
+        cuda.atomic.add(matrix, index, value)
+    else:
+        matrix[index] += value
+
+
+@cuda.jit(device=True, inline="always")
+def _add_rows(W_in, words, first, count, subwords, row_starts, row_ids, grad, lane, dim, per_lane, atomic):
     """``W_in[r] += grad`` for every input row ``r`` of the words ``words[first:first + count]``
     (every occurrence; this lane's elements)."""
     for j in range(first, first + count):
@@ -317,7 +327,7 @@ def _add_rows(W_in, words, first, count, subwords, row_starts, row_ids, grad, la
             at = _lane_start(_row(k, subwords, row_ids), lane, dim)
             for m in range(per_lane):
                 if lane + m * WARP < dim:
-                    W_in[at + uint64(m * WARP)] += grad[m]
+                    _add(W_in, at + uint64(m * WARP), grad[m], atomic)
 
 
 @cuda.jit(device=True, inline="always")
@@ -340,7 +350,7 @@ def _output_rows(target, objective, negative, noise_prob, noise_alias, hs_points
 
 @cuda.jit(device=True, inline="always")
 def _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
-                  state, lr, hidden, grad, rows, scores, lane, dim, per_lane):
+                  state, lr, hidden, grad, rows, scores, lane, dim, per_lane, atomic):
     """The output layer of one example (see the module docstring); ``grad`` receives
     ``−lr ∂L/∂h`` (this lane's elements).  Returns the example's loss."""
     cuda.syncwarp()  # every lane has read the previous example's rows and scores
@@ -377,20 +387,21 @@ def _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, h
         for m in range(per_lane):
             if lane + m * WARP < dim:
                 old = W_out[at + uint64(m * WARP)]
-                W_out[at + uint64(m * WARP)] = old + step * hidden[m]
+                _add(W_out, at + uint64(m * WARP), step * hidden[m], atomic)
                 grad[m] += step * old
     return loss
 
 
 @functools.lru_cache(maxsize=None)
 def train_kernel(arch: int, objective: int, subwords: bool, mean: bool, dim: int, warps: int,
-                 max_registers: int | None = None):
+                 max_registers: int | None = None, atomic: bool = False):
     """The training kernel for one setting (``arch``: :data:`wordvec.kernels.CBOW` or
     ``SKIPGRAM``; ``objective``: ``NEGATIVE_SAMPLING`` or ``HIERARCHICAL_SOFTMAX``; ``mean``:
     average the bag, as ``cbow_mean`` does; ``dim``: the vectors' length; ``warps``: a
     block's), launched ``kernel[blocks, warps * WARP](…)``; ``max_registers`` caps a
     thread's registers (more warps in flight, fewer loads in flight per warp), and such a
-    kernel is compiled anew in each process (numba's disk cache keys on the code alone):
+    kernel is compiled anew in each process (numba's disk cache keys on the code alone);
+    ``atomic`` makes every weight update an atomic add (:func:`_add`):
 
     ``kernel(ids, start, n, kept, W_in, W_out, noise_prob, noise_alias, hs_points, hs_codes,
     hs_lengths, row_starts, row_ids, window, negative, sentence_end, stride, seed,
@@ -454,8 +465,9 @@ def train_kernel(arch: int, objective: int, subwords: bool, mean: bool, dim: int
                          per_lane)
                     loss += _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points,
                                           hs_codes, hs_lengths, state, lr, hidden, grad, rows, scores, lane, dim,
-                                          per_lane)
-                    _add_rows(W_in, context, first, bag, subwords, row_starts, row_ids, grad, lane, dim, per_lane)
+                                          per_lane, atomic)
+                    _add_rows(W_in, context, first, bag, subwords, row_starts, row_ids, grad, lane, dim, per_lane,
+                              atomic)
                 examples += n_examples
             centre, centre_word, centre_kept = upcoming, next_centre_word, next_centre_kept
             word, keep = next_word, next_keep
