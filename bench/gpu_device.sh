@@ -27,8 +27,9 @@ step bench
 timeout 300 python3 bench/gpu.py /tmp/enwiki20.txt --eval "$carry/eval" --output "$out/gpu.json" ${runs:+--runs "$runs"} \
     2>&1 | tee "$out/bench.log" | grep -v "tokens, \|MB free"
 step layouts
-timeout 240 python3 bench/gpu.py /tmp/enwiki20.txt --eval "$carry/eval" --output "$out/layouts.json" \
-    --runs gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@w2,gpu-cbow-5@r64,gpu-cbow-5@r56,gpu-cbow-5@a1,gpu-sg-5@a1 \
+timeout 330 python3 bench/gpu.py /tmp/enwiki20.txt --eval "$carry/eval" --output "$out/layouts.json" \
+    --runs gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@w2,gpu-cbow-5@r64,gpu-cbow-5@r56,gpu-cbow-5@a1,gpu-sg-5@a1,\
+gpu-cbow-5-sub,gpu-cbow-5-sub@a1 \
     2>&1 | tee "$out/layouts.log" | grep -E "^\||registers a thread"
 step profile
 for arch in cbow skipgram; do timeout 40 python3 bench/gpu_profile.py /tmp/enwiki20.txt --arch "$arch"; done \

@@ -258,8 +258,9 @@ def test_subsampling_keeps_each_word_at_its_rate_and_never_a_sentence_end():
 
 
 def test_the_lanes_draw_the_noise_words_the_cpu_draws_one_after_another():
-    """Lane k takes splitmix64's k-th next output (its state plus k golden steps), so
-    an example's noise words and the state after them are the CPU's sequential draws."""
+    """Lane k takes splitmix64's k-th next output (its state plus k golden steps; lane
+    k − 32 the k-th too, past 31 noise words), so an example's noise words and the state
+    after them are the CPU's sequential draws."""
     from numba import int64, uint32, uint64
 
     from wordvec.kernels import draw_noise
@@ -273,21 +274,21 @@ def test_the_lanes_draw_the_noise_words_the_cpu_draws_one_after_another():
         n_rows = kernels._output_rows(target, 0, negative, noise_prob, noise_alias, hs_points, hs_lengths,
                                       lane_state, rows, lane)
         cuda.syncwarp()
-        if lane < n_rows:
-            rows_out[lane] = rows[lane]
+        for k in range(lane, n_rows, kernels.WARP):
+            rows_out[k] = rows[k]
         if lane == 0:
             state_out[0] = lane_state[0]
 
     rng = np.random.default_rng(9)
     noise_prob, noise_alias = rng.random(50).astype(np.float32), rng.integers(0, 50, 50).astype(np.int32)
     state = np.array([0x1234_5678_9ABC_DEF0], np.uint64)
-    rows, state_after = cuda.device_array(32, np.int64), cuda.device_array(1, np.uint64)
+    rows, state_after = cuda.device_array(kernels.MAX_OUTPUTS, np.int64), cuda.device_array(1, np.uint64)
     no_tree = cuda.to_device(np.zeros((1, 1), np.int32)), cuda.to_device(np.zeros(1, np.int32))
-    output_rows[1, kernels.WARP](7, 20, cuda.to_device(noise_prob), cuda.to_device(noise_alias), *no_tree,
+    output_rows[1, kernels.WARP](7, 40, cuda.to_device(noise_prob), cuda.to_device(noise_alias), *no_tree,
                                  cuda.to_device(state), rows, state_after)
     cpu_state = state.copy()
-    expected = [7] + [draw_noise(cpu_state, noise_prob, noise_alias) for _ in range(20)]
-    assert list(rows.copy_to_host()[:21]) == expected
+    expected = [7] + [draw_noise(cpu_state, noise_prob, noise_alias) for _ in range(40)]
+    assert list(rows.copy_to_host()[:41]) == expected
     assert state_after.copy_to_host()[0] == cpu_state[0]
 
 

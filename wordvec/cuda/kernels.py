@@ -336,10 +336,11 @@ def _output_rows(target, objective, negative, noise_prob, noise_alias, hs_points
     target's Huffman path), each written by one lane; returns how many."""
     if objective == NEGATIVE_SAMPLING:
         n_rows = negative + 1
-        if lane == 0:
-            rows[0] = target
-        elif lane < n_rows:  # splitmix64's lane-th next draw
-            rows[lane] = _noise_word(_mix(state[0] + uint64(lane) * _GOLDEN), noise_prob, noise_alias)
+        for k in range(lane, n_rows, WARP):
+            if k == 0:
+                rows[0] = target
+            else:  # splitmix64's k-th next draw
+                rows[k] = _noise_word(_mix(state[0] + uint64(k) * _GOLDEN), noise_prob, noise_alias)
         state[0] = state[0] + uint64(negative) * _GOLDEN
         return n_rows
     n_rows = hs_lengths[target]
