@@ -258,9 +258,9 @@ def test_subsampling_keeps_each_word_at_its_rate_and_never_a_sentence_end():
 
 
 def test_the_lanes_draw_the_noise_words_the_cpu_draws_one_after_another():
-    """Lane k takes splitmix64's k-th next output (its state plus k golden steps; lane
-    k − 32 the k-th too, past 31 noise words), so an example's noise words and the state
-    after them are the CPU's sequential draws."""
+    """Lane k takes splitmix64's k-th next output (its state plus k golden steps), so
+    an example's noise words (31, the most: a lane each) and the state after them are
+    the CPU's sequential draws."""
     from numba import int64, uint32, uint64
 
     from wordvec.kernels import draw_noise
@@ -284,11 +284,11 @@ def test_the_lanes_draw_the_noise_words_the_cpu_draws_one_after_another():
     state = np.array([0x1234_5678_9ABC_DEF0], np.uint64)
     rows, state_after = cuda.device_array(kernels.MAX_OUTPUTS, np.int64), cuda.device_array(1, np.uint64)
     no_tree = cuda.to_device(np.zeros((1, 1), np.int32)), cuda.to_device(np.zeros(1, np.int32))
-    output_rows[1, kernels.WARP](7, 40, cuda.to_device(noise_prob), cuda.to_device(noise_alias), *no_tree,
+    output_rows[1, kernels.WARP](7, 31, cuda.to_device(noise_prob), cuda.to_device(noise_alias), *no_tree,
                                  cuda.to_device(state), rows, state_after)
     cpu_state = state.copy()
-    expected = [7] + [draw_noise(cpu_state, noise_prob, noise_alias) for _ in range(40)]
-    assert list(rows.copy_to_host()[:41]) == expected
+    expected = [7] + [draw_noise(cpu_state, noise_prob, noise_alias) for _ in range(31)]
+    assert list(rows.copy_to_host()[:32]) == expected
     assert state_after.copy_to_host()[0] == cpu_state[0]
 
 
@@ -511,6 +511,7 @@ def test_what_the_gpu_does_not_train_is_refused_in_one_line():
     for settings, message in ((dict(loss="softmax"), "not yet the full softmax"),
                               (dict(position_weights=True), "not yet position weights"),
                               (dict(window=33), "--window up to 32"),
+                              (dict(negative=32), "--negative up to 31"),
                               (dict(dim=2000), "--dim up to 1024")):
         with pytest.raises(WordvecError, match=message):
             Trainer(device="cuda", **settings).check_settings()

@@ -14,9 +14,11 @@ import os
 
 from ..errors import WordvecError
 
-#: Limits of the GPU kernels (see :mod:`wordvec.cuda.kernels`): dim, window, output rows per example.
+#: Limits of the GPU kernels (see :mod:`wordvec.cuda.kernels`): dim, window, noise words (one a
+#: lane, beside the target), output rows per example (the Huffman tree's depth).
 MAX_DIM = 1024
 MAX_WINDOW = 32
+MAX_NEGATIVE = 31
 MAX_OUTPUTS = 64
 #: The golden ratio's fraction: consecutive multiples of ``0.618 n`` modulo ``n`` stay far apart.
 _SPREAD = (math.sqrt(5.0) - 1.0) / 2.0
@@ -74,7 +76,7 @@ def check_settings(settings: dict) -> None:
                            f"softmax, with or without subwords; not yet {' or '.join(unsupported)}: train "
                            f"those with --device cpu")
     for name, value, limit in (("dim", settings["dim"], MAX_DIM), ("window", settings["window"], MAX_WINDOW),
-                               ("negative", settings["negative"], MAX_OUTPUTS - 1)):
+                               ("negative", settings["negative"], MAX_NEGATIVE)):
         if value > limit:
             raise WordvecError(f"--device cuda takes --{name} up to {limit}, not {value}")
 

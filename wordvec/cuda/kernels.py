@@ -332,15 +332,14 @@ def _add_rows(W_in, words, first, count, subwords, row_starts, row_ids, grad, la
 
 @cuda.jit(device=True, inline="always")
 def _output_rows(target, objective, negative, noise_prob, noise_alias, hs_points, hs_lengths, state, rows, lane):
-    """The example's output rows into ``rows`` (the target and its noise words, or the
-    target's Huffman path), each written by one lane; returns how many."""
+    """The example's output rows into ``rows`` (the target and its ``negative ≤ 31`` noise
+    words, or the target's Huffman path), each written by one lane; returns how many."""
     if objective == NEGATIVE_SAMPLING:
         n_rows = negative + 1
-        for k in range(lane, n_rows, WARP):
-            if k == 0:
-                rows[0] = target
-            else:  # splitmix64's k-th next draw
-                rows[k] = _noise_word(_mix(state[0] + uint64(k) * _GOLDEN), noise_prob, noise_alias)
+        if lane == 0:
+            rows[0] = target
+        elif lane < n_rows:  # splitmix64's lane-th next draw (n_rows ≤ WARP: wordvec.cuda.MAX_NEGATIVE)
+            rows[lane] = _noise_word(_mix(state[0] + uint64(lane) * _GOLDEN), noise_prob, noise_alias)
         state[0] = state[0] + uint64(negative) * _GOLDEN
         return n_rows
     n_rows = hs_lengths[target]
@@ -350,14 +349,11 @@ def _output_rows(target, objective, negative, noise_prob, noise_alias, hs_points
 
 
 @cuda.jit(device=True, inline="always")
-def _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
-                  state, lr, hidden, grad, rows, scores, lane, dim, per_lane, atomic):
-    """The output layer of one example (see the module docstring); ``grad`` receives
-    ``−lr ∂L/∂h`` (this lane's elements).  Returns the example's loss."""
-    cuda.syncwarp()  # every lane has read the previous example's rows and scores
-    n_rows = _output_rows(target, objective, negative, noise_prob, noise_alias, hs_points, hs_lengths, state,
-                          rows, lane)
-    cuda.syncwarp()
+def _output_layer(W_out, target, objective, n_rows, hs_codes, lr, hidden, grad, rows, scores, lane, dim, per_lane,
+                  atomic):
+    """The output layer of one example (see the module docstring) on its ``n_rows`` output
+    rows ``rows`` (:func:`_output_rows`); ``grad`` receives ``−lr ∂L/∂h`` (this lane's
+    elements).  Returns the example's loss."""
     for k in range(n_rows):
         at = _lane_start(rows[k], lane, dim)
         partial = float32(0.0)
@@ -462,11 +458,14 @@ def train_kernel(arch: int, objective: int, subwords: bool, mean: bool, dim: int
                     first, target = example, context[n_context]
                     if arch != CBOW and subwords:
                         first, target = n_context, context[example]  # the centre's rows predict the context word
+                    cuda.syncwarp()  # every lane has read the previous example's rows and scores
+                    n_rows = _output_rows(target, objective, negative, noise_prob, noise_alias, hs_points,
+                                          hs_lengths, state, rows, lane)  # drawn first: their loads end here
                     _bag(W_in, context, first, bag, bag_mean, subwords, row_starts, row_ids, hidden, lane, dim,
                          per_lane)
-                    loss += _output_layer(W_out, target, objective, negative, noise_prob, noise_alias, hs_points,
-                                          hs_codes, hs_lengths, state, lr, hidden, grad, rows, scores, lane, dim,
-                                          per_lane, atomic)
+                    cuda.syncwarp()  # every row is written
+                    loss += _output_layer(W_out, target, objective, n_rows, hs_codes, lr, hidden, grad, rows, scores,
+                                          lane, dim, per_lane, atomic)
                     _add_rows(W_in, context, first, bag, subwords, row_starts, row_ids, grad, lane, dim, per_lane,
                               atomic)
                 examples += n_examples
