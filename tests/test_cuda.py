@@ -389,7 +389,8 @@ def _corpus(tmp_path, lines=14):
 SETTINGS = dict(dim=8, window=2, negative=3, min_count=1, sample=0, epochs=3, alpha=0.5, seed=5, threads=1)
 
 
-def test_a_gpu_run_trains_the_same_examples_as_the_cpu_and_its_loss_falls(tmp_path, one_warp_blocks):
+def test_a_gpu_run_trains_the_same_examples_as_the_cpu_and_its_loss_falls(tmp_path):
+    """Blocks of 4 warps here: each centre is trained once, by one of them."""
     corpus = _corpus(tmp_path)
     gpu = Trainer(device="cuda", **SETTINGS).fit(corpus)
     cpu = Trainer(**SETTINGS).fit(corpus)
