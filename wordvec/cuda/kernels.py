@@ -78,7 +78,7 @@ WARP = 32
 MAX_WINDOW = 32
 #: Slots of a centre's word list: its context words, then the centre itself.
 _CONTEXT_SLOTS = 2 * MAX_WINDOW + 1
-#: The most output rows of one example: ``negative + 1``, or the depth of the Huffman tree.
+#: The most output rows of one example: the depth of the Huffman tree (``negative + 1`` is at most WARP).
 MAX_OUTPUTS = 64
 #: Threads in a block of :func:`subsample`.
 SUBSAMPLE_THREADS = 256
