@@ -16,7 +16,8 @@ warps in flight hide.  Warps update the shared weights without locks
 (Hogwild), as the CPU threads do.
 
 The kernel is compiled for each setting it branches on (:func:`train_kernel`:
-architecture, output layer, subwords, mean, ``d``, warps a block), so a compiled
+architecture, output layer, subwords, mean, ``d``, warps a block; and the layouts
+bench/gpu.py measures: a register cap, atomic updates), so a compiled
 kernel holds only its own path, and ``P``'s loops are unrolled with the vectors
 in registers (an H200 waited on instruction fetches for 5.1 of 14.8 cycles
 between a warp's instructions in the one kernel that branched on them all).
