@@ -4,8 +4,10 @@ thread by thread on the CPU: slowly, so the inputs are tiny.
 
 * one launch of the kernels, in corpus order, equals the CPU kernel's chunk
   (same examples, same noise words) to float32 precision, for CBOW and
-  skip-gram with negative sampling and hierarchical softmax;
+  skip-gram with negative sampling and hierarchical softmax, with atomic
+  updates too;
 * subsampling keeps each word at its rate and never a sentence end;
+* a warp's lanes find the CPU's window and draw the CPU's noise words;
 * the warps that run at once work on centres spread over the whole launch;
 * whole runs: the loss falls, the counts equal the CPU's, an interrupted run
   resumes to the same vectors, ids streamed per job train as ids held on the device;
