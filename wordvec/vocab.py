@@ -123,29 +123,29 @@ def huffman_tree(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     n = len(counts)
     if n < 2:
         return np.zeros((n, 1), np.int32), np.zeros((n, 1), np.int8), np.zeros(n, np.int32)
-    # Nodes 0..n-1 are leaves, n..2n-2 inner nodes; ties broken by node id.
-    heap = [(int(c), i) for i, c in enumerate(counts)]
+    # Nodes 0..n-1 are leaves, n..2n-2 inner nodes; ties broken by node id.  Python lists
+    # while merging (numpy scalars are slower), then every word's path a level at a time.
+    heap = list(zip(np.asarray(counts, dtype=np.int64).tolist(), range(n)))
     heapq.heapify(heap)
-    parent = np.zeros(2 * n - 1, dtype=np.int64)
-    branch = np.zeros(2 * n - 1, dtype=np.int8)
+    parent, branch = [0] * (2 * n - 1), [0] * (2 * n - 1)
     for inner in range(n, 2 * n - 1):
         count_a, a = heapq.heappop(heap)
         count_b, b = heapq.heappop(heap)
         parent[a] = parent[b] = inner
         branch[b] = 1
         heapq.heappush(heap, (count_a + count_b, inner))
-    root = 2 * n - 2
-    depth = np.zeros(2 * n - 1, dtype=np.int32)
-    for node in range(root - 1, -1, -1):  # parents have larger ids than children
+    depth = [0] * (2 * n - 1)
+    for node in range(2 * n - 3, -1, -1):  # parents have larger ids than children; the root's depth is 0
         depth[node] = depth[parent[node]] + 1
-    lengths = depth[:n].copy()
-    width = int(lengths.max())
-    points = np.zeros((n, width), dtype=np.int32)
-    codes = np.zeros((n, width), dtype=np.int8)
-    for word in range(n):
-        node = word
-        for level in range(lengths[word] - 1, -1, -1):
-            codes[word, level] = branch[node]
-            node = parent[node]
-            points[word, level] = node - n
+    parent, branch = np.array(parent, dtype=np.int64), np.array(branch, dtype=np.int8)
+    lengths = np.array(depth[:n], dtype=np.int32)
+    points = np.zeros((n, int(lengths.max())), dtype=np.int32)
+    codes = np.zeros((n, int(lengths.max())), dtype=np.int8)
+    words, node = np.arange(n), np.arange(n)
+    for step in range(points.shape[1]):  # from each word up: level lengths − 1 − step
+        below = lengths > step
+        at, level, current = words[below], lengths[below] - 1 - step, node[below]
+        codes[at, level] = branch[current]
+        node[below] = parent[current]
+        points[at, level] = parent[current] - n
     return points, codes, lengths
