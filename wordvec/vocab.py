@@ -141,10 +141,10 @@ def huffman_tree(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     lengths = np.array(depth[:n], dtype=np.int32)
     points = np.zeros((n, int(lengths.max())), dtype=np.int32)
     codes = np.zeros((n, int(lengths.max())), dtype=np.int8)
-    words, node = np.arange(n), np.arange(n)
+    node = np.arange(n)  # where each word's walk up the tree has reached
     for step in range(points.shape[1]):  # from each word up: level lengths − 1 − step
         below = lengths > step
-        at, level, current = words[below], lengths[below] - 1 - step, node[below]
+        at, level, current = np.flatnonzero(below), lengths[below] - 1 - step, node[below]
         codes[at, level] = branch[current]
         node[below] = parent[current]
         points[at, level] = parent[current] - n

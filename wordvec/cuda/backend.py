@@ -149,6 +149,7 @@ class CudaBackend:
 
     @property
     def threads_per_block(self) -> int:
+        """The training kernel's threads a block: a warp's for each of :attr:`warps_per_block`."""
         return self.warps_per_block * self.kernels.WARP
 
     def grid(self, n: int) -> int:
