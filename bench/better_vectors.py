@@ -1,11 +1,13 @@
 """Better vectors from the same text: phrases, position weights and de-duplication,
-each alone and all together, against plain wordvec and gensim in one run; and
-what shuffled epochs (the default) give over the corpus's order (``in-order``).
+each alone and all together, against plain wordvec and gensim in one run; what
+shuffled epochs (the default) give over the corpus's order (``in-order``); and
+what the spread order gives (``spread``, and for skip-gram ``skipgram-spread``
+against ``skipgram``).
 
     python bench/better_vectors.py CORPUS.txt [--tokens N] [--configs plain,positions,...] [--seed S] [--output FILE]
 
 CBOW with negative sampling, word2vec's defaults (dim 100, window 5, 5 noise
-words, sample 1e-3, min_count 5, 5 epochs), 2 threads; every run a fresh child
+words, sample 1e-3, min_count 5, 5 epochs, alpha 0.05; skip-gram 0.025), 2 threads; every run a fresh child
 process.  All vectors are scored by the same code (gensim's evaluators):
 
 * analogies: questions-words, the 30,000 most frequent words, semantic and
@@ -46,6 +48,9 @@ CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
     "phrases-npmi": {"phrases": PHRASE_PASSES, "phrase_scoring": "npmi"},
     "window-15": {"window": 15},  # plain CBOW with a wider window, not "all else equal": for the README's advice
     "positions-15": {"position_weights": True, "window": 15},
+    "spread": {"spread": True},
+    "skipgram": {"arch": "skipgram", "alpha": 0.025},  # not "all else equal" with plain: the base of the next
+    "skipgram-spread": {"arch": "skipgram", "alpha": 0.025, "spread": True},
 }
 
 
@@ -56,7 +61,7 @@ def worker(corpus: Path, config: str, out: Path, seed: int) -> None:
     else:
         import wordvec
 
-        trainer = wordvec.Trainer(threads=THREADS, alpha=0.05, seed=seed, **{**COMMON, **CONFIGS[config]}).fit(corpus)
+        trainer = wordvec.Trainer(threads=THREADS, seed=seed, **{**COMMON, "alpha": 0.05, **CONFIGS[config]}).fit(corpus)
         record = trainer.record_
         words, vectors = trainer.model_.words, np.asarray(trainer.model_.vectors)
         prep, train, tokens = record.prepare_seconds, record.train_seconds, record.corpus_tokens

@@ -24,7 +24,8 @@ import pytest
 import wordvec
 from wordvec import Trainer, WordvecError
 from wordvec.backend import CpuBackend, kernel_tables
-from wordvec.cuda import parse_device, restore_numpy_names, spread_stride
+from wordvec.cuda import parse_device, restore_numpy_names
+from wordvec.order import spread_stride
 from wordvec.errors import TrainingInterrupted
 from wordvec.vocab import huffman_tree
 

@@ -12,7 +12,7 @@ import pytest
 
 import wordvec
 from conftest import start_training
-from wordvec import Trainer, WordvecError, checks
+from wordvec import Trainer, WordvecError, checks, order
 from wordvec import trainer as trainer_module
 from wordvec.checkpoint import Position
 from wordvec.cli import main
@@ -143,8 +143,8 @@ def test_a_run_resumed_inside_an_epoch_with_other_threads_trains_the_jobs_left(d
     chunks = Trainer().prepare(demo_prefix)[1].chunks
     # The first three chunks in the stopped run's order (one stripe, or the permutation of seed 1's
     # first epoch) are done; two stripes would have skipped the first two chunks of each half instead.
-    order = trainer_module.epoch_order(chunks, 1, True, 1, 1) if shuffle else chunks
-    assert sorted(trained) == sorted(start for start, _, _ in order[3:])
+    in_order = order.epoch_order(chunks, 1, True, 1, 1) if shuffle else chunks
+    assert sorted(trained) == sorted(start for start, _, _ in in_order[3:])
     assert resumed.record_.epochs[0].words == sum(words for *_, words in chunks)
 
 
@@ -153,20 +153,22 @@ def test_an_epoch_stopped_inside_before_epochs_were_shuffled_resumes_in_order():
         threads, job_words = 2, 0
 
     before = Position(0, 3, {}, [], {"stripes": 1, "job_words": 0})  # a layout saved without "shuffle"
-    assert Trainer(shuffle=True)._resumed_layout(before, Backend()) == {"stripes": 1, "job_words": 0,
-                                                                        "shuffle": False}
+    assert Trainer(shuffle=True, spread=True)._resumed_layout(before, Backend()) == {
+        "stripes": 1, "job_words": 0, "shuffle": False, "spread": False}
     saved = Position(0, 3, {}, [], {"stripes": 1, "job_words": 0, "shuffle": True})
     assert Trainer(shuffle=False)._resumed_layout(saved, Backend())["shuffle"] is True
+    spread = Position(0, 3, {}, [], {"stripes": 1, "job_words": 0, "shuffle": True, "spread": True})
+    assert Trainer(spread=False)._resumed_layout(spread, Backend())["spread"] is True
 
 
 def test_a_shuffled_epoch_is_a_permutation_drawn_from_the_seed_and_the_epoch():
     chunks = [(i * 10, i * 10 + 10, 10) for i in range(50)]
-    first, again = (trainer_module.epoch_order(chunks, 2, True, 1, 1) for _ in range(2))
+    first, again = (order.epoch_order(chunks, 2, True, 1, 1) for _ in range(2))
     assert first == again and sorted(first) == chunks and first != chunks
-    assert trainer_module.epoch_order(chunks, 2, True, 1, 2) != first  # another epoch
-    assert trainer_module.epoch_order(chunks, 2, True, 2, 1) != first  # another seed
+    assert order.epoch_order(chunks, 2, True, 1, 2) != first  # another epoch
+    assert order.epoch_order(chunks, 2, True, 2, 1) != first  # another seed
     # In order: one stripe a thread, dealt in turn.
-    assert trainer_module.epoch_order(chunks, 2, False, 1, 1)[:4] == [chunks[0], chunks[25], chunks[1], chunks[26]]
+    assert order.epoch_order(chunks, 2, False, 1, 1)[:4] == [chunks[0], chunks[25], chunks[1], chunks[26]]
 
 
 def test_a_run_stopped_inside_an_epoch_on_a_cluster_resumes_only_on_such_a_cluster(demo_prefix, tmp_path,

@@ -123,7 +123,7 @@ def test_empty_corpus_and_too_rare_words_are_explained(tmp_path):
 
 
 def test_threads_work_through_their_own_parts_of_the_corpus():
-    from wordvec.trainer import interleave
+    from wordvec.order import interleave
 
     chunks = list(range(7))
     assert interleave(chunks, 1) == chunks

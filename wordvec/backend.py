@@ -12,10 +12,13 @@ numba-cuda one in :mod:`wordvec.cuda.backend`.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import kernels
 from .corpus import SENTENCE_END
+from .order import SpreadSteps
 from .tokenize import MAX_SENTENCE_TOKENS
 
 _OBJECTIVES = {"ns": kernels.NEGATIVE_SAMPLING, "hs": kernels.HIERARCHICAL_SOFTMAX, "softmax": kernels.FULL_SOFTMAX}
@@ -231,22 +234,51 @@ class CpuBackend:
         self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, row_starts=self.tables.row_starts,
                                      hot=hot, hot_copy=len(output_weights) + slot * len(hot))
                         for slot, s in enumerate(seeds)]
+        #: The span trained in spread order now: ``((start, stop, keep_seed), its kept ids, its words)``.
+        self._span = (None, np.empty(0, dtype=np.int32), (0, 0))
+        self._span_lock = threading.Lock()
         self.softmax = (SoftmaxBatches(vectors.shape[1], len(output_weights), softmax_threads, self.SOFTMAX_BATCH)
                         if loss == "softmax" else None)
 
-    def train_chunk(self, slot: int, ids: np.ndarray, start: int, stop: int,
-                    alpha_start: float, alpha_stop: float) -> tuple[float, int, int, int]:
-        """Train ``ids[start:stop]`` with thread ``slot``'s scratch space."""
+    def train_chunk(self, slot: int, ids: np.ndarray, start: int, stop: int, alpha_start: float,
+                    alpha_stop: float, steps: SpreadSteps | None = None) -> tuple[float, int, int, int]:
+        """Train ``ids[start:stop]`` with thread ``slot``'s scratch space: in the corpus's
+        order, or the ``steps`` of its spread order (:func:`wordvec.kernels.train_spread`)."""
         if self.softmax is not None:
-            self._make_queue_room(slot, stop - start)
-        totals = kernels.train_chunk(ids, start, stop, self.vectors, self._output_rows, self.tables,
-                                     self.settings, self.scratch[slot], alpha_start, alpha_stop,
-                                     self.position_weights)
+            self._make_queue_room(slot, stop - start if steps is None else steps.last - steps.first)
+        if steps is None:
+            totals = kernels.train_chunk(ids, start, stop, self.vectors, self._output_rows, self.tables,
+                                         self.settings, self.scratch[slot], alpha_start, alpha_stop,
+                                         self.position_weights)
+        else:
+            n = -(-(stop - start) // steps.run)
+            kept, words = self._subsampled_span(ids, start, stop, steps.keep_seed, n * steps.run)
+            loss, examples = kernels.train_spread(
+                kept, n, steps.run, steps.stride, steps.first, steps.last, self.vectors, self._output_rows,
+                self.tables, self.settings, self.scratch[slot], alpha_start, alpha_stop, self.position_weights)
+            # The span's words read and kept, shared out by steps as the trainer's schedule shares them.
+            totals = (loss, examples, *(count * steps.last // n - count * steps.first // n for count in words))
         if self.softmax is None:
             return totals
         loss = self.softmax.train(self.vectors, self.output_weights, self.scratch[slot], self.tables, self.settings,
                                   self.position_weights)
         return (loss, *totals[1:])
+
+    def _subsampled_span(self, ids: np.ndarray, start: int, stop: int, keep_seed: int,
+                         length: int) -> tuple[np.ndarray, tuple[int, int]]:
+        """The span ``ids[start:stop]`` subsampled with ``keep_seed``
+        (:func:`wordvec.kernels.subsample_span`) and its words read and kept: made by the
+        first thread to train the span, while the others wait (a hundredth of the time
+        the span then trains; the trainer never runs two spans' jobs at once)."""
+        with self._span_lock:
+            key, buffer, words = self._span
+            if key != (start, stop, keep_seed, length):
+                if len(buffer) < length:
+                    buffer = np.empty(length, dtype=np.int32)
+                words = kernels.subsample_span(ids, start, stop, self.tables.keep_prob, np.uint64(keep_seed),
+                                               SENTENCE_END, buffer[:length])
+                self._span = ((start, stop, keep_seed, length), buffer, words)
+            return buffer[:length], words
 
     def weights(self, rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``W_in`` and ``W_out`` (the kernels update them in place), or their first ``rows`` rows."""

@@ -151,13 +151,19 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @njit(**HOT)
+def mix64(z):
+    """splitmix64's output function: 64 well-mixed bits of the state ``z``."""
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(**HOT)
 def next_random(rng):
     """splitmix64: advance ``rng[0]`` and return 64 well-mixed bits."""
     z = rng[0] + _GOLDEN
     rng[0] = z
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
+    return mix64(z)
 
 
 @njit(**HOT)
@@ -622,6 +628,72 @@ def apply_input_steps(W_in, scratch, tables, start, stop, grad_hidden, lr, setti
         flush_position_steps(D, scratch.position_steps)
 
 
+@njit(**HOT)
+def train_run(kept, length, first_centre, last_centre, lr, examples, W_in, W_out, settings, rng, context, positions,
+              hidden, grad_hidden, noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts,
+              row_ids, hot_start, hot_state, weighting, queue):
+    """Train the centres ``kept[first_centre:last_centre]`` of the subsampled ids
+    ``kept[:length]`` (a sentence end makes none, and closes windows).  Each word's
+    window is shrunk to ``b ~ U{1..window}`` words each side (word2vec's dynamic
+    window); CBOW makes one example of it (the context → the centre), skip-gram
+    one per context word (that word → the centre; with subwords the centre →
+    that word, as fastText), trained by :func:`train_example` or with the full
+    softmax queued.  ``weighting`` holds the position weights' arrays (``D``, its
+    summed steps, the scratch for the context's mean), ``queue`` the full softmax's queue arrays and its length (read only
+    where used: a tuple keeps this call under CPython's 30 arguments, past which
+    numba's inliner refuses it).  ``examples`` counts the examples before (the
+    position weights' steps reach ``D`` every :data:`POSITION_FLUSH`).  Returns
+    ``(loss sum, examples)``, the examples counted on from ``examples``."""
+    window, sentence_end = settings.window, settings.sentence_end
+    loss = 0.0
+    for centre in range(first_centre, last_centre):
+        if centre + window < length:  # the word about to enter the window: its input rows and output row
+            entering = kept[centre + window]
+            if entering != sentence_end:
+                _prefetch_row(W_in, entering)
+                _prefetch_row(W_out, entering)
+        centre_word = kept[centre]
+        if centre_word == sentence_end:
+            continue
+        reach = window - random_below(rng, window)
+        leftmost = centre
+        while leftmost > max(centre - reach, 0) and kept[leftmost - 1] != sentence_end:
+            leftmost -= 1
+        n_context = 0
+        for j in range(leftmost, min(centre + reach + 1, length)):
+            if j != centre:
+                if kept[j] == sentence_end:
+                    break
+                context[n_context] = kept[j]
+                positions[n_context] = j - centre + window - (1 if j > centre else 0)  # −w..−1, 1..w → 0..2w−1
+                n_context += 1
+        if n_context == 0:
+            continue
+        if settings.objective == HIERARCHICAL_SOFTMAX:
+            _prefetch_path(W_out, hs_points, hs_lengths, centre_word)
+        context[n_context] = centre_word  # the one-word bag of fastText's skip-gram
+        positions[n_context] = 0
+        n_examples, bag = (1, n_context) if settings.arch == CBOW else (n_context, 1)
+        for example in range(n_examples):
+            # The example's inputs are context[first:first + bag] and its target ``target``.
+            first, target = example, centre_word
+            if settings.arch == SKIPGRAM and settings.subwords:
+                first, target = n_context, context[example]  # the centre's rows predict the context word
+            examples += 1
+            if settings.objective != FULL_SOFTMAX:
+                loss += train_example(W_in, W_out, context, first, bag, target, lr, settings, hidden, grad_hidden,
+                                      rng, noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
+                                      positions, weighting[0], weighting[1], weighting[2], row_starts, row_ids,
+                                      hot_start, hot_state)
+                if settings.position_weights and examples % POSITION_FLUSH == 0:
+                    flush_position_steps(weighting[0], weighting[1])
+                continue
+            queued = queue[5]
+            queued[0] = queue_example(queue[0], queue[1], queue[2], queue[3], queue[4], queued[0], context,
+                                      positions, first, bag, target, lr)
+    return loss, examples
+
+
 @njit(**JIT)
 def _read_sentence(ids, position, stop, keep_prob, rng, sentence, sentence_end):
     """Copy the next sentence of ``ids[position:stop]`` into ``sentence``, keeping
@@ -856,14 +928,11 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     """Train on the sentences of ``ids[start:stop]`` (word ids, ``-1`` ends a
     sentence); ``D`` holds the position weights (when ``settings.position_weights``).
 
-    Each sentence is subsampled, then every kept word is a centre whose window is
-    shrunk to ``b ~ U{1..window}`` words on each side (word2vec's dynamic
-    window).  CBOW makes one example of a window (the context words → the
-    centre), skip-gram one per context word (that word → the centre; with
-    subwords the centre → that word, as fastText).  The
-    learning rate falls linearly from ``alpha_start`` to ``alpha_stop`` across
-    the chunk's words.  With ``settings.windowed`` (subwords, negative sampling or
-    hierarchical softmax) each sentence is trained by :func:`train_sentence_by_window`.
+    Each sentence is subsampled, then every kept word is a centre, in turn
+    (:func:`train_run`).  The learning rate falls linearly from ``alpha_start`` to
+    ``alpha_stop`` across the chunk's words, set per sentence.  With
+    ``settings.windowed`` (subwords, negative sampling or hierarchical softmax)
+    each sentence is trained by :func:`train_sentence_by_window` instead.
 
     Returns ``(loss sum, examples, words read, words kept)``; the loss is
     accumulated in float64.  With the full softmax the examples are only
@@ -874,8 +943,8 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     rng, sentence, context = scratch.rng, scratch.sentence, scratch.inputs
     positions, context_mean, position_steps = scratch.positions, scratch.context_mean, scratch.position_steps
     queue_inputs, queue_positions, queue_counts = scratch.queue_inputs, scratch.queue_positions, scratch.queue_counts
-    queue_targets, queue_rates = scratch.queue_targets, scratch.queue_rates
-    queued = 0
+    queue_targets, queue_rates, queued = scratch.queue_targets, scratch.queue_rates, scratch.queued
+    queued[0] = 0
     hidden, grad_hidden, noise, scores = scratch.hidden, scratch.grad_hidden, scratch.noise, scratch.scores
     keep_prob, noise_prob, noise_alias = tables.keep_prob, tables.noise_prob, tables.noise_alias
     hs_points, hs_codes, hs_lengths = tables.hs_points, tables.hs_codes, tables.hs_lengths
@@ -909,44 +978,118 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
             loss += sentence_loss
             examples += sentence_examples
             continue
-        for centre in range(length):
-            if centre + window < length:  # the word about to enter the window: its input rows and output row
-                entering = sentence[centre + window]
-                _prefetch_row(W_in, entering)
-                _prefetch_row(W_out, entering)
-            reach = window - random_below(rng, window)
-            n_context = 0
-            for j in range(max(centre - reach, 0), min(centre + reach + 1, length)):
-                if j != centre:
-                    context[n_context] = sentence[j]
-                    positions[n_context] = j - centre + window - (1 if j > centre else 0)  # −w..−1, 1..w → 0..2w−1
-                    n_context += 1
-            if n_context == 0:
-                continue
-            centre_word = sentence[centre]
-            if settings.objective == HIERARCHICAL_SOFTMAX:
-                _prefetch_path(W_out, hs_points, hs_lengths, centre_word)
-            context[n_context] = centre_word  # the one-word bag of fastText's skip-gram
-            positions[n_context] = 0
-            n_examples, bag = (1, n_context) if settings.arch == CBOW else (n_context, 1)
-            for example in range(n_examples):
-                # The example's inputs are context[first:first + bag] and its target ``target``.
-                first, target = example, centre_word
-                if settings.arch == SKIPGRAM and settings.subwords:
-                    first, target = n_context, context[example]  # the centre's rows predict the context word
-                examples += 1
-                if settings.objective != FULL_SOFTMAX:
-                    loss += train_example(W_in, W_out, context, first, bag, target, lr, settings, hidden,
-                                          grad_hidden, rng, noise, scores, noise_prob, noise_alias, hs_points,
-                                          hs_codes, hs_lengths, positions, D, position_steps, context_mean,
-                                          row_starts, row_ids, hot_start, hot_state)
-                    if settings.position_weights and examples % POSITION_FLUSH == 0:
-                        flush_position_steps(D, position_steps)
-                    continue
-                queued = queue_example(queue_inputs, queue_positions, queue_counts, queue_targets, queue_rates,
-                                       queued, context, positions, first, bag, target, lr)
-    scratch.queued[0] = queued
+        run_loss, examples = train_run(
+            sentence, length, 0, length, lr, examples, W_in, W_out, settings, rng, context, positions, hidden, grad_hidden, noise,
+            scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts, row_ids, hot_start,
+            hot_state, (D, position_steps, context_mean),
+            (queue_inputs, queue_positions, queue_counts, queue_targets, queue_rates, queued))
+        loss += run_loss
     if settings.position_weights:
         flush_position_steps(D, position_steps)
     exchange_hot_rows(W_out, hot_start, hot_state)
     return loss, examples, words_read, words_kept
+
+
+@njit(**HOT)
+def kept_at(keep_seed, position, word, keep_prob):
+    """Whether the word ``word`` at ``position`` of the corpus survives subsampling
+    (kept with probability ``keep_prob[word]``), decided by splitmix64's
+    ``position + 1``-th output after ``keep_seed``: the same whichever thread
+    asks, and whenever."""
+    probability = keep_prob[word]
+    if probability >= 1.0:
+        return True
+    draw = mix64(keep_seed + np.uint64(position + 1) * _GOLDEN)
+    return probability >= np.float32((draw >> np.uint64(40)) * (1.0 / 16777216.0))
+
+
+@njit(**JIT)
+def subsample_span(ids, start, stop, keep_prob, keep_seed, sentence_end, kept):
+    """``kept`` = the span ``ids[start:stop]`` without the words that subsampling
+    drops (:func:`kept_at`), its sentence ends in place, then sentence ends to
+    the end of ``kept`` (at least ``stop − start`` long).  Returns ``(words read,
+    words kept)``."""
+    n_kept, words = 0, 0
+    for position in range(start, stop):
+        word = ids[position]
+        if word != sentence_end:
+            words += 1
+            if not kept_at(keep_seed, position, word, keep_prob):
+                continue
+        kept[n_kept] = word
+        n_kept += 1
+    for i in range(n_kept, kept.shape[0]):
+        kept[i] = sentence_end
+    return words, n_kept - (stop - start - words)  # less the sentence ends
+
+
+@njit(**HOT)
+def _prefetch_block(kept, first, last, window, W_in, W_out, sentence_end):
+    """Start loading the rows the centres ``kept[first:last]`` will read: the input rows
+    of the ids up to ``window`` away and their output rows."""
+    for j in range(max(first - window, 0), min(last + window, kept.shape[0])):
+        if kept[j] != sentence_end:
+            _prefetch_row(W_in, kept[j])
+            if first <= j < last:
+                _prefetch_row(W_out, kept[j])
+
+
+#: Centres ahead of the one being trained whose ids are fetched into cache.
+SPREAD_AHEAD = 8
+
+
+@njit(**JIT)
+def train_spread(kept, n, run, stride, first_step, last_step, W_in, W_out, tables, settings, scratch, alpha_start,
+                 alpha_stop, D):
+    """Train steps ``first_step ≤ q < last_step`` of the spread order of a subsampled
+    span ``kept[:n · run]`` (:func:`subsample_span`): step ``q`` trains the ``run``
+    centres from ``run · (q · stride mod n)`` on, ``stride`` coprime to ``n``, so the
+    steps ``0..n−1`` visit every position once and consecutive steps lie far apart
+    in the corpus (see :func:`wordvec.order.spread_stride`).
+
+    A sentence end makes no example; a word's window is shrunk to ``b ~
+    U{1..window}`` words each side, within its sentence, as in :func:`train_chunk`,
+    and trained by :func:`train_centre` (with subwords example by example: the
+    window at a time of :func:`train_sentence_by_window` needs neighbouring
+    centres).  The learning rate falls linearly from ``alpha_start`` to
+    ``alpha_stop`` across the steps.  Returns ``(loss sum, examples, centres)``.
+    """
+    rng, context, positions = scratch.rng, scratch.inputs, scratch.positions
+    weighting = (D, scratch.position_steps, scratch.context_mean)
+    queue = (scratch.queue_inputs, scratch.queue_positions, scratch.queue_counts, scratch.queue_targets,
+             scratch.queue_rates, scratch.queued)
+    scratch.queued[0] = 0
+    hidden, grad_hidden, noise, scores = scratch.hidden, scratch.grad_hidden, scratch.noise, scratch.scores
+    noise_prob, noise_alias = tables.noise_prob, tables.noise_alias
+    hs_points, hs_codes, hs_lengths = tables.hs_points, tables.hs_codes, tables.hs_lengths
+    row_starts, row_ids = tables.row_starts, tables.row_ids
+    hot_start, hot_state = scratch.hot_start, scratch.hot_state
+    window, sentence_end = settings.window, settings.sentence_end
+    alpha_step = (alpha_stop - alpha_start) / max(last_step - first_step, 1)
+    loss = 0.0
+    examples = 0
+    exchange_hot_rows(W_out, hot_start, hot_state)  # start from everyone's steps so far
+    offset = (first_step * stride) % n  # the step's block
+    following = (offset + stride) % n
+    ahead = ((first_step + SPREAD_AHEAD) * stride) % n
+    length = n * run
+    for step in range(first_step, last_step):
+        block, offset = offset, following
+        following += stride
+        if following >= n:
+            following -= n
+        _prefetch_address(kept, ahead * run)
+        ahead += stride
+        if ahead >= n:
+            ahead -= n
+        _prefetch_block(kept, offset * run, offset * run + run, window, W_in, W_out, sentence_end)
+        lr = np.float32(alpha_start + alpha_step * (step - first_step))
+        block_loss, examples = train_run(
+            kept, length, block * run, block * run + run, lr, examples, W_in, W_out, settings, rng, context,
+            positions, hidden, grad_hidden, noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
+            row_starts, row_ids, hot_start, hot_state, weighting, queue)
+        loss += block_loss
+    if settings.position_weights:
+        flush_position_steps(D, scratch.position_steps)
+    exchange_hot_rows(W_out, hot_start, hot_state)
+    return loss, examples

@@ -15,7 +15,6 @@ bit-for-bit reproducible.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import os
 import queue
@@ -32,6 +31,7 @@ from .checkpoint import EMPTY_TOTALS, Position, StopSignals, remove_stale_tempor
 from .corpus import EncodedCorpus, encode, scan_source
 from .errors import TrainingInterrupted, WordvecError
 from .model import Model
+from .order import JOB_STEPS, SPAN_WORDS, epoch_order, even_spans, group_chunks, spread_jobs
 from .tokenize import Tokenizer
 from .vocab import Vocabulary, alias_table
 
@@ -48,10 +48,10 @@ DIVERGED_LOSS_FACTOR = 100
 ARCHS, LOSSES = checks.ARCHS, checks.LOSSES
 #: Settings a resumed run may change: how many threads, and the order of the epochs
 #: still to come (an epoch stopped inside keeps its saved order, :meth:`Trainer._resumed_layout`).
-_MAY_CHANGE_ON_RESUME = ("threads", "shuffle")
+_MAY_CHANGE_ON_RESUME = ("threads", "shuffle", "spread")
 #: Settings added after models were first saved: a file without them had their defaults.
 _LATER_SETTINGS = ("phrases", "phrase_scoring", "phrase_threshold", "phrase_min_count", "phrase_table", "dedup",
-                   "position_weights", "subwords", "minn", "maxn", "bucket", "ns_exponent", "device")
+                   "position_weights", "subwords", "minn", "maxn", "bucket", "ns_exponent", "device", "spread")
 
 
 @dataclass
@@ -137,6 +137,12 @@ class Trainer:
     ends) in an order drawn afresh every epoch from ``seed``, instead of the
     corpus's order that word2vec, gensim and fastText keep (see :func:`epoch_order`).
 
+    ``spread`` trains each span of about 16.8 M words (:data:`~wordvec.order.SPAN_WORDS`)
+    with its centres in an order spread over the whole span, 8 consecutive centres
+    a step (see :mod:`wordvec.order`), as the GPU does always: SGD's steps then come
+    from all over the corpus instead of one article's words after another's (CBOW
+    on the bench corpus: about 2 analogy points more, at 0.85x the words/s).
+
     ``subwords`` trains fastText's model (Bojanowski et al. 2017): each word's
     input is the mean of its own row and the rows of its character n-grams of
     ``minn..maxn`` characters, hashed into ``bucket`` buckets (see
@@ -163,7 +169,7 @@ class Trainer:
                  phrase_min_count: int | None = None, phrase_table: str | os.PathLike | None = None,
                  dedup: bool = False, position_weights: bool = False, subwords: bool = False,
                  minn: int = 3, maxn: int = 6, bucket: int = 2_000_000, ns_exponent: float | None = None,
-                 device: str = "cpu", shuffle: bool = True):
+                 device: str = "cpu", shuffle: bool = True, spread: bool = False):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -199,6 +205,7 @@ class Trainer:
         self.ns_exponent = ns_exponent
         self.device = device
         self.shuffle = shuffle
+        self.spread = spread
         self._rows = None  # the subword row table of a run (_subword_rows)
         self._words: list[str] = []  # that run's vocabulary, in id order
 
@@ -217,6 +224,7 @@ class Trainer:
             "dedup": self.dedup, "position_weights": self.position_weights,
             "subwords": self.subwords, "minn": self.minn, "maxn": self.maxn, "bucket": self.bucket,
             "ns_exponent": self._ns_exponent(), "device": self._device()[0], "shuffle": self.shuffle,
+            "spread": self.spread,
         }
 
     def _phrase_min_count(self) -> int:
@@ -296,6 +304,9 @@ class Trainer:
         ``"local:N"``), train on a Dask cluster (see :mod:`wordvec.distributed`)
         in rounds of ``round_words`` words (by default set by the number of workers)."""
         if cluster is not None:
+            if self.spread:
+                raise WordvecError("--spread trains on one machine's threads or its GPU; a cluster's workers train "
+                                   "their parts of the corpus in order: drop --spread or --cluster")
             from .distributed.driver import fit_on_cluster
 
             return fit_on_cluster(self, corpus, cluster, resume, round_words)
@@ -524,7 +535,9 @@ class Trainer:
         self._curve = _CurvePoints(self.record_, max(words_per_epoch // 50, 1))
         self._curve.words = schedule.done + position.partial["words"]
         if saved:
-            self._say(f"resuming after {position.describe(len(chunks))}")
+            layout = self._resumed_layout(position, backend) if position.inside_epoch() else self._layout(backend)
+            jobs = self._epoch_jobs(encoded, layout, position.epochs_done + 1)
+            self._say(f"resuming after {position.describe(len(jobs))}")
         # At these matrix sizes one BLAS thread is faster than several.
         blas = threadpool_limits(1, "blas") if self.loss == "softmax" else contextlib.nullcontext()
         bar = tqdm(total=words_per_epoch * self.epochs, initial=schedule.done + position.partial["words"],
@@ -540,7 +553,7 @@ class Trainer:
                     if epoch < self.epochs:
                         if self.checkpoint_every and epoch % self.checkpoint_every == 0:
                             self._save_checkpoint(vocab, backend, position)
-                        self._between_segments(vocab, backend, position, len(chunks))
+                        self._between_segments(vocab, backend, position)
                     for callback in self.callbacks:
                         callback(self, record)
             finally:
@@ -595,7 +608,8 @@ class Trainer:
 
     def _layout(self, backend) -> dict:
         """How this run cuts and orders an epoch's jobs (see :class:`Position`)."""
-        return {"stripes": backend.threads, "job_words": backend.job_words, "shuffle": self.shuffle}
+        return {"stripes": backend.threads, "job_words": backend.job_words, "shuffle": self.shuffle,
+                "spread": self.spread and not backend.job_words}
 
     def _resumed_layout(self, position: Position, backend) -> dict:
         """The layout of the epoch a run stopped inside: the saved one, so that the jobs
@@ -605,7 +619,8 @@ class Trainer:
             raise WordvecError(f"{self.checkpoint} was saved inside epoch {position.epochs_done + 1} by a run on a "
                                f"cluster of {saved['workers']} workers, whose rounds cut the epoch differently: "
                                f"resume it on such a cluster (--cluster local:{saved['workers']})")
-        return {**self._layout(backend), "shuffle": False, **saved}  # saved before epochs were shuffled: in order
+        # saved before epochs were shuffled or spread: in order
+        return {**self._layout(backend), "shuffle": False, "spread": False, **saved}
 
     def _run_epoch(self, epoch, backend, encoded, schedule, bar, vocab, position) -> EpochRecord:
         """One epoch in segments of :data:`SEGMENT_JOBS` jobs (one job for a backend that
@@ -614,17 +629,16 @@ class Trainer:
         started = time.perf_counter()
         resumed = position.epochs_done == epoch - 1 and position.inside_epoch()
         layout = self._resumed_layout(position, backend) if resumed else self._layout(backend)
-        chunks = group_chunks(encoded.chunks, layout["job_words"])
         jobs = []
-        for start, stop, words in epoch_order(chunks, layout["stripes"], layout["shuffle"], self.seed, epoch):
-            jobs.append((start, stop, schedule.alpha(), schedule.advance(words)))
+        for start, stop, words, *steps in self._epoch_jobs(encoded, layout, epoch):
+            jobs.append((start, stop, schedule.alpha(), schedule.advance(words), *steps))
         first = position.jobs_done if resumed else 0
         totals = dict(position.partial) if first else dict(EMPTY_TOTALS)
         last_shown = 0.0
-        segment_jobs = 1 if backend.job_words else SEGMENT_JOBS  # a backend with big jobs: after each
-        for segment in range(first, len(jobs), segment_jobs):
-            for job, result in run_jobs(backend, encoded.ids, jobs[segment:segment + segment_jobs], backend.threads):
-                encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
+        for segment, done in segments(jobs, first, 1 if backend.job_words else SEGMENT_JOBS):
+            for job, result in run_jobs(backend, encoded.ids, jobs[segment:done], backend.threads):
+                if len(job) == 4 or job[4].last == job[1] - job[0]:  # the span's last steps
+                    encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
                 for key, value in zip(("loss", "examples", "words", "kept"), result):
                     totals[key] += value
                 self._curve.add(*result[:3])
@@ -635,16 +649,25 @@ class Trainer:
                                     loss=f"{totals['loss'] / max(totals['examples'], 1):.4f}", refresh=False)
                     last_shown = now
             self._check_divergence(epoch, totals, *backend.weights(checks.WATCHED_ROWS))
-            done = min(segment + segment_jobs, len(jobs))
             if done < len(jobs):
                 partial = dict(totals, seconds=totals["seconds"] + time.perf_counter() - started)
                 self._between_segments(vocab, backend, Position.now(epoch - 1, done, partial, backend, layout),
-                                       len(chunks))
+                                       len(jobs))
         self._curve.flush()
         if totals["examples"] == 0:
             raise WordvecError(self._why_no_example(totals))
         return EpochRecord(epoch, totals["loss"] / max(totals["examples"], 1), totals["examples"], totals["words"],
                            totals["kept"], totals["seconds"] + time.perf_counter() - started, schedule.alpha())
+
+    def _epoch_jobs(self, encoded: EncodedCorpus, layout: dict, epoch: int) -> list:
+        """An epoch's jobs in the order they start: ``(start, stop, words)`` for a piece
+        of the corpus trained in its order, and ``(start, stop, words, steps)`` for
+        :class:`~wordvec.order.SpreadSteps` of a span (see :mod:`wordvec.order`)."""
+        chunks = group_chunks(encoded.chunks, layout["job_words"])
+        if not layout.get("spread"):
+            return epoch_order(chunks, layout["stripes"], layout["shuffle"], self.seed, epoch)
+        spans = epoch_order(even_spans(chunks, SPAN_WORDS), 1, layout["shuffle"], self.seed, epoch)
+        return spread_jobs(spans, self.seed, epoch, JOB_STEPS)
 
     def _check_divergence(self, epoch: int, totals: dict, vectors: np.ndarray, output_weights: np.ndarray) -> None:
         """Stop when the epoch's loss so far (``totals``) is no longer finite or its mean
@@ -690,15 +713,16 @@ class Trainer:
         return (f"no example was trained: {reason}, and an example needs a sentence with at least two kept words; "
                 "lower --sample (0 keeps every word) or give more text")
 
-    def _between_segments(self, vocab, backend, position: Position, chunks: int) -> None:
-        """Save a checkpoint when one is due or a signal came; stop after a signal."""
+    def _between_segments(self, vocab, backend, position: Position, jobs: int = 0) -> None:
+        """Save a checkpoint when one is due or a signal came; stop after a signal
+        (``jobs``: the epoch's, to say how far it got)."""
         due = self.checkpoint_minutes and time.monotonic() - self._last_save >= 60 * self.checkpoint_minutes
         if due or self._signals.caught:
             self._save_checkpoint(vocab, backend, position)
         if self._signals.caught:
             where = f"the run so far is saved in {self.checkpoint}: continue it with --resume" if self.checkpoint \
                 else "nothing was saved (give a checkpoint path to keep the work)"
-            raise TrainingInterrupted(f"stopped by {self._signals.name} after {position.describe(chunks)}; {where}",
+            raise TrainingInterrupted(f"stopped by {self._signals.name} after {position.describe(jobs)}; {where}",
                                       self._signals.caught)
 
     def _save_checkpoint(self, vocab, backend, position: Position) -> None:
@@ -748,52 +772,16 @@ class _Schedule:
         return self.alpha()
 
 
-def epoch_order(chunks: list, stripes: int, shuffle: bool, seed: int, epoch: int) -> list:
-    """The order an epoch trains its ``chunks`` in: with ``shuffle`` a permutation
-    drawn from ``(seed, epoch)``, so a resumed run redraws the same one; else
-    :func:`interleave`'s (the corpus's order, one stripe a thread).
-
-    Shuffled, the weights at the end of training owe no more to the end of the
-    corpus than to any other part.  On the bench corpus (bench/RESULTS.md, session
-    11, 2 threads): the loss of the final weights on 300,000 word pairs drawn
-    from the whole corpus fell from 2.148 to 2.117 (skip-gram with subwords, its
-    first 5 M words; six epochs in order instead of five: 2.128); analogy %
-    (means of runs with seeds 1 and 2 against the runs of sessions 6 and 7)
-    skip-gram with subwords 57.25 → 58.00, CBOW with subwords 61.49 → 62.32,
-    plain CBOW 39.32 → 39.65; WordSim-353 +0.03 and +0.01 with subwords."""
-    if not shuffle:
-        return interleave(chunks, stripes)
-    order = np.random.default_rng([seed, epoch]).permutation(len(chunks))
-    return [chunks[i] for i in order]
-
-
-def interleave(chunks: list, stripes: int) -> list:
-    """Deal ``chunks`` out as ``stripes`` contiguous parts taken in turn
-    (a1 b1 a2 b2 ...), so that each thread works through its own part of the
-    corpus, as word2vec's threads do, instead of all threads on neighbouring
-    text writing the same rows (about 9 % faster with 2 threads)."""
-    if stripes <= 1:
-        return chunks
-    size = -(-len(chunks) // stripes)
-    parts = [chunks[i * size:(i + 1) * size] for i in range(stripes)]
-    return [chunk for group in itertools.zip_longest(*parts) for chunk in group if chunk is not None]
-
-
-def group_chunks(chunks: list, words: int) -> list:
-    """Consecutive chunks joined into jobs of at least ``words`` words, for a backend
-    that wants big jobs (a GPU); ``words`` 0 keeps the chunks as they are."""
-    if words <= 0:
-        return chunks
-    jobs, first, total = [], None, 0
-    for start, stop, count in chunks:
-        first = start if first is None else first
-        total += count
-        if total >= words:
-            jobs.append((first, stop, total))
-            first, total = None, 0
-    if first is not None:
-        jobs.append((first, chunks[-1][1], total))
-    return jobs
+def segments(jobs: list, first: int, most: int):
+    """``(first job, end)`` of each segment of ``jobs`` from ``first`` on: ``most`` jobs
+    (a backend with big jobs: one), fewer where a span in spread order ends, so that
+    no segment runs two spans' jobs (see :meth:`wordvec.backend.CpuBackend.train_chunk`)."""
+    while first < len(jobs):
+        done = min(first + most, len(jobs))
+        while len(jobs[first]) > 4 and jobs[done - 1][:2] != jobs[first][:2]:
+            done -= 1
+        yield first, done
+        first = done
 
 
 def run_jobs(backend, ids, jobs, threads):

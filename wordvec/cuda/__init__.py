@@ -7,9 +7,7 @@ the weights and the corpus on the device in :mod:`.backend`.
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
-import math
 import os
 
 from ..errors import WordvecError
@@ -20,8 +18,6 @@ MAX_DIM = 1024
 MAX_WINDOW = 32
 MAX_NEGATIVE = 31
 MAX_OUTPUTS = 64
-#: The golden ratio's fraction: consecutive multiples of ``0.618 n`` modulo ``n`` stay far apart.
-_SPREAD = (math.sqrt(5.0) - 1.0) / 2.0
 
 
 def parse_device(device: str) -> tuple[str, int]:
@@ -33,37 +29,6 @@ def parse_device(device: str) -> tuple[str, int]:
     if kind == "cuda" and (text == "cuda" or index.isdigit()):
         return "cuda", int(index or 0)
     raise WordvecError(f"device must be cpu, cuda or cuda:N (a GPU's number), not {device!r}")
-
-
-@functools.lru_cache(maxsize=256)
-def spread_stride(n: int) -> int:
-    """A stride ``s`` coprime to ``n`` for which the centres ``q · s mod n`` of consecutive
-    ``q`` (the warps that run at the same time) are spread over the whole range, every
-    position coming once: the one nearest ``0.618 n`` whose ratio ``s / n`` has no partial
-    quotient above 3 in its continued fraction.  The golden ratio's are all 1, and by
-    the three-distance theorem the first ``G`` multiples of such a ratio are then at
-    least about ``n / (5 G)`` apart; the stride nearest ``0.618 n`` alone can have a
-    large quotient (``n = 1,048,583``: 36, and centres 11 apart among 4,224 warps)."""
-    if n <= 2:
-        return 1
-    target = int(n * _SPREAD)
-    best = (n, 1)  # (largest quotient, stride)
-    for distance in range(min(n, 1 << 16)):
-        for stride in (target - distance, target + 1 + distance):
-            if 0 < stride < n and math.gcd(stride, n) == 1:
-                best = min(best, (_largest_partial_quotient(stride, n), stride))
-                if best[0] <= 3:
-                    return best[1]
-    return best[1]  # none so flat nearby (never seen): the flattest of those tried
-
-
-def _largest_partial_quotient(numerator: int, denominator: int) -> int:
-    """The largest of the partial quotients ``a_1, a_2, …`` of ``numerator / denominator`` (< 1)."""
-    largest = 0
-    while numerator:
-        largest = max(largest, denominator // numerator)
-        numerator, denominator = denominator % numerator, numerator
-    return largest
 
 
 def check_settings(settings: dict) -> None:

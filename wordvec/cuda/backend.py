@@ -11,7 +11,7 @@ import numpy as np
 
 from ..corpus import SENTENCE_END
 from ..errors import WordvecError
-from . import spread_stride
+from ..order import spread_stride
 
 _OBJECTIVES = {"ns": 0, "hs": 1}
 _ARCHS = {"cbow": 0, "skipgram": 1}
