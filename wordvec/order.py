@@ -6,14 +6,15 @@ corpus's order with one stripe of it a thread (:func:`interleave`); a backend
 that wants big jobs (a GPU) takes them joined (:func:`group_chunks`).
 
 With ``spread`` the epoch is cut into spans of about :data:`SPAN_WORDS` words
-(:func:`even_spans`), and the centres of each span are visited in the spread
-order ``q · s mod n`` (:func:`spread_stride`), in jobs of :data:`JOB_STEPS` steps
-(:func:`spread_jobs`): one centre after another from all over the span, instead
+(:func:`even_spans`), and the centres of each span are trained in blocks of
+:data:`RUN` consecutive positions, block ``q · s mod n`` at step ``q``
+(:func:`spread_stride`), in jobs of about :data:`JOB_STEPS` centres
+(:func:`spread_jobs`): each step's centres from anywhere in the span, instead
 of a Wikipedia article's words one after the next.  SGD then takes its steps
 from examples nearer to independent draws, which on the bench corpus gave CBOW
-about two analogy points (bench/RESULTS.md, session 18).  The GPU trains in
-this order always: its thousands of warps must not train neighbouring centres
-at once.
+and skip-gram about two analogy points (bench/RESULTS.md, sessions 18 and 19).
+The GPU trains in this order always (one centre a step): its thousands of
+warps must not train neighbouring centres at once.
 """
 from __future__ import annotations
 
@@ -30,17 +31,18 @@ SPAN_WORDS = 1 << 24
 #: Steps of a span's spread order in one job of a CPU thread.
 JOB_STEPS = 1 << 16
 #: Consecutive centres trained at each step of the spread order (see :func:`spread_jobs`):
-#: they share most of their windows' rows, which then come from memory once.  Runs of 8
-#: trained CBOW at 0.86x the words/s of the corpus's order (runs of 1: 0.67x) with the
-#: same accuracy (bench/RESULTS.md, session 19).
+#: they share most of their windows' rows, which then come from memory once.  Blocks of 8
+#: trained CBOW at 0.86x the words/s of the corpus's order on one thread (blocks of 1:
+#: 0.60x), as accurately as far as runs could tell (bench/RESULTS.md, session 19).
 RUN = 8
 #: The golden ratio's fraction: consecutive multiples of ``0.618 n`` modulo ``n`` stay far apart.
 _SPREAD = (math.sqrt(5.0) - 1.0) / 2.0
 
 
 class SpreadSteps(NamedTuple):
-    """Steps ``first ≤ q < last`` of the spread order of a span (centre ``q · stride mod n``
-    of it), with the epoch's subsampling seed (see :func:`wordvec.kernels.train_spread`)."""
+    """Steps ``first ≤ q < last`` of the spread order of a span (block ``q · stride mod n``
+    of its ``n`` blocks of ``run`` positions), with the epoch's subsampling seed (see
+    :func:`wordvec.kernels.train_spread`)."""
 
     stride: int
     first: int
