@@ -1,10 +1,12 @@
 """Train on a GPU and on the same machine's CPU cores in one run, and print ratios.
 
-    python bench/gpu.py CORPUS.txt [--runs gpu-cbow-5,gpu-cbow-10,gpu-sg-5,cpu-cbow-5,cpu-cbow-10,cpu-sg-5,gensim-cbow-5]
+    python bench/gpu.py CORPUS.txt [--runs gpu-cbow-5,gpu-cbow-10,gpu-sg-5,cpu-cbow-5,cpu-cbow-5-spread,cpu-cbow-10,cpu-sg-5,
+                                          gensim-cbow-5]
                                    [--eval FOLDER] [--output results.json]
 
 A run is TOOL-ARCH-EPOCHS, with ``-sub`` for subwords (fastText's n-grams of 3 to
-6 characters in 2 M buckets): ``gpu-cbow-5-sub,cpu-cbow-5-sub`` compare them.
+6 characters in 2 M buckets): ``gpu-cbow-5-sub,cpu-cbow-5-sub`` compare them; and
+a CPU run with ``-spread`` trains in the GPU's spread order (``--spread``).
 A GPU run may end in ``@wN`` (warps a block), ``@rN`` (a cap on the training
 kernel's registers a thread) and ``@a1`` (atomic weight updates):
 ``gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@r40`` measure the kernel's layouts against
@@ -40,16 +42,18 @@ sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whateve
 from phrases_vs_peers import cpu_model  # noqa: E402
 
 COMMON = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5)
-RUNS = ("gpu-cbow-5", "gpu-cbow-10", "gpu-sg-5", "cpu-cbow-5", "cpu-cbow-10", "cpu-sg-5", "gensim-cbow-5")
+RUNS = ("gpu-cbow-5", "gpu-cbow-10", "gpu-sg-5", "cpu-cbow-5", "cpu-cbow-5-spread", "cpu-cbow-10", "cpu-sg-5",
+        "gensim-cbow-5")
 
 
-def parse_run(name: str) -> tuple[str, str, int, bool]:
-    """``gpu-cbow-5`` → ``("gpu", "cbow", 5, False)``; ``cpu-sg-5-sub`` → ``("cpu", "skipgram", 5, True)``
-    (a GPU kernel's layout after ``@``: :func:`kernel_layout`)."""
-    tool, arch, epochs, *subwords = name.partition("@")[0].split("-")
-    if subwords not in ([], ["sub"]):
-        raise ValueError(f"a run is TOOL-ARCH-EPOCHS or TOOL-ARCH-EPOCHS-sub, not {name!r}")
-    return tool, {"cbow": "cbow", "sg": "skipgram"}[arch], int(epochs), bool(subwords)
+def parse_run(name: str) -> tuple[str, str, int, bool, bool]:
+    """``gpu-cbow-5`` → ``("gpu", "cbow", 5, False, False)``; ``cpu-sg-5-sub`` → ``("cpu",
+    "skipgram", 5, True, False)``; ``cpu-cbow-5-spread``: the CPU in the GPU's spread order
+    (``--spread``; the GPU trains so always) (a GPU kernel's layout after ``@``: :func:`kernel_layout`)."""
+    tool, arch, epochs, *flags = name.partition("@")[0].split("-")
+    if len(set(flags)) < len(flags) or not set(flags) <= {"sub", "spread"}:
+        raise ValueError(f"a run is TOOL-ARCH-EPOCHS, then -sub and/or -spread, not {name!r}")
+    return tool, {"cbow": "cbow", "sg": "skipgram"}[arch], int(epochs), "sub" in flags, "spread" in flags
 
 
 def kernel_layout(name: str) -> dict:
@@ -59,7 +63,7 @@ def kernel_layout(name: str) -> dict:
     return {names[part[0]]: int(part[1:]) for part in name.split("@")[1:]}
 
 
-def train_wordvec(corpus: Path, device: str, arch: str, epochs: int, subwords: bool, out: Path,
+def train_wordvec(corpus: Path, device: str, arch: str, epochs: int, subwords: bool, spread: bool, out: Path,
                   warm_up_bytes: int, layout: dict) -> dict:
     import wordvec
 
@@ -70,7 +74,7 @@ def train_wordvec(corpus: Path, device: str, arch: str, epochs: int, subwords: b
             setattr(CudaBackend, name, value)
 
     settings = dict(COMMON, arch=arch, epochs=epochs, alpha=0.05 if arch == "cbow" else 0.025,
-                    threads=os.cpu_count(), device=device, progress=False, subwords=subwords)
+                    threads=os.cpu_count(), device=device, progress=False, subwords=subwords, spread=spread)
     warm_up = out / "warm_up.txt"
     with open(corpus, encoding="utf-8") as text:
         warm_up.write_text(text.read(warm_up_bytes), encoding="utf-8")
@@ -121,13 +125,13 @@ def score(model: Path, eval_folder: Path) -> dict:
 
 
 def worker(corpus: Path, run: str, out: Path, eval_folder: Path, warm_up_bytes: int) -> None:
-    tool, arch, epochs, subwords = parse_run(run)
+    tool, arch, epochs, subwords, spread = parse_run(run)
     if tool == "gensim":
         if subwords:
             raise ValueError("the gensim run here is word2vec's; bench/subwords_vs_fasttext.py compares subwords")
         result = train_gensim(corpus, arch, epochs, out)
     else:
-        result = train_wordvec(corpus, "cuda" if tool == "gpu" else "cpu", arch, epochs, subwords, out,
+        result = train_wordvec(corpus, "cuda" if tool == "gpu" else "cpu", arch, epochs, subwords, spread, out,
                                warm_up_bytes, kernel_layout(run))
     result.update(score(out / "model.wordvec", eval_folder))
     (out / "result.json").write_text(json.dumps(result))
@@ -147,17 +151,18 @@ def run_child(corpus: Path, run: str, scratch: Path, eval_folder: Path, warm_up_
         print(f"{run} failed (exit {child.returncode}); see above", file=sys.stderr)
         return None
     result = json.loads((out / "result.json").read_text())
-    tool, arch, epochs, subwords = parse_run(run)
-    return {"run": run, "tool": tool, "arch": arch, "epochs": epochs, "subwords": subwords, **result,
+    tool, arch, epochs, subwords, spread = parse_run(run)
+    return {"run": run, "tool": tool, "arch": arch, "epochs": epochs, "subwords": subwords, "spread": spread,
+            **result,
             "words_per_s": result["tokens"] * epochs / result["seconds"]}
 
 
 def table(rows: list[dict]) -> list[str]:
-    """One line a run: speed against wordvec on the CPU and gensim (same arch, with or
-    without subwords, and epochs where there is one, else same arch), accuracy
-    against wordvec's CPU run."""
+    """One line a run: speed against wordvec on the CPU (in its default order) and gensim
+    (same arch, with or without subwords, and epochs where there is one, else same
+    arch), accuracy against wordvec's CPU run."""
     def peer(row, tool):
-        same = [r for r in rows if r["tool"] == tool and r["arch"] == row["arch"]
+        same = [r for r in rows if r["tool"] == tool and r["arch"] == row["arch"] and not r.get("spread")
                 and r.get("subwords", False) == row.get("subwords", False)]
         return next((r for r in same if r["epochs"] == row["epochs"]), same[0] if same else None)
 

@@ -217,3 +217,13 @@ def test_an_epoch_stopped_inside_resumes_with_the_spread_jobs_left(demo_prefix, 
     assert len(jobs) > 6 and sorted(trained) == sorted(job[3].first for job in jobs[3:])
     assert resumed.record_.epochs[0].words == uninterrupted.record_.epochs[0].words
     assert resumed.record_.epochs[0].words_kept == uninterrupted.record_.epochs[0].words_kept
+
+
+@pytest.mark.parametrize("settings", [dict(loss="softmax", arch="skipgram"), dict(loss="hs", position_weights=True),
+                                      dict(subwords=True, arch="skipgram")], ids=["softmax", "hs-positions", "subwords"])
+def test_every_output_layer_and_input_trains_in_spread_order(demo_prefix, settings):
+    trainer = Trainer(dim=16, epochs=2, threads=2, max_vocab=2000, spread=True, **settings).fit(demo_prefix)
+    first, last = trainer.record_.epochs
+    assert last.loss < first.loss
+    assert first.examples > first.words_kept if settings.get("arch") == "skipgram" else first.examples > 0
+    assert np.all(np.isfinite(trainer.model_.vectors))

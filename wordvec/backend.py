@@ -245,7 +245,7 @@ class CpuBackend:
         """Train ``ids[start:stop]`` with thread ``slot``'s scratch space: in the corpus's
         order, or the ``steps`` of its spread order (:func:`wordvec.kernels.train_spread`)."""
         if self.softmax is not None:
-            self._make_queue_room(slot, stop - start if steps is None else steps.last - steps.first)
+            self._make_queue_room(slot, stop - start if steps is None else (steps.last - steps.first) * steps.run)
         if steps is None:
             totals = kernels.train_chunk(ids, start, stop, self.vectors, self._output_rows, self.tables,
                                          self.settings, self.scratch[slot], alpha_start, alpha_stop,
