@@ -140,8 +140,9 @@ class Trainer:
     ``spread`` trains each span of about 16.8 M words (:data:`~wordvec.order.SPAN_WORDS`)
     with its centres in an order spread over the whole span, 8 consecutive centres
     a step (see :mod:`wordvec.order`), as the GPU does always: SGD's steps then come
-    from all over the corpus instead of one article's words after another's (CBOW
-    on the bench corpus: about 2 analogy points more, at 0.85x the words/s).
+    from all over the corpus instead of one article's words after another's (on the
+    bench corpus about 2 analogy points more for CBOW and skip-gram, CBOW at about
+    0.8x the words/s; with subwords, trained example by example, much slower).
 
     ``subwords`` trains fastText's model (Bojanowski et al. 2017): each word's
     input is the mean of its own row and the rows of its character n-grams of
