@@ -171,6 +171,13 @@ def test_a_run_in_spread_order_reads_every_word_and_is_reproducible(demo_prefix,
     assert first.record_.epochs[1].loss < first.record_.epochs[0].loss
     np.testing.assert_array_equal(first.model_.vectors, again.model_.vectors)
     assert not np.array_equal(first.model_.vectors, corpus_order.model_.vectors)
+    # Each span's ids are let go of once, when its last steps are done.
+    released = []
+    monkeypatch.setattr(trainer_module.EncodedCorpus, "release", lambda encoded, start, stop: released.append(start))
+    spans = Trainer(**settings).fit(demo_prefix)._epoch_jobs(Trainer().prepare(demo_prefix)[1], {
+        "job_words": 0, "shuffle": False, "spread": True, "stripes": 1}, 1)
+    starts = sorted({job[0] for job in spans})  # (encoding and the trainer's start let go of ids from 0 too)
+    assert len(starts) > 2 and [released.count(start) for start in starts[1:]] == [2] * (len(starts) - 1)
     # Subsampling decides by position: the same words are kept on two threads.
     two = Trainer(**{**settings, "threads": 2}).fit(demo_prefix)
     assert [e.words_kept for e in two.record_.epochs] == [e.words_kept for e in first.record_.epochs]

@@ -234,7 +234,8 @@ class CpuBackend:
         self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, row_starts=self.tables.row_starts,
                                      hot=hot, hot_copy=len(output_weights) + slot * len(hot))
                         for slot, s in enumerate(seeds)]
-        #: The span trained in spread order now: ``((start, stop, keep_seed), its kept ids, its words)``.
+        #: The span trained in spread order now: ``((start, stop, keep_seed, length), a buffer whose first
+        #: ``length`` ids are its kept ones, (its words read, its words kept))``.
         self._span = (None, np.empty(0, dtype=np.int32), (0, 0))
         self._span_lock = threading.Lock()
         self.softmax = (SoftmaxBatches(vectors.shape[1], len(output_weights), softmax_threads, self.SOFTMAX_BATCH)

@@ -50,6 +50,10 @@ class SpreadSteps(NamedTuple):
     keep_seed: int
     run: int
 
+    def ends_span(self, positions: int) -> bool:
+        """Whether these are the last steps of a span of ``positions`` ids."""
+        return self.last * self.run >= positions
+
 
 @functools.lru_cache(maxsize=256)
 def spread_stride(n: int) -> int:

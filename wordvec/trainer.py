@@ -640,7 +640,7 @@ class Trainer:
         last_shown = 0.0
         for segment, done in segments(jobs, first, 1 if backend.job_words else SEGMENT_JOBS):
             for job, result in run_jobs(backend, encoded.ids, jobs[segment:done], backend.threads):
-                if len(job) == 4 or job[4].last == job[1] - job[0]:  # the span's last steps
+                if len(job) == 4 or job[4].ends_span(job[1] - job[0]):
                     encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
                 for key, value in zip(("loss", "examples", "words", "kept"), result):
                     totals[key] += value
