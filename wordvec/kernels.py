@@ -1034,7 +1034,7 @@ def _prefetch_block(kept, first, last, window, W_in, W_out, sentence_end):
                 _prefetch_row(W_out, kept[j])
 
 
-#: Centres ahead of the one being trained whose ids are fetched into cache.
+#: Steps of the spread order ahead of the one being trained whose block's ids are fetched into cache.
 SPREAD_AHEAD = 8
 
 
@@ -1047,12 +1047,13 @@ def train_spread(kept, n, run, stride, first_step, last_step, W_in, W_out, table
     steps ``0..n−1`` visit every position once and consecutive steps lie far apart
     in the corpus (see :func:`wordvec.order.spread_stride`).
 
-    A sentence end makes no example; a word's window is shrunk to ``b ~
-    U{1..window}`` words each side, within its sentence, as in :func:`train_chunk`,
-    and trained by :func:`train_centre` (with subwords example by example: the
-    window at a time of :func:`train_sentence_by_window` needs neighbouring
-    centres).  The learning rate falls linearly from ``alpha_start`` to
-    ``alpha_stop`` across the steps.  Returns ``(loss sum, examples, centres)``.
+    Each block is trained by :func:`train_run`, as :func:`train_chunk` trains a
+    sentence: a sentence end makes no example and closes windows (with subwords
+    example by example: the window at a time of :func:`train_sentence_by_window`
+    needs a sentence's centres in turn).  While a block trains, the next one's
+    rows are fetched into cache, and the ids of the block :data:`SPREAD_AHEAD`
+    steps on.  The learning rate falls linearly from ``alpha_start`` to
+    ``alpha_stop`` across the steps.  Returns ``(loss sum, examples)``.
     """
     rng, context, positions = scratch.rng, scratch.inputs, scratch.positions
     weighting = (D, scratch.position_steps, scratch.context_mean)
