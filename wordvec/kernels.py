@@ -940,11 +940,11 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     backend trains them in batches (see above :func:`queue_example`).
     """
     # Every array is taken out of its tuple once, here (see HOT).
-    rng, sentence, context = scratch.rng, scratch.sentence, scratch.inputs
-    positions, context_mean, position_steps = scratch.positions, scratch.context_mean, scratch.position_steps
-    queue_inputs, queue_positions, queue_counts = scratch.queue_inputs, scratch.queue_positions, scratch.queue_counts
-    queue_targets, queue_rates, queued = scratch.queue_targets, scratch.queue_rates, scratch.queued
-    queued[0] = 0
+    rng, sentence, context, positions = scratch.rng, scratch.sentence, scratch.inputs, scratch.positions
+    weighting = (D, scratch.position_steps, scratch.context_mean)
+    queue = (scratch.queue_inputs, scratch.queue_positions, scratch.queue_counts, scratch.queue_targets,
+             scratch.queue_rates, scratch.queued)
+    scratch.queued[0] = 0
     hidden, grad_hidden, noise, scores = scratch.hidden, scratch.grad_hidden, scratch.noise, scratch.scores
     keep_prob, noise_prob, noise_alias = tables.keep_prob, tables.noise_prob, tables.noise_alias
     hs_points, hs_codes, hs_lengths = tables.hs_points, tables.hs_codes, tables.hs_lengths
@@ -952,7 +952,6 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
     window_sums, window_owed, window_overlap = scratch.window_sums, scratch.window_owed, scratch.window_overlap
     table_rows, table_stamps, table_state = scratch.table_rows, scratch.table_stamps, scratch.table_state
     hot_start, hot_state = scratch.hot_start, scratch.hot_state
-    window = settings.window
     total_words = 0
     for position in range(start, stop):
         if ids[position] != settings.sentence_end:
@@ -978,14 +977,13 @@ def train_chunk(ids, start, stop, W_in, W_out, tables, settings, scratch, alpha_
             loss += sentence_loss
             examples += sentence_examples
             continue
-        run_loss, examples = train_run(
-            sentence, length, 0, length, lr, examples, W_in, W_out, settings, rng, context, positions, hidden, grad_hidden, noise,
-            scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts, row_ids, hot_start,
-            hot_state, (D, position_steps, context_mean),
-            (queue_inputs, queue_positions, queue_counts, queue_targets, queue_rates, queued))
-        loss += run_loss
+        sentence_loss, examples = train_run(
+            sentence, length, 0, length, lr, examples, W_in, W_out, settings, rng, context, positions, hidden,
+            grad_hidden, noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, row_starts, row_ids,
+            hot_start, hot_state, weighting, queue)
+        loss += sentence_loss
     if settings.position_weights:
-        flush_position_steps(D, position_steps)
+        flush_position_steps(D, scratch.position_steps)
     exchange_hot_rows(W_out, hot_start, hot_state)
     return loss, examples, words_read, words_kept
 
