@@ -160,11 +160,12 @@ def spread_jobs(spans: list, seed: int, epoch: int, job_steps: int = JOB_STEPS, 
     the same seed, drawn from ``(seed, epoch)``."""
     keep_seed = int(np.random.SeedSequence([seed, epoch]).generate_state(1, np.uint64)[0])
     jobs = []
+    steps = max(job_steps // run, 1)
     for start, stop, words in spans:
         n = -(-(stop - start) // run)
         stride = spread_stride(n)
-        for first in range(0, n, max(job_steps // run, 1)):
-            last = min(first + max(job_steps // run, 1), n)
+        for first in range(0, n, steps):
+            last = min(first + steps, n)
             share = words * last // n - words * first // n
             jobs.append((start, stop, share, SpreadSteps(stride, first, last, keep_seed, run)))
     return jobs

@@ -640,7 +640,7 @@ class Trainer:
         last_shown = 0.0
         for segment, done in segments(jobs, first, 1 if backend.job_words else SEGMENT_JOBS):
             for job, result in run_jobs(backend, encoded.ids, jobs[segment:done], backend.threads):
-                if len(job) == 4 or job[4].ends_span(job[1] - job[0]):
+                if (steps := spread_steps(job)) is None or steps.ends_span(job[1] - job[0]):
                     encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
                 for key, value in zip(("loss", "examples", "words", "kept"), result):
                     totals[key] += value
@@ -775,13 +775,19 @@ class _Schedule:
         return self.alpha()
 
 
+def spread_steps(job: tuple):
+    """The :class:`~wordvec.order.SpreadSteps` of a job ``(start, stop, alpha_start,
+    alpha_stop[, steps])``, or None for a job trained in the corpus's order."""
+    return job[4] if len(job) > 4 else None
+
+
 def segments(jobs: list, first: int, most: int):
     """``(first job, end)`` of each segment of ``jobs`` from ``first`` on: ``most`` jobs
     (a backend with big jobs: one), fewer where a span in spread order ends, so that
     no segment runs two spans' jobs (see :meth:`wordvec.backend.CpuBackend.train_chunk`)."""
     while first < len(jobs):
         done = min(first + most, len(jobs))
-        while len(jobs[first]) > 4 and jobs[done - 1][:2] != jobs[first][:2]:
+        while spread_steps(jobs[first]) is not None and jobs[done - 1][:2] != jobs[first][:2]:
             done -= 1
         yield first, done
         first = done
