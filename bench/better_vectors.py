@@ -1,8 +1,10 @@
 """Better vectors from the same text: phrases, position weights and de-duplication,
-each alone and all together, against plain wordvec and gensim in one run; what
-shuffled epochs (the default) give over the corpus's order (``in-order``); and
-what the spread order gives (``spread``, and for skip-gram ``skipgram-spread``
-against ``skipgram``).
+each alone and all together, against plain wordvec and gensim in one run; and
+what the order of training gives: the spread order (the default with negative
+sampling: ``plain``) against shuffled chunks (``chunks``; for skip-gram
+``skipgram`` against ``skipgram-chunks``, with position weights ``positions``
+against ``positions-chunks``, for hierarchical softmax ``hs-spread`` against
+``hs``), and shuffled chunks against the corpus's order (``in-order``).
 
     python bench/better_vectors.py CORPUS.txt [--tokens N] [--configs plain,positions,...] [--seed S] [--output FILE]
 
@@ -39,8 +41,9 @@ THREADS = 2
 PHRASE_PASSES = 2
 CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
     "gensim": None,
-    "plain": {},
-    "in-order": {"shuffle": False},  # every epoch in the corpus's order (plain draws a fresh order each epoch)
+    "plain": {},  # wordvec's defaults: with negative sampling, the spread order
+    "chunks": {"spread": False},  # each epoch's chunks in a fresh order, each trained word after word
+    "in-order": {"spread": False, "shuffle": False},  # every epoch in the corpus's order
     "positions": {"position_weights": True},
     "phrases": {"phrases": PHRASE_PASSES},
     "dedup": {"dedup": True},
@@ -48,9 +51,11 @@ CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
     "phrases-npmi": {"phrases": PHRASE_PASSES, "phrase_scoring": "npmi"},
     "window-15": {"window": 15},  # plain CBOW with a wider window, not "all else equal": for the README's advice
     "positions-15": {"position_weights": True, "window": 15},
-    "spread": {"spread": True},
+    "positions-chunks": {"position_weights": True, "spread": False},
     "skipgram": {"arch": "skipgram", "alpha": 0.025},  # not "all else equal" with plain: the base of the next
-    "skipgram-spread": {"arch": "skipgram", "alpha": 0.025, "spread": True},
+    "skipgram-chunks": {"arch": "skipgram", "alpha": 0.025, "spread": False},
+    "hs": {"loss": "hs"},  # in shuffled chunks, its default
+    "hs-spread": {"loss": "hs", "spread": True},
 }
 
 

@@ -1,12 +1,13 @@
 """Train on a GPU and on the same machine's CPU cores in one run, and print ratios.
 
-    python bench/gpu.py CORPUS.txt [--runs gpu-cbow-5,gpu-cbow-10,gpu-sg-5,cpu-cbow-5,cpu-cbow-5-spread,cpu-cbow-10,cpu-sg-5,
+    python bench/gpu.py CORPUS.txt [--runs gpu-cbow-5,gpu-cbow-10,gpu-sg-5,cpu-cbow-5,cpu-cbow-5-chunks,cpu-cbow-10,cpu-sg-5,
                                           gensim-cbow-5]
                                    [--eval FOLDER] [--output results.json]
 
 A run is TOOL-ARCH-EPOCHS, with ``-sub`` for subwords (fastText's n-grams of 3 to
 6 characters in 2 M buckets): ``gpu-cbow-5-sub,cpu-cbow-5-sub`` compare them; and
-a CPU run with ``-spread`` trains in the GPU's spread order (``--spread``).
+a CPU run trains in wordvec's default order (with negative sampling the GPU's
+spread order), with ``-chunks`` in shuffled chunks (``--no-spread``).
 A GPU run may end in ``@wN`` (warps a block), ``@rN`` (a cap on the training
 kernel's registers a thread) and ``@a1`` (atomic weight updates):
 ``gpu-cbow-5,gpu-cbow-5@w1,gpu-cbow-5@r40`` measure the kernel's layouts against
@@ -42,18 +43,19 @@ sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whateve
 from phrases_vs_peers import cpu_model  # noqa: E402
 
 COMMON = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5)
-RUNS = ("gpu-cbow-5", "gpu-cbow-10", "gpu-sg-5", "cpu-cbow-5", "cpu-cbow-5-spread", "cpu-cbow-10", "cpu-sg-5",
+RUNS = ("gpu-cbow-5", "gpu-cbow-10", "gpu-sg-5", "cpu-cbow-5", "cpu-cbow-5-chunks", "cpu-cbow-10", "cpu-sg-5",
         "gensim-cbow-5")
 
 
 def parse_run(name: str) -> tuple[str, str, int, bool, bool]:
     """``gpu-cbow-5`` → ``("gpu", "cbow", 5, False, False)``; ``cpu-sg-5-sub`` → ``("cpu",
-    "skipgram", 5, True, False)``; ``cpu-cbow-5-spread``: the CPU in the GPU's spread order
-    (``--spread``; the GPU trains so always) (a GPU kernel's layout after ``@``: :func:`kernel_layout`)."""
+    "skipgram", 5, True, False)``; ``cpu-cbow-5-chunks``: the CPU in shuffled chunks, not the
+    spread order it trains negative sampling in by default (``--no-spread``; the GPU trains in
+    spread order always) (a GPU kernel's layout after ``@``: :func:`kernel_layout`)."""
     tool, arch, epochs, *flags = name.partition("@")[0].split("-")
-    if len(set(flags)) < len(flags) or not set(flags) <= {"sub", "spread"}:
-        raise ValueError(f"a run is TOOL-ARCH-EPOCHS, then -sub and/or -spread, not {name!r}")
-    return tool, {"cbow": "cbow", "sg": "skipgram"}[arch], int(epochs), "sub" in flags, "spread" in flags
+    if len(set(flags)) < len(flags) or not set(flags) <= {"sub", "chunks"}:
+        raise ValueError(f"a run is TOOL-ARCH-EPOCHS, then -sub and/or -chunks, not {name!r}")
+    return tool, {"cbow": "cbow", "sg": "skipgram"}[arch], int(epochs), "sub" in flags, "chunks" in flags
 
 
 def kernel_layout(name: str) -> dict:
@@ -63,7 +65,7 @@ def kernel_layout(name: str) -> dict:
     return {names[part[0]]: int(part[1:]) for part in name.split("@")[1:]}
 
 
-def train_wordvec(corpus: Path, device: str, arch: str, epochs: int, subwords: bool, spread: bool, out: Path,
+def train_wordvec(corpus: Path, device: str, arch: str, epochs: int, subwords: bool, chunks: bool, out: Path,
                   warm_up_bytes: int, layout: dict) -> dict:
     import wordvec
 
@@ -74,7 +76,8 @@ def train_wordvec(corpus: Path, device: str, arch: str, epochs: int, subwords: b
             setattr(CudaBackend, name, value)
 
     settings = dict(COMMON, arch=arch, epochs=epochs, alpha=0.05 if arch == "cbow" else 0.025,
-                    threads=os.cpu_count(), device=device, progress=False, subwords=subwords, spread=spread)
+                    threads=os.cpu_count(), device=device, progress=False, subwords=subwords,
+                    spread=False if chunks else None)
     warm_up = out / "warm_up.txt"
     with open(corpus, encoding="utf-8") as text:
         warm_up.write_text(text.read(warm_up_bytes), encoding="utf-8")
@@ -125,13 +128,13 @@ def score(model: Path, eval_folder: Path) -> dict:
 
 
 def worker(corpus: Path, run: str, out: Path, eval_folder: Path, warm_up_bytes: int) -> None:
-    tool, arch, epochs, subwords, spread = parse_run(run)
+    tool, arch, epochs, subwords, chunks = parse_run(run)
     if tool == "gensim":
         if subwords:
             raise ValueError("the gensim run here is word2vec's; bench/subwords_vs_fasttext.py compares subwords")
         result = train_gensim(corpus, arch, epochs, out)
     else:
-        result = train_wordvec(corpus, "cuda" if tool == "gpu" else "cpu", arch, epochs, subwords, spread, out,
+        result = train_wordvec(corpus, "cuda" if tool == "gpu" else "cpu", arch, epochs, subwords, chunks, out,
                                warm_up_bytes, kernel_layout(run))
     result.update(score(out / "model.wordvec", eval_folder))
     (out / "result.json").write_text(json.dumps(result))
@@ -151,8 +154,8 @@ def run_child(corpus: Path, run: str, scratch: Path, eval_folder: Path, warm_up_
         print(f"{run} failed (exit {child.returncode}); see above", file=sys.stderr)
         return None
     result = json.loads((out / "result.json").read_text())
-    tool, arch, epochs, subwords, spread = parse_run(run)
-    return {"run": run, "tool": tool, "arch": arch, "epochs": epochs, "subwords": subwords, "spread": spread,
+    tool, arch, epochs, subwords, chunks = parse_run(run)
+    return {"run": run, "tool": tool, "arch": arch, "epochs": epochs, "subwords": subwords, "chunks": chunks,
             **result,
             "words_per_s": result["tokens"] * epochs / result["seconds"]}
 
@@ -162,7 +165,7 @@ def table(rows: list[dict]) -> list[str]:
     (same arch, with or without subwords, and epochs where there is one, else same
     arch), accuracy against wordvec's CPU run."""
     def peer(row, tool):
-        same = [r for r in rows if r["tool"] == tool and r["arch"] == row["arch"] and not r.get("spread")
+        same = [r for r in rows if r["tool"] == tool and r["arch"] == row["arch"] and not r.get("chunks")
                 and r.get("subwords", False) == row.get("subwords", False)]
         return next((r for r in same if r["epochs"] == row["epochs"]), same[0] if same else None)
 

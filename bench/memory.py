@@ -12,7 +12,9 @@ weights would grow with the vocabulary, not with the corpus), in a fresh child p
 program holds data in RAM) and the kernel reports the peak total resident set
 (which also counts pages of memory-mapped files, which the kernel can drop at
 will).  The growth from the small corpus to the large one is the figure that
-matters: it should be the vocabulary's, not the corpus's.
+matters: it should be the vocabulary's, not the corpus's (wordvec's spread
+order, its default here, adds one span's subsampled ids: 4 bytes a position,
+at most about 2^24 positions).
 """
 from __future__ import annotations
 

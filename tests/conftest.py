@@ -29,6 +29,11 @@ def demo_generator():
     return _load_demo_generator()
 
 
+#: Centres of a job in spread order (the default) that cut an epoch of ``demo_prefix`` into 6 jobs, as
+#: many as its chunks in the other orders (``wordvec.trainer.JOB_STEPS``).
+DEMO_JOB_STEPS = 16384
+
+
 @pytest.fixture(scope="session")
 def demo_prefix(tmp_path_factory):
     """The first 3,000 lines of the demo corpus (about 90k tokens)."""

@@ -10,6 +10,7 @@ from wordvec import trainer as trainer_module
 from wordvec.cli import main
 from wordvec.corpus import scan
 
+from conftest import DEMO_JOB_STEPS
 from test_faults import _REAL_RUN_JOBS, _interrupt_after
 from wordvec.errors import TrainingInterrupted
 
@@ -51,6 +52,7 @@ def test_phrases_dedup_and_position_weights_survive_save_and_interrupted_resume(
     settings = dict(threads=1, seed=3, epochs=2, dim=20, phrases=1, phrase_threshold=20, dedup=True,
                     position_weights=True)
     monkeypatch.setattr(trainer_module, "SEGMENT_JOBS", 2)
+    monkeypatch.setattr(trainer_module, "JOB_STEPS", DEMO_JOB_STEPS)
     whole = Trainer(**settings).fit(demo_prefix).model_
     assert whole.position_weights.shape == (10, 20) and not np.all(whole.position_weights == 1.0)
     np.testing.assert_allclose(whole.position_weights.mean(axis=0), 1.0, atol=1e-4)  # each dimension keeps mean 1

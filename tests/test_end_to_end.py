@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import wordvec
-from conftest import start_training
+from conftest import DEMO_JOB_STEPS, start_training
 from wordvec import Trainer, WordvecError, checks, order
 from wordvec import trainer as trainer_module
 from wordvec.checkpoint import Position
@@ -94,6 +94,7 @@ def test_plot_loss_and_evaluate_with_3cosmul(runner, demo_prefix, tmp_path):
 
 def test_checkpoint_minutes_saves_inside_an_epoch(demo_prefix, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer_module, "SEGMENT_JOBS", 1)
+    monkeypatch.setattr(trainer_module, "JOB_STEPS", DEMO_JOB_STEPS)  # 6 jobs an epoch in spread order, the default
     saves = []
     real = wordvec.Model.save
     monkeypatch.setattr(wordvec.Model, "save", lambda model, path: (saves.append(model.position), real(model, path)))
@@ -107,7 +108,8 @@ class _Crash(Exception):
 
 
 def _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept: int, shuffle: bool = True):
-    """A 1-thread run checkpointing after every job, killed while writing checkpoint ``saves_kept + 1``."""
+    """A 1-thread run in shuffled chunks (``shuffle``) or in the corpus's order, not spread,
+    checkpointing after every job, killed while writing checkpoint ``saves_kept + 1``."""
     monkeypatch.setattr(trainer_module, "SEGMENT_JOBS", 1)
     real, calls = wordvec.Model.save, []
 
@@ -119,8 +121,8 @@ def _stopped_inside_the_epoch(demo_prefix, path, monkeypatch, saves_kept: int, s
 
     monkeypatch.setattr(wordvec.Model, "save", save)
     with pytest.raises(_Crash):
-        Trainer(checkpoint=path, checkpoint_minutes=1e-9, epochs=1, threads=1, dim=20, shuffle=shuffle).fit(
-            demo_prefix)
+        Trainer(checkpoint=path, checkpoint_minutes=1e-9, epochs=1, threads=1, dim=20, shuffle=shuffle,
+                spread=False).fit(demo_prefix)
     monkeypatch.setattr(wordvec.Model, "save", real)
     return wordvec.load(path).position
 
@@ -137,7 +139,8 @@ def test_a_run_resumed_inside_an_epoch_with_other_threads_trains_the_jobs_left(d
     monkeypatch.setattr(wordvec.backend.CpuBackend, "train_chunk",
                         lambda backend, slot, ids, start, *rest: (trained.append(start),
                                                                   real_chunk(backend, slot, ids, start, *rest))[1])
-    # The resumed run is told the other order: the epoch it stopped inside keeps the saved one.
+    # The resumed run is told the other order, and spreads by default: the epoch it stopped inside
+    # keeps the saved order.
     resumed = Trainer(checkpoint=path, epochs=1, threads=2, dim=20, shuffle=not shuffle).fit(demo_prefix,
                                                                                              resume=True)
     chunks = Trainer().prepare(demo_prefix)[1].chunks
@@ -218,15 +221,19 @@ def test_resume_starts_a_missing_run_and_ends_a_finished_one(runner, demo_prefix
     assert "holds a finished run (1 epoch): nothing left to do" in again.output
 
 
-def test_a_corpus_that_trains_no_example_says_why(runner, tmp_path):
+@pytest.mark.parametrize("order", ["--spread", "--no-spread"])
+def test_a_corpus_that_trains_no_example_says_why(runner, tmp_path, order):
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("alpha beta\n" * 20, encoding="utf-8")
-    result = runner.invoke(main, ["train", str(tiny), "-o", "t.wordvec", "--min-count", "1", *FAST])
+    # Each word is kept with probability 0.014, so a sentence trains with probability 2e-4 and the corpus
+    # with about 0.4 %; seed 1 (the default) in spread order is such a draw: it keeps both words of one line.
+    result = runner.invoke(main, ["train", str(tiny), "-o", "t.wordvec", "--min-count", "1", "--sample", "1e-4",
+                                  "--seed", "2", order, *FAST])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1].startswith("error: no example was trained: of 40 words read, "
-                                                              "subsampling (sample=0.001) kept")
+                                                              "subsampling (sample=0.0001) kept")
     assert "lower --sample" in result.output and not (tmp_path / "t.wordvec").exists()
-    assert runner.invoke(main, ["train", str(tiny), "--min-count", "1", "--sample", "0", *FAST]).exit_code == 0
+    assert runner.invoke(main, ["train", str(tiny), "--min-count", "1", "--sample", "0", order, *FAST]).exit_code == 0
 
 
 def test_a_model_larger_than_memory_is_refused_before_allocating(runner, demo_prefix, monkeypatch):

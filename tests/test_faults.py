@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import wordvec
-from conftest import start_training
+from conftest import DEMO_JOB_STEPS, start_training
 from wordvec import Trainer, WordvecError
 from wordvec.errors import TrainingInterrupted
 from wordvec import checks, trainer as trainer_module
@@ -39,6 +39,7 @@ def _interrupt_after(monkeypatch, jobs: int):
 @pytest.mark.parametrize("stop_after_jobs", [3, 6])  # mid-epoch, and at the end of the first epoch
 def test_an_interrupted_run_resumes_to_the_same_vectors(demo_prefix, tmp_path, monkeypatch, stop_after_jobs):
     monkeypatch.setattr(trainer_module, "SEGMENT_JOBS", 2)
+    monkeypatch.setattr(trainer_module, "JOB_STEPS", DEMO_JOB_STEPS)
     whole = Trainer(**SETTINGS).fit(demo_prefix).model_
     path = tmp_path / "run.wordvec"
     _interrupt_after(monkeypatch, stop_after_jobs)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import wordvec
+import wordvec.distributed.driver
 from wordvec import Trainer, WordvecError, kernels, order
 from wordvec import trainer as trainer_module
 from wordvec.backend import kernel_tables, make_scratch
@@ -185,11 +186,29 @@ def test_a_run_in_spread_order_reads_every_word_and_is_reproducible(demo_prefix,
 
 
 def test_the_command_line_trains_in_spread_order_and_a_cluster_refuses_it(demo_prefix, runner, tmp_path):
-    result = runner.invoke(main, ["train", str(demo_prefix), "--epochs", "1", "--dim", "10", "--spread", "-q"])
-    assert result.exit_code == 0, result.output
-    assert wordvec.load(tmp_path / "demo_prefix.wordvec").config["spread"] is True
+    runs = [((), True), (("--no-spread",), False), (("--loss", "hs"), False), (("--loss", "hs", "--spread"), True)]
+    for flags, spread in runs:
+        result = runner.invoke(main, ["train", str(demo_prefix), "--epochs", "1", "--dim", "10", "-q", *flags])
+        assert result.exit_code == 0, result.output
+        assert wordvec.load(tmp_path / "demo_prefix.wordvec").config["spread"] is spread, flags
     with pytest.raises(WordvecError, match="--spread trains on one machine"):
         Trainer(spread=True).fit(demo_prefix, cluster="local:2")
+
+
+def test_spread_order_is_the_default_with_negative_sampling_of_whole_words_on_one_machine(demo_prefix,
+                                                                                          monkeypatch):
+    assert Trainer().settings()["spread"] is True
+    assert Trainer(arch="skipgram", position_weights=True).settings()["spread"] is True
+    assert Trainer(loss="hs").settings()["spread"] is False
+    assert Trainer(loss="softmax").settings()["spread"] is False
+    assert Trainer(subwords=True).settings()["spread"] is False
+    assert Trainer(loss="hs", spread=True).settings()["spread"] is True
+    assert Trainer(spread=False).settings()["spread"] is False
+    on_cluster = []
+    monkeypatch.setattr(wordvec.distributed.driver, "fit_on_cluster",
+                        lambda trainer, *args: on_cluster.append(trainer.settings()["spread"]) or trainer)
+    Trainer().fit(demo_prefix, cluster="local:2")  # a cluster's workers train their parts in order
+    assert on_cluster == [False]
 
 
 class FakeBackend:

@@ -274,7 +274,8 @@ class CpuBackend:
         with self._span_lock:
             key, buffer, words = self._span
             if key != (start, stop, keep_seed, length):
-                if len(buffer) < length:
+                if len(buffer) < length:  # the last span's buffer goes first: never two at once
+                    self._span = buffer = None
                     buffer = np.empty(length, dtype=np.int32)
                 words = kernels.subsample_span(ids, start, stop, self.tables.keep_prob, np.uint64(keep_seed),
                                                SENTENCE_END, buffer[:length])

@@ -148,10 +148,10 @@ def main():
 @click.option("--shuffle/--no-shuffle", default=True, show_default=True,
               help="Train each epoch's chunks of text in a fresh random order, or in the corpus's order "
               "(word2vec's, gensim's, fastText's).")
-@click.option("--spread/--no-spread", default=False, show_default=True,
+@click.option("--spread/--no-spread", default=None,
               help="Train the centres of each span of 16.8 M words in an order spread over the whole span, 8 at a "
-              "time, instead of one after the other (about 2 analogy points more; CBOW at about 0.8x the speed; with "
-              "--subwords much slower).")
+              "time, instead of one after the other (about 2 analogy points more with negative sampling, at about "
+              "0.85x the speed) [default: spread with --loss ns, except with --subwords or --cluster].")
 @click.option("--cbow-mean/--cbow-sum", default=True, show_default=True, help="Average or add the context vectors.")
 @click.option("--keep-case", is_flag=True, help="Do not lower-case the text.")
 @click.option("--whitespace", is_flag=True, help="The corpus is already tokenised: split on white space only.")

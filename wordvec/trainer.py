@@ -140,9 +140,11 @@ class Trainer:
     ``spread`` trains each span of about 16.8 M words (:data:`~wordvec.order.SPAN_WORDS`)
     with its centres in an order spread over the whole span, 8 consecutive centres
     a step (see :mod:`wordvec.order`), as the GPU does always: SGD's steps then come
-    from all over the corpus instead of one article's words after another's (on the
-    bench corpus about 2 analogy points more for CBOW and skip-gram, CBOW at about
-    0.8x the words/s; with subwords, trained example by example, much slower).
+    from all over the corpus instead of one article's words after another's.  By
+    default (``None``) it does so with negative sampling on one machine, where it
+    gave about 2 analogy points more for CBOW and skip-gram on the bench corpus at
+    about 0.85x the words/s; not with hierarchical softmax (+0.2 point at 0.7x),
+    subwords (trained example by example, much slower) or on a cluster.
 
     ``subwords`` trains fastText's model (Bojanowski et al. 2017): each word's
     input is the mean of its own row and the rows of its character n-grams of
@@ -170,7 +172,7 @@ class Trainer:
                  phrase_min_count: int | None = None, phrase_table: str | os.PathLike | None = None,
                  dedup: bool = False, position_weights: bool = False, subwords: bool = False,
                  minn: int = 3, maxn: int = 6, bucket: int = 2_000_000, ns_exponent: float | None = None,
-                 device: str = "cpu", shuffle: bool = True, spread: bool = False):
+                 device: str = "cpu", shuffle: bool = True, spread: bool | None = None):
         self.dim = dim
         self.window = window
         self.negative = negative
@@ -207,6 +209,7 @@ class Trainer:
         self.device = device
         self.shuffle = shuffle
         self.spread = spread
+        self._on_cluster = False  # whether the run is on a Dask cluster (fit's cluster)
         self._rows = None  # the subword row table of a run (_subword_rows)
         self._words: list[str] = []  # that run's vocabulary, in id order
 
@@ -225,7 +228,7 @@ class Trainer:
             "dedup": self.dedup, "position_weights": self.position_weights,
             "subwords": self.subwords, "minn": self.minn, "maxn": self.maxn, "bucket": self.bucket,
             "ns_exponent": self._ns_exponent(), "device": self._device()[0], "shuffle": self.shuffle,
-            "spread": self.spread,
+            "spread": self._spread(),
         }
 
     def _phrase_min_count(self) -> int:
@@ -251,6 +254,13 @@ class Trainer:
         if self.ns_exponent is not None:
             return self.ns_exponent
         return 0.5 if self.subwords and self.arch == "skipgram" else 0.75
+
+    def _spread(self) -> bool:
+        """Whether epochs train in spread order: as asked, else with negative sampling
+        of whole words on one machine (see the class's docstring)."""
+        if self.spread is not None:
+            return self.spread
+        return self.loss == "ns" and not self.subwords and not self._on_cluster
 
     def _device(self) -> tuple[str, int]:
         """``("cpu", 0)`` or ``("cuda", GPU number)``."""
@@ -304,6 +314,7 @@ class Trainer:
         ``cluster`` (a ``dask.distributed.Client``, a scheduler address or
         ``"local:N"``), train on a Dask cluster (see :mod:`wordvec.distributed`)
         in rounds of ``round_words`` words (by default set by the number of workers)."""
+        self._on_cluster = cluster is not None
         if cluster is not None:
             if self.spread:
                 raise WordvecError("--spread trains on one machine's threads or its GPU; a cluster's workers train "
@@ -510,7 +521,7 @@ class Trainer:
             needed += (len(self._rows[2]) + len(vocab)) * self.dim * 4 + self._rows[1].nbytes * 3
         if driver_copies is not None:
             needed += int((driver_copies - 1) * self.weights_bytes(vocab))
-        elif self.spread and self._device()[0] == "cpu":  # a span's subsampled ids (CpuBackend._subsampled_span)
+        elif self._spread() and self._device()[0] == "cpu":  # a span's subsampled ids (CpuBackend._subsampled_span)
             needed += 4 * min(self.record_.corpus_tokens + (1 << 20), 2 * SPAN_WORDS)
         checks.check_memory(needed, f"training {len(vocab):,} words x {self.dim} dims",
                             "lower --dim or --max-vocab")
@@ -612,7 +623,7 @@ class Trainer:
     def _layout(self, backend) -> dict:
         """How this run cuts and orders an epoch's jobs (see :class:`Position`)."""
         return {"stripes": backend.threads, "job_words": backend.job_words, "shuffle": self.shuffle,
-                "spread": self.spread and not backend.job_words}
+                "spread": self._spread() and not backend.job_words}
 
     def _resumed_layout(self, position: Position, backend) -> dict:
         """The layout of the epoch a run stopped inside: the saved one, so that the jobs
