@@ -1,12 +1,16 @@
 """Training in spread order (``spread=True``, :mod:`wordvec.order`): the span's
 subsampling, the kernel's visiting order against the corpus-order kernel, the
 jobs and segments an epoch is cut into, and whole runs."""
+import threading
+import time
+
 import numpy as np
 import pytest
 
 import wordvec
 import wordvec.distributed.driver
 from wordvec import Trainer, WordvecError, kernels, order
+from wordvec import backend as backend_module
 from wordvec import trainer as trainer_module
 from wordvec.backend import kernel_tables, make_scratch
 from wordvec.cli import main
@@ -128,6 +132,49 @@ def test_subsampling_a_span_keeps_each_word_with_its_probability_wherever_it_is_
     again = np.empty_like(kept)
     kernels.subsample_span(ids, 0, len(ids), keep, np.uint64(43), END, again)
     assert not np.array_equal(again, kept)  # another epoch's seed
+
+
+def test_the_threads_come_to_a_span_subsample_it_together_piece_by_piece(monkeypatch):
+    monkeypatch.setattr(backend_module, "SPAN_PIECE", 1000)
+    rng = np.random.default_rng(1)
+    ids = np.where(rng.random(10_500) < 0.1, END, rng.integers(0, 3, 10_500)).astype(np.int32)
+    keep = np.array([1.0, 0.25, 0.0], np.float32)
+    start, stop, length = 200, 10_200, 10_004  # 10 pieces; the last one also fills the 4 positions beyond
+    real, taken = kernels.subsample_span, []
+
+    def subsample(*args):  # slow enough that every thread takes pieces
+        taken.append((threading.get_ident(), args[1]))
+        time.sleep(0.005)
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "subsample_span", subsample)
+    span, together = backend_module.SubsampledSpan(keep), threading.Barrier(3)
+    results = []
+
+    def train():
+        together.wait()
+        kept, counts = span.ids(ids, start, stop, 42, length)
+        results.append((kept.copy(), counts))
+
+    threads = [threading.Thread(target=train) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(first for _, first in taken) == list(range(start, stop, 1000))  # each piece once
+    assert len({thread for thread, _ in taken}) > 1
+    expected = np.empty(length, np.int32)  # each piece's kept ids, then sentence ends to the next piece
+    pieces = [(first, min(first + 1000, length)) for first in range(0, length, 1000)]
+    pieces[-1] = (pieces[-1][0], length)
+    counts = np.sum([real(ids, start + a, min(start + a + 1000, stop), keep, np.uint64(42), END, expected[a:b])
+                     for a, b in pieces], axis=0)
+    for kept, totals in results:
+        np.testing.assert_array_equal(kept, expected)
+        assert totals == tuple(counts) and totals[0] == np.sum(ids[start:stop] != END)
+    # Asked again for the same span (another job of it): nothing is subsampled anew.
+    taken.clear()
+    np.testing.assert_array_equal(span.ids(ids, start, stop, 42, length)[0], expected)
+    assert taken == []
 
 
 def test_even_spans_cut_an_epoch_into_spans_of_about_equal_words():

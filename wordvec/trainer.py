@@ -521,7 +521,7 @@ class Trainer:
             needed += (len(self._rows[2]) + len(vocab)) * self.dim * 4 + self._rows[1].nbytes * 3
         if driver_copies is not None:
             needed += int((driver_copies - 1) * self.weights_bytes(vocab))
-        elif self._spread() and self._device()[0] == "cpu":  # a span's subsampled ids (CpuBackend._subsampled_span)
+        elif self._spread() and self._device()[0] == "cpu":  # a span's subsampled ids (backend.SubsampledSpan)
             needed += 4 * min(self.record_.corpus_tokens + (1 << 20), 2 * SPAN_WORDS)
         checks.check_memory(needed, f"training {len(vocab):,} words x {self.dim} dims",
                             "lower --dim or --max-vocab")
