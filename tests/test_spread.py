@@ -153,7 +153,7 @@ def test_the_threads_come_to_a_span_subsample_it_together_piece_by_piece(monkeyp
 
     def train():
         together.wait()
-        kept, counts = span.ids(ids, start, stop, 42, length)
+        kept, counts = span.kept(ids, start, stop, 42, length)
         results.append((kept.copy(), counts))
 
     threads = [threading.Thread(target=train) for _ in range(3)]
@@ -173,7 +173,7 @@ def test_the_threads_come_to_a_span_subsample_it_together_piece_by_piece(monkeyp
         assert totals == tuple(counts) and totals[0] == np.sum(ids[start:stop] != END)
     # Asked again for the same span (another job of it): nothing is subsampled anew.
     taken.clear()
-    np.testing.assert_array_equal(span.ids(ids, start, stop, 42, length)[0], expected)
+    np.testing.assert_array_equal(span.kept(ids, start, stop, 42, length)[0], expected)
     assert taken == []
 
 

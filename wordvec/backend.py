@@ -232,8 +232,8 @@ class SubsampledSpan:
         self._pieces = self._taken = self._done = 0
         self._counts = (0, 0)
 
-    def ids(self, ids: np.ndarray, start: int, stop: int, keep_seed: int,
-            length: int) -> tuple[np.ndarray, tuple[int, int]]:
+    def kept(self, ids: np.ndarray, start: int, stop: int, keep_seed: int,
+             length: int) -> tuple[np.ndarray, tuple[int, int]]:
         """``ids[start:stop]`` subsampled with ``keep_seed`` into a buffer of ``length``
         (at least ``stop − start``), and the span's ``(words read, words kept)``."""
         with self._turn:
@@ -312,7 +312,7 @@ class CpuBackend:
                                          self.position_weights)
         else:
             n = -(-(stop - start) // steps.run)
-            kept, words = self._span.ids(ids, start, stop, steps.keep_seed, n * steps.run)
+            kept, words = self._span.kept(ids, start, stop, steps.keep_seed, n * steps.run)
             loss, examples = kernels.train_spread(
                 kept, n, steps.run, steps.stride, steps.first, steps.last, self.vectors, self._output_rows,
                 self.tables, self.settings, self.scratch[slot], alpha_start, alpha_stop, self.position_weights)
