@@ -36,58 +36,14 @@ cuda = pytest.importorskip("numba.cuda")
 kernels = pytest.importorskip("wordvec.cuda.kernels")
 
 
-def _add_warp_functions_to_the_simulator():
-    """numba's simulator has no warp functions (numba-cuda 0.30); these give it ``syncwarp``,
-    ``shfl_xor_sync`` and ``ballot_sync``: the 32 lanes of a warp meet at a barrier of their
-    own; an exchange posts each lane's value (in one of two buffers, taken in turn, so that
-    a lane's next post never overwrites a value another lane has yet to read), all meet,
-    and each reads what the instruction returns.  The kernels call them with every lane."""
-    if not SIMULATED:
-        return
-    import threading
-
-    from numba.cuda.simulator.kernelapi import FakeCUDAModule
-
-    made = threading.Lock()
-
-    def warp_of(thread):
-        """The lane's warp: its barrier and two posting buffers (made by its first lane to ask)."""
-        if "warp" not in thread.__dict__:
-            block, first = thread._manager, thread.thread_id - thread.thread_id % 32
-            with made:
-                warps = block.__dict__.setdefault("warps", {})
-                if first not in warps:
-                    warps[first] = (threading.Barrier(min(32, int(np.prod(block._block_dim)) - first)), ({}, {}))
-            thread.warp, thread.exchanges = warps[first], 0
-        return thread.warp
-
-    def syncwarp(self, mask=0xFFFFFFFF):
-        warp_of(threading.current_thread())[0].wait()
-
-    def exchange(value, answer):
-        thread = threading.current_thread()
-        barrier, buffers = warp_of(thread)
-        thread.exchanges += 1
-        posted = buffers[thread.exchanges % 2]
-        posted[thread.thread_id] = value
-        barrier.wait()
-        return answer(posted, thread.thread_id)
-
-    def ballot(posted, lane):
-        first = lane - lane % 32
-        return sum(1 << i for i in range(32) if posted.get(first + i, False))
-
-    FakeCUDAModule.syncwarp = syncwarp
-    FakeCUDAModule.shfl_xor_sync = lambda self, mask, value, offset: exchange(
-        value, lambda posted, lane: posted[lane ^ offset])
-    FakeCUDAModule.ballot_sync = lambda self, mask, predicate: exchange(bool(predicate), ballot)
-
-
 #: numba's simulator runs the blocks one after another, so a run is bit-reproducible there;
 #: on a GPU they run at once (NUMBA_ENABLE_CUDASIM=0 runs these tests on the device).
 SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 only_simulated = pytest.mark.skipif(not SIMULATED, reason="needs numba's CUDA simulator")
-_add_warp_functions_to_the_simulator()
+if SIMULATED:
+    from wordvec.cuda.simulator import add_warp_functions
+
+    add_warp_functions()  # as wordvec.cuda.cuda_module does; these tests call the kernels directly too
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -494,15 +450,17 @@ def test_ids_that_do_not_fit_on_the_device_are_streamed_job_by_job(tmp_path, mon
         Trainer(device="cuda", **settings).fit(corpus)
 
 
-def test_the_command_line_trains_on_the_gpu(runner, tmp_path):
-    from wordvec.cli import main
-
+def test_the_command_line_trains_on_the_gpu(tmp_path):
+    """In a process of its own: in the simulator, wordvec gives it the warp functions itself."""
     corpus = _corpus(tmp_path, lines=4)
-    result = runner.invoke(main, ["train", str(corpus), "--device", "cuda", "--dim", "8", "--min-count", "1",
-                                  "--epochs", "1", "--sample", "0", "-o", "gpu.wordvec", "-q"])
-    assert result.exit_code == 0, result.output
-    assert "saved to gpu.wordvec" in result.output
-    assert wordvec.load("gpu.wordvec").config["device"] == "cuda"
+    model = tmp_path / "gpu.wordvec"
+    result = subprocess.run([sys.executable, "-m", "wordvec.cli", "train", str(corpus), "--device", "cuda", "--dim",
+                             "8", "--min-count", "1", "--epochs", "1", "--sample", "0", "-o", str(model)],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "WORDVEC_HOME": str(tmp_path / "state")})
+    assert result.returncode == 0, result.stderr
+    assert f"saved to {model}" in result.stderr + result.stdout
+    assert wordvec.load(model).config["device"] == "cuda"
 
 
 @pytest.mark.parametrize("device", ["gpu", "cuda:x", "cuda:-1", "cuda:", ""])

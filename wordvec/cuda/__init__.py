@@ -68,6 +68,10 @@ def cuda_module():
     if not cuda.is_available():
         raise WordvecError("--device cuda: no CUDA GPU is usable here (numba-cuda found no NVIDIA driver or "
                            "device); train with --device cpu")
+    if simulated:
+        from .simulator import add_warp_functions
+
+        add_warp_functions()
     return cuda
 
 
