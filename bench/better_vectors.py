@@ -54,6 +54,8 @@ CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
     "positions-chunks": {"position_weights": True, "spread": False},
     "skipgram": {"arch": "skipgram", "alpha": 0.025},  # not "all else equal" with plain: the base of the next
     "skipgram-chunks": {"arch": "skipgram", "alpha": 0.025, "spread": False},
+    "skipgram-sub": {"arch": "skipgram", "alpha": 0.025, "subwords": True},  # in shuffled chunks, its default
+    "skipgram-sub-spread": {"arch": "skipgram", "alpha": 0.025, "subwords": True, "spread": True},
     "hs": {"loss": "hs"},  # in shuffled chunks, its default
     "hs-spread": {"loss": "hs", "spread": True},
 }
