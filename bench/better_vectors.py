@@ -4,7 +4,8 @@ what the order of training gives: the spread order (the default with negative
 sampling: ``plain``) against shuffled chunks (``chunks``; for skip-gram
 ``skipgram`` against ``skipgram-chunks``, with position weights ``positions``
 against ``positions-chunks``, for hierarchical softmax ``hs-spread`` against
-``hs``), and shuffled chunks against the corpus's order (``in-order``).
+``hs``, for skip-gram with subwords ``skipgram-sub-spread`` against
+``skipgram-sub``), and shuffled chunks against the corpus's order (``in-order``).
 
     python bench/better_vectors.py CORPUS.txt [--tokens N] [--configs plain,positions,...] [--seed S] [--output FILE]
 
