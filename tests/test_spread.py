@@ -177,6 +177,41 @@ def test_the_threads_come_to_a_span_subsample_it_together_piece_by_piece(monkeyp
     assert taken == []
 
 
+def test_a_piece_that_fails_stops_every_thread_waiting_for_the_span(monkeypatch):
+    monkeypatch.setattr(backend_module, "SPAN_PIECE", 1000)
+    ids = np.tile(np.array([0, 1, 2, END], np.int32), 2500)
+    keep = np.ones(3, np.float32)
+    real = kernels.subsample_span
+
+    def subsample(*args):
+        time.sleep(0.005)
+        if args[1] == 4000:
+            raise ValueError("piece 4 failed")
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "subsample_span", subsample)
+    span, together, errors = backend_module.SubsampledSpan(keep), threading.Barrier(3), []
+
+    def train():
+        together.wait()
+        try:
+            span.kept(ids, 0, len(ids), 42, len(ids))
+        except Exception as error:  # noqa: BLE001 - what each thread ends with is the point
+            errors.append(error)
+
+    threads = [threading.Thread(target=train) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads)  # none waits for the failed piece forever
+    assert sorted(type(error).__name__ for error in errors) == ["RuntimeError", "RuntimeError", "ValueError"]
+    monkeypatch.setattr(kernels, "subsample_span", real)
+    kept, counts = span.kept(ids, 0, len(ids), 42, len(ids))  # asked again, the span is made anew
+    np.testing.assert_array_equal(kept, ids)
+    assert counts == (7500, 7500)
+
+
 def test_even_spans_cut_an_epoch_into_spans_of_about_equal_words():
     chunks = [(i * 11, i * 11 + 11, 10) for i in range(100)]
     spans = order.even_spans(chunks, 300)
