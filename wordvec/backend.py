@@ -321,7 +321,7 @@ class CpuBackend:
                                          self.settings, self.scratch[slot], alpha_start, alpha_stop,
                                          self.position_weights)
         else:
-            n = -(-(stop - start) // steps.run)
+            n = steps.blocks
             kept, words = self._span.kept(ids, start, stop, steps.keep_seed, n * steps.run)
             loss, examples = kernels.train_spread(
                 kept, n, steps.run, steps.stride, steps.first, steps.last, self.vectors, self._output_rows,

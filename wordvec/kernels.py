@@ -1005,7 +1005,8 @@ def subsample_span(ids, start, stop, keep_prob, keep_seed, sentence_end, kept):
     the end of ``kept`` (at least ``stop − start`` long).  Returns ``(words read,
     words kept)``.  Without a branch on the coin (each id is written, and kept by
     moving on): 26 ms for 10 M ids against 78 ms branching, on 2-core AMD EPYC —
-    while one thread subsamples a span, the others wait."""
+    while a span is subsampled (in pieces: ``wordvec.backend.SubsampledSpan``), no
+    thread trains."""
     n_kept, words = 0, 0
     for position in range(start, stop):
         word = ids[position]
@@ -1065,26 +1066,25 @@ def train_spread(kept, n, run, stride, first_step, last_step, W_in, W_out, table
     loss = 0.0
     examples = 0
     exchange_hot_rows(W_out, hot_start, hot_state)  # start from everyone's steps so far
-    offset = (first_step * stride) % n  # the step's block
-    following = (offset + stride) % n
+    block = (first_step * stride) % n  # the step's block
+    next_block = (block + stride) % n
     ahead = ((first_step + SPREAD_AHEAD) * stride) % n
     length = n * run
     for step in range(first_step, last_step):
-        block, offset = offset, following
-        following += stride
-        if following >= n:
-            following -= n
         _prefetch_address(kept, ahead * run)
         ahead += stride
         if ahead >= n:
             ahead -= n
-        _prefetch_block(kept, offset * run, offset * run + run, window, W_in, W_out, sentence_end)
+        _prefetch_block(kept, next_block * run, next_block * run + run, window, W_in, W_out, sentence_end)
         lr = np.float32(alpha_start + alpha_step * (step - first_step))
         block_loss, examples = train_run(
             kept, length, block * run, block * run + run, lr, examples, W_in, W_out, settings, rng, context,
             positions, hidden, grad_hidden, noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
             row_starts, row_ids, hot_start, hot_state, weighting, queue)
         loss += block_loss
+        block, next_block = next_block, next_block + stride
+        if next_block >= n:
+            next_block -= n
     if settings.position_weights:
         flush_position_steps(D, scratch.position_steps)
     exchange_hot_rows(W_out, hot_start, hot_state)

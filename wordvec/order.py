@@ -41,18 +41,19 @@ _SPREAD = (math.sqrt(5.0) - 1.0) / 2.0
 
 class SpreadSteps(NamedTuple):
     """Steps ``first ≤ q < last`` of the spread order of a span (block ``q · stride mod n``
-    of its ``n`` blocks of ``run`` positions), with the epoch's subsampling seed (see
-    :func:`wordvec.kernels.train_spread`)."""
+    of its ``n = blocks`` blocks of ``run`` positions), with the epoch's subsampling seed
+    (see :func:`wordvec.kernels.train_spread`)."""
 
     stride: int
     first: int
     last: int
     keep_seed: int
     run: int
+    blocks: int
 
-    def ends_span(self, positions: int) -> bool:
-        """Whether these are the last steps of a span of ``positions`` ids."""
-        return self.last * self.run >= positions
+    def ends_span(self) -> bool:
+        """Whether these are the last steps of their span."""
+        return self.last == self.blocks
 
 
 @functools.lru_cache(maxsize=256)
@@ -167,5 +168,5 @@ def spread_jobs(spans: list, seed: int, epoch: int, job_steps: int = JOB_STEPS, 
         for first in range(0, n, steps):
             last = min(first + steps, n)
             share = words * last // n - words * first // n
-            jobs.append((start, stop, share, SpreadSteps(stride, first, last, keep_seed, run)))
+            jobs.append((start, stop, share, SpreadSteps(stride, first, last, keep_seed, run, n)))
     return jobs

@@ -522,7 +522,8 @@ class Trainer:
             needed += (len(self._rows[2]) + len(vocab)) * self.dim * 4 + self._rows[1].nbytes * 3
         if driver_copies is not None:
             needed += int((driver_copies - 1) * self.weights_bytes(vocab))
-        elif self._spread() and self._device()[0] == "cpu":  # a span's subsampled ids (backend.SubsampledSpan)
+        elif self._spread() and self._device()[0] == "cpu":  # a span's subsampled ids (backend.SubsampledSpan):
+            # its positions are its words and sentence ends, at most twice its words
             needed += 4 * min(self.record_.corpus_tokens + (1 << 20), 2 * SPAN_WORDS)
         checks.check_memory(needed, f"training {len(vocab):,} words x {self.dim} dims",
                             "lower --dim or --max-vocab")
@@ -652,7 +653,7 @@ class Trainer:
         last_shown = 0.0
         for segment, done in segments(jobs, first, 1 if backend.job_words else SEGMENT_JOBS):
             for job, result in run_jobs(backend, encoded.ids, jobs[segment:done], backend.threads):
-                if (steps := spread_steps(job)) is None or steps.ends_span(job[1] - job[0]):
+                if (steps := spread_steps(job)) is None or steps.ends_span():
                     encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
                 for key, value in zip(("loss", "examples", "words", "kept"), result):
                     totals[key] += value
