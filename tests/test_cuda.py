@@ -27,6 +27,7 @@ from wordvec.backend import CpuBackend, kernel_tables
 from wordvec.cuda import parse_device, restore_numpy_names
 from wordvec.order import spread_stride
 from wordvec.errors import TrainingInterrupted
+from wordvec.kernels import kept_at
 from wordvec.vocab import huffman_tree
 
 pytestmark = [pytest.mark.gpu,
@@ -214,6 +215,8 @@ def test_subsampling_keeps_each_word_at_its_rate_and_never_a_sentence_end():
     assert kept[ids == 0].all() and not kept[ids == -1].any() and not kept[ids == 2].any()
     assert 0.26 < kept[ids == 1].mean() < 0.34  # 1,024 draws: 5 standard deviations
     assert counts[1] == 3 * 1024 and counts[2] == kept.sum()
+    cpu_kept = [word != -1 and kept_at(np.uint64(11), i, word, keep_prob) for i, word in enumerate(ids)]
+    np.testing.assert_array_equal(kept, cpu_kept)  # the CPU's decision, with the launch's seed and positions
 
 
 def test_the_lanes_draw_the_noise_words_the_cpu_draws_one_after_another():

@@ -144,7 +144,8 @@ def _prefetch_row(matrix, row):
         _prefetch_address(matrix, start + offset)
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: splitmix64's step, ``⌊2^64 / φ⌋`` (odd): its ``k``-th next output from state ``z`` is ``mix64(z + k · SPLITMIX_STEP)``.
+SPLITMIX_STEP = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _LOW32 = np.uint64(0xFFFFFFFF)
@@ -161,7 +162,7 @@ def mix64(z):
 @njit(**HOT)
 def next_random(rng):
     """splitmix64: advance ``rng[0]`` and return 64 well-mixed bits."""
-    z = rng[0] + _GOLDEN
+    z = rng[0] + SPLITMIX_STEP
     rng[0] = z
     return mix64(z)
 
@@ -173,25 +174,36 @@ def random_below(rng, n):
 
 
 @njit(**HOT)
-def random_uniform(rng):
-    """A uniform float32 in ``[0, 1)`` with 24 random bits."""
-    return np.float32((next_random(rng) >> np.uint64(40)) * (1.0 / 16777216.0))
+def uniform_from_bits(bits):
+    """A uniform float32 in ``[0, 1)`` from the top 24 of 64 random bits (exact in float32)."""
+    return np.float32(bits >> np.uint64(40)) * np.float32(1.0 / 16777216.0)
 
 
 @njit(**HOT)
-def draw_noise(rng, noise_prob, noise_alias):
-    """One draw from the noise distribution by Walker's alias method, O(1).
+def random_uniform(rng):
+    """A uniform float32 in ``[0, 1)`` with 24 random bits."""
+    return uniform_from_bits(next_random(rng))
+
+
+@njit(**HOT)
+def noise_word(bits, noise_prob, noise_alias):
+    """One draw from the noise distribution by Walker's alias method, O(1), from 64
+    random bits.
 
     Picks a column ``i`` uniformly, keeps it with probability ``noise_prob[i]``
     and otherwise returns its alias.  The low 32 random bits choose the column,
     the high 24 bits the coin, so one draw costs one random number.
     """
-    r = next_random(rng)
-    column = np.int64(((r & _LOW32) * np.uint64(noise_prob.shape[0])) >> np.uint64(32))
-    coin = np.float32((r >> np.uint64(40)) * (1.0 / 16777216.0))
-    if coin < noise_prob[column]:
+    column = np.int64(((bits & _LOW32) * np.uint64(noise_prob.shape[0])) >> np.uint64(32))
+    if uniform_from_bits(bits) < noise_prob[column]:
         return column
     return np.int64(noise_alias[column])
+
+
+@njit(**HOT)
+def draw_noise(rng, noise_prob, noise_alias):
+    """One draw from the noise distribution (:func:`noise_word`) with the next random number."""
+    return noise_word(next_random(rng), noise_prob, noise_alias)
 
 
 # σ and log σ on [−8, 8], tabulated at 4097 points for linear interpolation
@@ -994,8 +1006,8 @@ def kept_at(keep_seed, position, word, keep_prob):
     (kept with probability ``keep_prob[word]``), decided by splitmix64's
     ``position + 1``-th output after ``keep_seed``: the same whichever thread
     asks, and whenever."""
-    draw = mix64(keep_seed + np.uint64(position + 1) * _GOLDEN)  # a probability of 1 or more keeps any draw
-    return keep_prob[word] >= np.float32((draw >> np.uint64(40)) * (1.0 / 16777216.0))
+    draw = mix64(keep_seed + np.uint64(position + 1) * SPLITMIX_STEP)  # a probability of 1 or more keeps any draw
+    return keep_prob[word] >= uniform_from_bits(draw)
 
 
 @njit(**JIT)

@@ -56,8 +56,10 @@ positions at once and vote, :func:`_window`; a centre's first 32 positions and
 flag are loaded while the warp trains the centre before it, so their trip to
 memory is hidden); the learning rate falls linearly over ``q``.
 
-Random numbers are splitmix64, as on the CPU: a warp's state is the same in all
-its lanes, seeded from the launch's seed and the warp; the ``K`` noise words of
+Random numbers are splitmix64, by the CPU kernels' own functions compiled for the
+GPU too (:func:`_on_gpu_too`: the draws, the noise words, the subsampling coin of
+:func:`wordvec.kernels.kept_at`): a warp's state is the same in all its lanes,
+seeded from the launch's seed and the warp; the ``K`` noise words of
 an example are the next ``K`` outputs, drawn at once by lanes ``1..K``
 (splitmix64's ``k``-th next output is ``mix(state + k·φ)``).  The launch's seed
 comes from the run's seed and the launch's number.  σ and log σ come from the
@@ -69,9 +71,10 @@ import functools
 import math
 
 import numpy as np
-from numba import cuda, float32, float64, int32, int64, uint8, uint32, uint64
+from numba import config, cuda, float32, float64, int32, int64, uint8, uint32, uint64
 
-from ..kernels import CBOW, NEGATIVE_SAMPLING
+from .. import kernels as cpu
+from ..kernels import CBOW, NEGATIVE_SAMPLING, SPLITMIX_STEP
 
 #: Lanes of a warp: one centre word at a time.
 WARP = 32
@@ -85,10 +88,19 @@ MAX_OUTPUTS = 64
 SUBSAMPLE_THREADS = 256
 
 _ALL_LANES = 0xFFFFFFFF
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+def _on_gpu_too(cpu_kernel):
+    """A CPU kernel compiled for the GPU as well (the kernels it calls too): the
+    random numbers, noise words and subsampling of one source on both.  The
+    simulator runs it as Python throughout (:func:`wordvec.cuda.simulator.python_of`).
+    numba's disk cache of a kernel checks its own file only: after changing these
+    functions in wordvec/kernels.py, remove wordvec/cuda/__pycache__ on the GPU machine."""
+    if config.ENABLE_CUDASIM:
+        from .simulator import python_of
+
+        return cuda.jit(device=True, inline="always")(python_of(cpu_kernel))
+    return cuda.jit(device=True, inline="always")(cpu_kernel.py_func)
 
 
 def centre_position(q, n, stride):
@@ -98,42 +110,7 @@ def centre_position(q, n, stride):
 
 
 _centre_position = cuda.jit(device=True)(centre_position)
-
-
-@cuda.jit(device=True, inline="always")
-def _mix(z):
-    """splitmix64's output function: 64 well-mixed bits of ``z``."""
-    z = (z ^ (z >> uint64(30))) * _MIX1
-    z = (z ^ (z >> uint64(27))) * _MIX2
-    return z ^ (z >> uint64(31))
-
-
-@cuda.jit(device=True, inline="always")
-def _next_random(state):
-    """splitmix64: advance ``state[0]`` and return 64 random bits."""
-    state[0] = state[0] + _GOLDEN
-    return _mix(state[0])
-
-
-@cuda.jit(device=True, inline="always")
-def _uniform(bits):
-    """A float32 in ``[0, 1)`` from the top 24 of 64 random bits."""
-    return float32(bits >> uint64(40)) * float32(1.0 / 16777216.0)  # 24 bits: exact in float32
-
-
-@cuda.jit(device=True, inline="always")
-def _below(state, limit):
-    """A uniform integer in ``[0, limit)`` (multiply-shift)."""
-    return int64(((_next_random(state) & _LOW32) * uint64(limit)) >> uint64(32))
-
-
-@cuda.jit(device=True, inline="always")
-def _noise_word(bits, noise_prob, noise_alias):
-    """One draw from the noise distribution by Walker's alias method (as on the CPU)."""
-    column = int64(((bits & _LOW32) * uint64(noise_prob.shape[0])) >> uint64(32))
-    if _uniform(bits) < noise_prob[column]:
-        return column
-    return int64(noise_alias[column])
+_mix, _below, _noise_word, _kept_at = map(_on_gpu_too, (cpu.mix64, cpu.random_below, cpu.noise_word, cpu.kept_at))
 
 
 @cuda.jit(device=True, inline="always")
@@ -170,9 +147,7 @@ def subsample(ids, start, n, keep_prob, sentence_end, seed, kept, counts):
         keep = 0
         if word != sentence_end:
             read += 1
-            probability = keep_prob[word]
-            if probability >= float32(1.0) or probability >= _uniform(_mix(seed + uint64(i + 1) * _GOLDEN)):
-                keep = 1
+            keep = int64(_kept_at(seed, i, word, keep_prob))
         kept[i] = keep
         n_kept += keep
         i += cuda.gridsize(1)
@@ -340,8 +315,8 @@ def _output_rows(target, objective, negative, noise_prob, noise_alias, hs_points
         if lane == 0:
             rows[0] = target
         elif lane < n_rows:  # splitmix64's lane-th next draw (n_rows ≤ WARP: wordvec.cuda.MAX_NEGATIVE)
-            rows[lane] = _noise_word(_mix(state[0] + uint64(lane) * _GOLDEN), noise_prob, noise_alias)
-        state[0] = state[0] + uint64(negative) * _GOLDEN
+            rows[lane] = _noise_word(_mix(state[0] + uint64(lane) * SPLITMIX_STEP), noise_prob, noise_alias)
+        state[0] = state[0] + uint64(negative) * SPLITMIX_STEP
         return n_rows
     n_rows = hs_lengths[target]
     for k in range(lane, n_rows, WARP):
@@ -427,7 +402,7 @@ def train_kernel(arch: int, objective: int, subwords: bool, mean: bool, dim: int
         warp, n_warps = int64(cuda.blockIdx.x * warps + slot), int64(cuda.gridDim.x * warps)
         if warp >= n:  # a launch of no centres, or of fewer than its warps
             return
-        state[0] = _mix(seed ^ (uint64(warp + 1) * _MIX1))
+        state[0] = _mix(seed ^ _mix(uint64(warp + 1)))
         slope = (alpha_stop - alpha_start) / float64(n)
         loss = float64(0.0)
         examples = int64(0)

@@ -8,10 +8,17 @@ in turn, so that a lane's next post never overwrites a value another lane has
 yet to read), all meet, and each reads what the instruction returns.  The
 kernels call them with every lane of a warp.  Imported only when the simulator
 is on, so that ``--device cuda`` runs there as on a GPU, slowly.
+
+The GPU kernels share the CPU kernels' random numbers (:mod:`wordvec.kernels`'s
+``mix64``, ``kept_at``, …), compiled for the GPU with the functions they call.
+The simulator runs a device function as Python, but a CPU kernel it calls would
+run compiled, and hand a uint64 back as a Python int that the next kernel takes
+as an int64 (refused above 2^63): :func:`python_of` gives them as Python throughout.
 """
 from __future__ import annotations
 
 import threading
+import types
 
 import numpy as np
 
@@ -67,3 +74,15 @@ def _ballot_sync(self, mask, predicate):
         return sum(1 << i for i in range(32) if posted.get(first + i, False))
 
     return _exchange(bool(predicate), ballot)
+
+
+def python_of(kernel):
+    """The Python of the CPU kernel ``kernel`` (a numba dispatcher), calling the
+    Python of the kernels it calls in turn."""
+    from numba.core.registry import CPUDispatcher
+
+    function = kernel.py_func
+    called = {name: python_of(value) for name, value in function.__globals__.items()
+              if name in function.__code__.co_names and isinstance(value, CPUDispatcher)}
+    return types.FunctionType(function.__code__, {**function.__globals__, **called}, function.__name__,
+                              function.__defaults__, function.__closure__)
