@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from phrases_vs_peers import cpu_model
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,13 +45,6 @@ model = Word2Vec(corpus_file={corpus!r}, vector_size=100, window=5, min_count={m
 print(len(model.wv.index_to_key))
 """,
 }
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def anonymous_kb(pid: int) -> int:

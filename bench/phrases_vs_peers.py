@@ -16,16 +16,16 @@ it finds other phrases; its agreement is shown for information.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import platform
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+import c_tools
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = dict(min_count=5, threshold=100)
@@ -49,18 +49,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
-
-
-def build_word2phrase(scratch: Path) -> Path:
-    """word2phrase compiled from PyPI's ``word2vec`` source distribution."""
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "-q",
-                    "-d", str(scratch), "word2vec==0.11.1"], check=True)
-    with tarfile.open(next(scratch.glob("word2vec-*.tar.gz"))) as archive:
-        archive.extractall(scratch, filter="data")
-    source = glob.glob(str(scratch / "word2vec-*" / "word2vec" / "includes" / "word2phrase.c"))[0]
-    binary = scratch / "word2phrase"
-    subprocess.run(["gcc", "-O3", "-march=native", "-o", str(binary), source, "-lm"], check=True)
-    return binary
 
 
 def timed(command: list[str]) -> tuple[float, float]:
@@ -92,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wordvec-phrases-") as scratch:
         scratch = Path(scratch)
-        binary = args.word2phrase or build_word2phrase(scratch)
+        binary = args.word2phrase or c_tools.build("word2phrase", scratch)
         outputs = {name: scratch / f"{name}.txt" for name in ("wordvec", "wordvec-2-passes", "word2phrase", "gensim")}
         wordvec = [sys.executable, "-c", "from wordvec.cli import main; main()", "phrases", str(args.corpus),
                    "--min-count", str(SETTINGS["min_count"]), "--threshold", str(SETTINGS["threshold"])]
