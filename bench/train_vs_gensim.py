@@ -176,7 +176,8 @@ def first_tokens(corpus: Path, tokens: int, scratch: Path) -> Path:
 
 
 def print_table(rows: list[dict]) -> list[str]:
-    lines = [f"CPU: {cpu_model()}", "", "| config | threads | tool | prep s | train s | words/s | words/s incl. prep | peak MB | analogy % | WS353 |",
+    lines = [f"CPU: {cpu_model()}", "",
+             "| config | threads | tool | prep s | train s | words/s | words/s incl. prep | peak MB | analogy % | WS353 |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['config']} | {row['threads']} | {row['tool']} | {row['prep']:.1f} | {row['train']:.1f} | "
@@ -188,12 +189,14 @@ def print_table(rows: list[dict]) -> list[str]:
     for row in rows:
         groups.setdefault((row["config"], row["threads"]), []).append(row)
     for (config, threads), group in groups.items():
-        ours = [r for r in group if r["tool"] == "wordvec"]
-        for peer in (r for r in group if r["tool"] != "wordvec" and ours):
-            lines.append(f"| {config} | {threads} | {ours[0]['words_per_s'] / peer['words_per_s']:.2f}x vs "
-                         f"{peer['tool']} | {ours[0]['total_words_per_s'] / peer['total_words_per_s']:.2f}x | "
-                         f"{ours[0]['analogy'] - peer['analogy']:+.2f} | {ours[0]['wordsim'] - peer['wordsim']:+.3f} | "
-                         f"{ours[0]['peak_mb'] / peer['peak_mb']:.2f} |")
+        ours = next((r for r in group if r["tool"] == "wordvec"), None)
+        if ours is None:
+            continue
+        for peer in (r for r in group if r["tool"] != "wordvec"):
+            lines.append(f"| {config} | {threads} | {ours['words_per_s'] / peer['words_per_s']:.2f}x vs "
+                         f"{peer['tool']} | {ours['total_words_per_s'] / peer['total_words_per_s']:.2f}x | "
+                         f"{ours['analogy'] - peer['analogy']:+.2f} | {ours['wordsim'] - peer['wordsim']:+.3f} | "
+                         f"{ours['peak_mb'] / peer['peak_mb']:.2f} |")
     scaling = {(r["tool"], r["config"]): {} for r in rows}
     for r in rows:
         scaling[(r["tool"], r["config"])][r["threads"]] = r["words_per_s"]
@@ -221,6 +224,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--max-vocab", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.worker:
         args.threads = int(args.threads)
         return worker(args)
@@ -232,17 +237,16 @@ def main() -> None:
         corpus = first_tokens(args.corpus, args.tokens, scratch) if args.tokens else args.corpus
         for config in args.configs.split(","):
             _, _, tools = CONFIGS[config]
+            chosen = [tool for tool in tools
+                      if not (tool.startswith("gensim-") and tool.split("-")[1] not in args.gensim_modes.split(","))
+                      and not (tool == "word2vec-c" and args.word2vec == "no")]
             source, max_vocab = corpus, None
             if config == "cbow-softmax":
                 source, max_vocab = first_tokens(args.corpus, args.softmax_tokens, scratch), 10_000
             for threads in thread_counts if config == "cbow-ns" else [max(thread_counts)]:
                 fastest = {}
                 for _ in range(args.repeat):
-                    for tool in tools:
-                        if tool.startswith("gensim-") and tool.split("-")[1] not in args.gensim_modes.split(","):
-                            continue
-                        if tool == "word2vec-c" and args.word2vec == "no":
-                            continue
+                    for tool in chosen:
                         if tool == "word2vec-c" and args.word2vec is None:
                             args.word2vec = c_tools.build("word2vec", scratch)
                         row = run_child(tool, config, threads, source, max_vocab, scratch, args.word2vec)

@@ -144,7 +144,8 @@ def _prefetch_row(matrix, row):
         _prefetch_address(matrix, start + offset)
 
 
-#: splitmix64's step, ``⌊2^64 / φ⌋`` (odd): its ``k``-th next output from state ``z`` is ``mix64(z + k · SPLITMIX_STEP)``.
+#: splitmix64's step, ``⌊2^64 / φ⌋`` (odd): its ``k``-th next output from state ``z``
+#: is ``mix64(z + k · SPLITMIX_STEP)``.
 SPLITMIX_STEP = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)

@@ -73,8 +73,7 @@ import math
 import numpy as np
 from numba import config, cuda, float32, float64, int32, int64, uint8, uint32, uint64
 
-from .. import kernels as cpu
-from ..kernels import CBOW, NEGATIVE_SAMPLING, SPLITMIX_STEP
+from ..kernels import CBOW, NEGATIVE_SAMPLING, SPLITMIX_STEP, kept_at, mix64, noise_word, random_below
 
 #: Lanes of a warp: one centre word at a time.
 WARP = 32
@@ -96,11 +95,12 @@ def _on_gpu_too(cpu_kernel):
     simulator runs it as Python throughout (:func:`wordvec.cuda.simulator.python_of`).
     numba's disk cache of a kernel checks its own file only: after changing these
     functions in wordvec/kernels.py, remove wordvec/cuda/__pycache__ on the GPU machine."""
+    function = cpu_kernel.py_func
     if config.ENABLE_CUDASIM:
         from .simulator import python_of
 
-        return cuda.jit(device=True, inline="always")(python_of(cpu_kernel))
-    return cuda.jit(device=True, inline="always")(cpu_kernel.py_func)
+        function = python_of(cpu_kernel)
+    return cuda.jit(device=True, inline="always")(function)
 
 
 def centre_position(q, n, stride):
@@ -110,7 +110,7 @@ def centre_position(q, n, stride):
 
 
 _centre_position = cuda.jit(device=True)(centre_position)
-_mix, _below, _noise_word, _kept_at = map(_on_gpu_too, (cpu.mix64, cpu.random_below, cpu.noise_word, cpu.kept_at))
+_mix, _below, _noise_word, _kept_at = map(_on_gpu_too, (mix64, random_below, noise_word, kept_at))
 
 
 @cuda.jit(device=True, inline="always")
