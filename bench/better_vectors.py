@@ -5,7 +5,11 @@ sampling: ``plain``) against shuffled chunks (``chunks``; for skip-gram
 ``skipgram`` against ``skipgram-chunks``, with position weights ``positions``
 against ``positions-chunks``, for hierarchical softmax ``hs-spread`` against
 ``hs``, for skip-gram with subwords ``skipgram-sub-spread`` against
-``skipgram-sub``), and shuffled chunks against the corpus's order (``in-order``).
+``skipgram-sub``), and shuffled chunks against the corpus's order (``in-order``);
+and which rows make the vectors: ``W_in + W_out``, CBOW's default (``plain``,
+``positions``), against the input rows alone as word2vec gives them
+(``input-only``, ``positions-input-only``), for skip-gram the other way round
+(``skipgram-add-output`` against ``skipgram``).
 
     python bench/better_vectors.py CORPUS.txt [--tokens N] [--configs plain,positions,...] [--seed S] [--output FILE]
 
@@ -42,7 +46,7 @@ THREADS = 2
 PHRASE_PASSES = 2
 CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
     "gensim": None,
-    "plain": {},  # wordvec's defaults: with negative sampling, the spread order
+    "plain": {},  # wordvec's defaults: with negative sampling, the spread order; CBOW's vectors W_in + W_out
     "chunks": {"spread": False},  # each epoch's chunks in a fresh order, each trained word after word
     "in-order": {"spread": False, "shuffle": False},  # every epoch in the corpus's order
     "positions": {"position_weights": True},
@@ -57,6 +61,9 @@ CONFIGS = {  # name: the wordvec settings beyond plain CBOW (None: gensim)
     "skipgram-chunks": {"arch": "skipgram", "alpha": 0.025, "spread": False},
     "skipgram-sub": {"arch": "skipgram", "alpha": 0.025, "subwords": True},  # in shuffled chunks, its default
     "skipgram-sub-spread": {"arch": "skipgram", "alpha": 0.025, "subwords": True, "spread": True},
+    "input-only": {"add_output": False},  # the input rows alone, word2vec's vectors
+    "positions-input-only": {"position_weights": True, "add_output": False},
+    "skipgram-add-output": {"arch": "skipgram", "alpha": 0.025, "add_output": True},
     "hs": {"loss": "hs"},  # in shuffled chunks, its default
     "hs-spread": {"loss": "hs", "spread": True},
 }

@@ -85,7 +85,39 @@ def test_a_saved_phrase_table_joins_the_training_text(tmp_path):
     assert trainer.model_.phrase_table() == table
 
 
+def test_add_output_sums_the_finished_rows_and_checkpoints_keep_the_input_rows(demo_prefix, tmp_path):
+    """The finished vectors are ``W_in + W_out`` with ``add_output`` (CBOW's default),
+    ``W_in`` without; a checkpoint inside the run holds ``W_in`` either way (the
+    rows to train on from), so the two runs' checkpoints are equal."""
+    settings = dict(threads=1, seed=2, epochs=2, dim=20, checkpoint_every=1)
+    runs = {}
+    for add_output in (False, None, True):
+        path = tmp_path / f"{add_output}.wordvec"
+        checkpoints = []
+        trainer = Trainer(add_output=add_output, checkpoint=path, **settings,
+                          callbacks=(lambda trainer, record: checkpoints.append(wordvec.load(path).vectors),))
+        runs[add_output] = (trainer.fit(demo_prefix).model_, checkpoints[0])
+    plain, by_default, summed = (runs[key][0] for key in (False, None, True))
+    assert plain.config["add_output"] is False and by_default.config["add_output"] is True
+    np.testing.assert_array_equal(summed.output_weights, plain.output_weights)
+    np.testing.assert_array_equal(summed.vectors, plain.vectors + plain.output_weights)
+    np.testing.assert_array_equal(by_default.vectors, summed.vectors)
+    np.testing.assert_array_equal(wordvec.load(tmp_path / "True.wordvec").vectors, summed.vectors)
+    np.testing.assert_array_equal(runs[True][1], runs[False][1])
+    assert not np.array_equal(runs[True][1], wordvec.load(tmp_path / "True.wordvec").vectors)
+
+
+@pytest.mark.parametrize("settings,expected", [
+    (dict(), True), (dict(arch="skipgram"), False), (dict(loss="hs"), False), (dict(subwords=True), False),
+    (dict(loss="softmax"), False), (dict(arch="skipgram", add_output=True), True), (dict(add_output=False), False),
+])
+def test_add_output_by_default_only_for_cbow_with_negative_sampling(settings, expected):
+    assert Trainer(**settings).settings()["add_output"] is expected
+
+
 @pytest.mark.parametrize("settings,message", [
+    (dict(add_output=True, loss="hs"), "no output row per word"),
+    (dict(add_output=True, subwords=True), "none for the words it never saw"),
     (dict(arch="skipgram", position_weights=True), "need arch cbow"),
     (dict(phrases=-1), "phrases must be a whole number"),
     (dict(phrases=1, phrase_scoring="npmi", phrase_threshold=100), "between -1 and 1"),
@@ -111,6 +143,16 @@ def test_cli_train_reports_phrases_and_duplicates(runner, tmp_path):
     spelled = runner.invoke(main, ["similar", "New York", "-m", str(tmp_path / "m.wordvec"), "-n", "2"])
     assert spelled.exit_code == 0 and spelled.stdout == similar.stdout
     assert "note: 'New York' looked up as 'new_york' (a phrase's words are joined by _)" in spelled.output
+
+
+def test_cli_train_add_output_flags(runner, demo_prefix, tmp_path):
+    base = ["train", str(demo_prefix), "--epochs", "1", "--dim", "10", "--threads", "1", "-q"]
+    result = runner.invoke(main, base + ["-o", "input.wordvec", "--no-add-output"])
+    assert result.exit_code == 0, result.output
+    assert wordvec.load(tmp_path / "input.wordvec").config["add_output"] is False
+    refused = runner.invoke(main, base + ["-o", "hs.wordvec", "--loss", "hs", "--add-output"])
+    assert refused.exit_code != 0 and "hierarchical softmax has no output row per word" in refused.output
+    assert "Traceback" not in refused.output and not (tmp_path / "hs.wordvec").exists()
 
 
 def test_cli_train_with_npmi_phrases_and_their_own_min_count(runner, tmp_path):

@@ -152,6 +152,9 @@ def main():
               help="Train the centres of each span of 16.8 M words in an order spread over the whole span, 8 at a "
               "time, instead of one after the other (about 2 analogy points more with negative sampling, at about "
               "0.85x the speed) [default: spread with --loss ns, except with --subwords or --cluster].")
+@click.option("--add-output/--no-add-output", default=None,
+              help="Make each word's vector its input row plus its output row (w + c), not the input row alone "
+              "(about 3 analogy points more for CBOW) [default: with --arch cbow --loss ns, without --subwords].")
 @click.option("--cbow-mean/--cbow-sum", default=True, show_default=True, help="Average or add the context vectors.")
 @click.option("--keep-case", is_flag=True, help="Do not lower-case the text.")
 @click.option("--whitespace", is_flag=True, help="The corpus is already tokenised: split on white space only.")

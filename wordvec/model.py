@@ -15,7 +15,8 @@ class Model:
     """The trained network.
 
     ``words`` (id order, most frequent first) and ``vectors`` (float32, one row
-    per word: the rows of ``W_in``) are the stable public face.
+    per word: the rows of ``W_in``, or ``W_in + W_out`` in a finished run with
+    ``config["add_output"]``) are the stable public face.
     ``output_weights`` is ``W_out``, ``config`` the settings it was trained with
     and ``record`` what happened during training (loss per epoch, speed).
     ``position_weights`` is CBOW's ``D`` (2·window x d) when it was learned, and

@@ -421,7 +421,8 @@ class _ClusterRun:
             with contextlib.suppress(OSError, TimeoutError):
                 client.run(rounds.release_working_copies, on_error="ignore")
         record.train_seconds += time.perf_counter() - started
-        trainer._keep(vocab, *trainer._split_input(vocab, vectors), output_weights, record, self.position_weights)
+        trainer._keep(vocab, *trainer.finished_vectors(vocab, vectors, output_weights), output_weights, record,
+                      self.position_weights)
         if trainer.checkpoint:
             trainer.model_.save(trainer.checkpoint)
         return trainer
