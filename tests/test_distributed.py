@@ -260,6 +260,14 @@ def test_workers_that_lost_their_weights_are_sent_them_whole_and_nothing_changes
     assert resent.record_.cluster["bytes_to_workers"] >= moved.record_.cluster["bytes_to_workers"] + whole
 
 
+def test_a_cluster_run_of_cbow_ends_with_the_input_plus_output_rows(client, demo_prefix, small_blocks):
+    plain = Trainer(seed=3, epochs=2, dim=20, add_output=False).fit(demo_prefix, cluster=client).model_
+    summed = Trainer(seed=3, epochs=2, dim=20).fit(demo_prefix, cluster=client).model_
+    assert summed.config["add_output"] is True
+    np.testing.assert_array_equal(summed.output_weights, plain.output_weights)
+    np.testing.assert_array_equal(summed.vectors, plain.vectors + plain.output_weights)
+
+
 def test_a_part_that_sat_out_a_round_is_sent_the_whole_weights_before_it_trains(client, demo_prefix, small_blocks,
                                                                                   monkeypatch):
     even = driver.plan_parts
