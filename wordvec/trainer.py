@@ -422,10 +422,11 @@ class Trainer:
 
     def finished_vectors(self, vocab: Vocabulary, W_in: np.ndarray, W_out: np.ndarray):
         """``(word vectors, Subwords or None)`` of a finished run: :meth:`_split_input`'s,
-        plus each word's output row with ``add_output``."""
+        plus each word's output row with ``add_output`` (added in place: the trained
+        ``W_in`` is not needed again, and a second |V| x d matrix would raise the peak)."""
         vectors, subwords = self._split_input(vocab, W_in)
         if self._add_output():
-            vectors = vectors + W_out[:len(vocab)]
+            vectors += W_out[:len(vocab)]
         return vectors, subwords
 
     def _split_input(self, vocab: Vocabulary, W_in: np.ndarray):
