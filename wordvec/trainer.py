@@ -151,7 +151,7 @@ class Trainer:
     GloVe's sum of its two vectors) instead of the input row alone.  By default
     (``None``) it does so for CBOW with negative sampling, where it gave about
     3 analogy points and 0.02 of WordSim-353 more on the bench corpus, at no
-    cost in training; not for skip-gram (1.4 to 1.6 analogy points fewer).
+    cost in training; not for skip-gram (about 1.4 analogy points fewer).
     Hierarchical softmax has no output row per word and a subword model none
     for unseen words, so neither takes it.  Only the finished model's vectors
     are summed: a checkpoint holds the input rows, to train on from.
