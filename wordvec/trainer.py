@@ -315,10 +315,13 @@ class Trainer:
             if self.arch == "cbow" and not self.cbow_mean:
                 raise WordvecError("subwords average every row of the context, as fastText does: "
                                    "they need --cbow-mean, not --cbow-sum")
-        if self.add_output and (self.loss == "hs" or self.subwords):
-            raise WordvecError("--add-output adds each word's output row to its vector: hierarchical softmax has "
-                               "no output row per word (its rows are the tree's inner nodes), and a subword model "
-                               "none for the words it never saw; drop --add-output")
+        if self.add_output and self.loss == "hs":
+            raise WordvecError("--add-output adds each word's output row to its vector, and hierarchical softmax "
+                               "has no output row per word (its rows are the tree's inner nodes): drop "
+                               "--add-output or train with --loss ns")
+        if self.add_output and self.subwords:
+            raise WordvecError("--add-output adds each word's output row to its vector, and a subword model has "
+                               "none for the words it never saw: drop --add-output or --subwords")
         kind, index = self._device()
         if kind == "cuda":
             from .cuda import check_device, check_settings as check_cuda_settings
