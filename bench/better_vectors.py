@@ -39,7 +39,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whatever is installed
-from phrases_vs_peers import cpu_model  # noqa: E402
+from machine import cpu_model  # noqa: E402
 from train_vs_gensim import COMMON, EVAL, first_tokens, train_gensim  # noqa: E402
 
 THREADS = 2

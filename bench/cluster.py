@@ -93,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    from phrases_vs_peers import cpu_model
+    from machine import cpu_model
 
     additions = dict(phrases=args.phrases, dedup=args.dedup, position_weights=args.position_weights)
     named = [name for name, on in (("subwords", args.subwords), (f"{args.phrases} phrase pass(es)", args.phrases),

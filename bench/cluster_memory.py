@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whatever is installed
-from phrases_vs_peers import cpu_model  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 CHILD = """
 import json, resource, sys

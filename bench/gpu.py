@@ -40,7 +40,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whatever is installed
-from phrases_vs_peers import cpu_model  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 COMMON = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5)
 RUNS = ("gpu-cbow-5", "gpu-cbow-10", "gpu-sg-5", "cpu-cbow-5", "cpu-cbow-5-chunks", "cpu-cbow-10", "cpu-sg-5",

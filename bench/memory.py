@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from phrases_vs_peers import cpu_model
+from machine import cpu_model
 
 HERE = Path(__file__).resolve().parent
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 import c_tools
+from machine import cpu_model
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = dict(min_count=5, threshold=100)
@@ -39,16 +39,6 @@ with open(out, "w", encoding="utf-8") as stream:
     for sentence in LineSentence(corpus):
         stream.write(" ".join(phrases[sentence]) + "\\n")
 """
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def timed(command: list[str]) -> tuple[float, float]:

@@ -32,7 +32,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whatever is installed
 from better_vectors import word_scores  # noqa: E402
-from phrases_vs_peers import cpu_model  # noqa: E402
+from machine import cpu_model  # noqa: E402
 from train_vs_gensim import EVAL, first_tokens  # noqa: E402
 
 THREADS = 2

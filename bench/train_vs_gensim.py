@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 import c_tools
-from phrases_vs_peers import cpu_model
+from machine import cpu_model
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure this checkout's wordvec, whatever is installed
