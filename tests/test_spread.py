@@ -1,6 +1,7 @@
 """Training in spread order (``spread=True``, :mod:`wordvec.order`): the span's
 subsampling, the kernel's visiting order against the corpus-order kernel, the
 jobs and segments an epoch is cut into, and whole runs."""
+import os
 import threading
 import time
 
@@ -177,6 +178,36 @@ def test_the_threads_come_to_a_span_subsample_it_together_piece_by_piece(monkeyp
     assert taken == []
 
 
+def _resident_kib(path) -> int:
+    """This process's resident memory of its mappings of ``path`` (Linux's smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps", encoding="utf-8") as smaps:
+        for line in smaps:
+            if line[:1] in "0123456789abcdef" and "-" in line.split(" ", 1)[0]:
+                inside = line.rstrip("\n").endswith(str(path))
+            elif inside and line.startswith("Rss:"):
+                total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="reads Linux's /proc/self/smaps")
+def test_a_span_lets_go_of_the_mapped_ids_it_has_subsampled(tmp_path):
+    path = tmp_path / "ids.npy"
+    ids = np.lib.format.open_memmap(path, mode="w+", dtype=np.int32, shape=(1 << 20,))
+    ids[:] = np.arange(len(ids)) % 3
+    ids.flush()
+    del ids
+    ids = np.load(path, mmap_mode="r")
+    assert int(ids[:(3 << 18)].sum()) > 0 and _resident_kib(path) >= 3 << 10  # the span's 3 MiB are read in
+    span = backend_module.SubsampledSpan(np.ones(3, np.float32))
+    kept, counts = span.kept(ids, 0, 3 << 18, 42, 3 << 18)
+    np.testing.assert_array_equal(kept, ids[:3 << 18])  # (reading them back for the check brings them back)
+    del kept
+    span.kept(ids, 0, 3 << 18, 43, 3 << 18)  # another epoch's subsampling reads them all again
+    assert _resident_kib(path) <= 256  # of 3,072 KiB read: the pages a fault maps around the span's ends
+    assert counts == (3 << 18, 3 << 18)
+
+
 def test_a_piece_that_fails_stops_every_thread_waiting_for_the_span(monkeypatch):
     monkeypatch.setattr(backend_module, "SPAN_PIECE", 1000)
     ids = np.tile(np.array([0, 1, 2, END], np.int32), 2500)
@@ -254,13 +285,15 @@ def test_a_run_in_spread_order_reads_every_word_and_is_reproducible(demo_prefix,
     assert first.record_.epochs[1].loss < first.record_.epochs[0].loss
     np.testing.assert_array_equal(first.model_.vectors, again.model_.vectors)
     assert not np.array_equal(first.model_.vectors, corpus_order.model_.vectors)
-    # Each span's ids are let go of once, when its last steps are done.
-    released = []
-    monkeypatch.setattr(trainer_module.EncodedCorpus, "release", lambda encoded, start, stop: released.append(start))
-    spans = Trainer(**settings).fit(demo_prefix)._epoch_jobs(Trainer().prepare(demo_prefix)[1], {
-        "job_words": 0, "shuffle": False, "spread": True, "stripes": 1}, 1)
-    starts = sorted({job[0] for job in spans})  # (encoding and the trainer's start let go of ids from 0 too)
-    assert len(starts) > 2 and [released.count(start) for start in starts[1:]] == [2] * (len(starts) - 1)
+    # Each span's ids are let go of piece by piece as they are subsampled, once an epoch.
+    monkeypatch.setattr(backend_module, "SPAN_PIECE", 5000)
+    pieces = []
+    monkeypatch.setattr(backend_module, "release_pages", lambda ids, start, stop: pieces.append((start, stop)))
+    Trainer(**settings).fit(demo_prefix)
+    spans = {job[:2] for job in Trainer()._epoch_jobs(Trainer().prepare(demo_prefix)[1], {
+        "job_words": 0, "shuffle": False, "spread": True, "stripes": 1}, 1)}
+    expected = [(a, min(a + 5000, stop)) for start, stop in spans for a in range(start, stop, 5000)]
+    assert len(spans) > 2 and sorted(pieces) == sorted(expected * 2)  # two epochs
     # Subsampling decides by position: the same words are kept on two threads.
     two = Trainer(**{**settings, "threads": 2}).fit(demo_prefix)
     assert [e.words_kept for e in two.record_.epochs] == [e.words_kept for e in first.record_.epochs]

@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from . import kernels
-from .corpus import SENTENCE_END
+from .corpus import SENTENCE_END, release_pages
 from .order import SpreadSteps
 from .tokenize import MAX_SENTENCE_TOKENS
 
@@ -217,6 +217,8 @@ class SubsampledSpan:
     buffer's ``length``) with its kept ids, sentence ends in place, then sentence
     ends (:func:`wordvec.kernels.subsample_span`).  The keep decision is the
     position's, so the buffer is the same whichever threads fill which pieces.
+    The span trains from the buffer alone, so a piece's memory-mapped ids are let
+    go of as soon as it is subsampled (:func:`wordvec.corpus.release_pages`).
     Every thread that comes to train the span takes pieces until none is left,
     then waits for the last one: the threads subsample a span together, where
     one thread alone would keep the others waiting (26 ms for 10 M ids on a
@@ -250,9 +252,10 @@ class SubsampledSpan:
             first = piece * SPAN_PIECE
             end = length if piece == self._pieces - 1 else first + SPAN_PIECE
             try:
-                counts = kernels.subsample_span(ids, start + first, min(start + first + SPAN_PIECE, stop),
-                                                self.keep_prob, np.uint64(keep_seed), SENTENCE_END,
-                                                self._buffer[first:end])
+                piece_stop = min(start + first + SPAN_PIECE, stop)
+                counts = kernels.subsample_span(ids, start + first, piece_stop, self.keep_prob,
+                                                np.uint64(keep_seed), SENTENCE_END, self._buffer[first:end])
+                release_pages(ids, start + first, piece_stop)  # read once: the span trains from the buffer
             except BaseException:  # the threads waiting for this piece give up too, and the span is redone
                 with self._turn:
                     self._key, self._failed = None, True

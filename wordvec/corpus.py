@@ -325,15 +325,20 @@ class EncodedCorpus:
     chunks: list[tuple[int, int, int]]
 
     def release(self, start: int, stop: int) -> None:
-        """Let the operating system drop ``ids[start:stop]`` from this process's
-        memory when the ids are memory-mapped (they stay in the file and come
-        back on the next read); nothing to do for ids held in RAM."""
-        mapping = getattr(self.ids, "_mmap", None)
-        if mapping is None or stop <= start:
-            return
-        base = self.ids.offset % mmap.ALLOCATIONGRANULARITY  # where ids[0] sits in the mapping
-        first = (base + 4 * start) // mmap.PAGESIZE * mmap.PAGESIZE
-        mapping.madvise(mmap.MADV_DONTNEED, first, base + 4 * stop - first)
+        """:func:`release_pages` of ``ids[start:stop]``."""
+        release_pages(self.ids, start, stop)
+
+
+def release_pages(ids: np.ndarray, start: int, stop: int) -> None:
+    """Let the operating system drop ``ids[start:stop]`` from this process's memory
+    when ``ids`` is memory-mapped (they stay in the file and its page cache, and
+    come back on the next read); nothing to do for ids held in RAM."""
+    mapping = getattr(ids, "_mmap", None)
+    if mapping is None or stop <= start:
+        return
+    base = ids.offset % mmap.ALLOCATIONGRANULARITY  # where ids[0] sits in the mapping
+    first = (base + 4 * start) // mmap.PAGESIZE * mmap.PAGESIZE
+    mapping.madvise(mmap.MADV_DONTNEED, first, base + 4 * stop - first)
 
 
 class _Chunker:

@@ -51,10 +51,6 @@ class SpreadSteps(NamedTuple):
     run: int
     blocks: int
 
-    def ends_span(self) -> bool:
-        """Whether these are the last steps of their span."""
-        return self.last == self.blocks
-
 
 @functools.lru_cache(maxsize=256)
 def spread_stride(n: int) -> int:

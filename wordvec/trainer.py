@@ -689,7 +689,7 @@ class Trainer:
         last_shown = 0.0
         for segment, done in segments(jobs, first, 1 if backend.job_words else SEGMENT_JOBS):
             for job, result in run_jobs(backend, encoded.ids, jobs[segment:done], backend.threads):
-                if (steps := spread_steps(job)) is None or steps.ends_span():
+                if spread_steps(job) is None:  # (a span in spread order lets go of each piece it subsamples)
                     encoded.release(job[0], job[1])  # read once per epoch: let the page cache keep it
                 for key, value in zip(("loss", "examples", "words", "kept"), result):
                     totals[key] += value
