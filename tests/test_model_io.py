@@ -1,5 +1,7 @@
 """The native model format: round trip, memory mapping, damaged files, queries."""
 import json
+import os
+import stat
 import subprocess
 import sys
 import zipfile
@@ -50,6 +52,30 @@ def test_saving_over_a_model_replaces_it_whole(small_model, tmp_path):
     small_model.save(path)
     np.testing.assert_array_equal(wordvec.load(path).vectors, small_model.vectors)
     assert [p.name for p in tmp_path.iterdir()] == ["m.wordvec"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_saved_files_get_the_permissions_a_plain_write_gives(small_model, tmp_path, umask):
+    """A new model or vector file is readable as any file the user writes is (0o666 less
+    the umask, not the temporary file's 0o600); a file saved over keeps its permissions."""
+    from wordvec.io import write_vectors
+
+    model_path, text_path, plain = tmp_path / "m.wordvec", tmp_path / "v.txt", tmp_path / "plain"
+    previous = os.umask(umask)
+    try:
+        small_model.save(model_path)
+        write_vectors(text_path, small_model.words, small_model.vectors, format="word2vec-txt")
+        plain.write_text("written by open()")
+    finally:
+        os.umask(previous)
+
+    def permissions(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    assert permissions(model_path) == permissions(text_path) == permissions(plain) == 0o666 & ~umask
+    os.chmod(model_path, 0o640)
+    small_model.save(model_path)
+    assert permissions(model_path) == 0o640
 
 
 def test_a_save_over_the_file_while_it_loads_leaves_the_load_whole(small_model, tmp_path, monkeypatch):

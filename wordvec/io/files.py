@@ -8,6 +8,7 @@ import lzma
 import mmap
 import os
 import re
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -46,6 +47,7 @@ def atomic_write(path: str | os.PathLike):
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     os.close(handle)
     try:
+        os.chmod(temporary, _permissions_for(path))
         yield temporary
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
@@ -54,6 +56,18 @@ def atomic_write(path: str | os.PathLike):
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _permissions_for(path: Path) -> int:
+    """The permission bits ``open(path, "w")`` would leave: those of the file it
+    replaces, or a new file's 0o666 less the umask (mkstemp's own 0o600 would keep
+    every saved model, exported vector file and phrased corpus from other users)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o077)  # reading the umask means setting it: put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 #: Decompressed bytes written to the temporary file per step.
