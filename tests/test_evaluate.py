@@ -93,6 +93,12 @@ def test_analogy_sections_totals_and_skips_by_hand(tmp_path):
     assert result.as_dict()["questions"] == 4
     with pytest.raises(WordvecError, match="unknown analogy method"):
         evaluate_analogies(kv, path, method="3cosdiv")
+    with pytest.raises(WordvecError, match="restrict_vocab must be a whole number of at least 1, not 0"):
+        evaluate_analogies(kv, path, restrict_vocab=0)
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("quick quickly 9.0\nslow slowly 8.0\nquick slow 2.0\n")
+    with pytest.raises(WordvecError, match="restrict_vocab must be a whole number of at least 1, not 0"):
+        evaluate_similarity(kv, pairs, restrict_vocab=0)
 
 
 def test_similarity_scores_equal_gensims(planted, tmp_path):

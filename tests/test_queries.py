@@ -41,6 +41,19 @@ def test_analogies_by_hand(hand):
         hand.analogy("man", "king", "woman", method="3cosmax")
 
 
+def test_topn_and_restrict_vocab_out_of_range_are_clear_errors(hand):
+    assert hand.most_similar("king", topn=0) == [] and hand.analogy("man", "king", "woman", topn=0) == []
+    assert hand.most_similar_batch(["king", "queen"], topn=0) == [[], []]
+    for topn in (-1, 2.5, True, None):
+        with pytest.raises(WordvecError, match=f"topn must be a whole number, 0 or more, not {topn!r}"):
+            hand.most_similar("king", topn=topn)
+    for restrict in (0, -3, 1.5):
+        with pytest.raises(WordvecError, match=f"restrict_vocab must be a whole number of at least 1, not {restrict}"):
+            hand.most_similar("king", restrict_vocab=restrict)
+        with pytest.raises(WordvecError, match="restrict_vocab must be"):
+            hand.analogy("man", "king", "woman", restrict_vocab=restrict)
+
+
 def test_doesnt_match_rank_and_lookup(hand):
     assert hand.doesnt_match(["king", "man", "apple"]) == "apple"
     assert hand.rank("king", "man") == 1

@@ -18,24 +18,25 @@ ARCHS = ("cbow", "skipgram")
 LOSSES = ("ns", "hs", "softmax")
 
 
-def _whole(value, least: int) -> bool:
+def whole_number(value, least: int) -> bool:
+    """Whether ``value`` is an integer (not a bool) of at least ``least``."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= least
 
 
 def check_settings(settings: dict) -> None:
     """Reject bad values of a :meth:`Trainer.settings` dict (plus the checkpoint keys)."""
     for name in ("dim", "window", "min_count", "epochs", "threads"):
-        if not _whole(settings[name], 1):
+        if not whole_number(settings[name], 1):
             raise WordvecError(f"{name} must be a whole number of at least 1, not {settings[name]!r}")
-    if not _whole(settings["seed"], 0):
+    if not whole_number(settings["seed"], 0):
         raise WordvecError(f"seed must be a whole number of at least 0, not {settings['seed']!r}")
     if settings["arch"] not in ARCHS:
         raise WordvecError(f"arch must be one of {', '.join(ARCHS)}, not {settings['arch']!r}")
     if settings["loss"] not in LOSSES:
         raise WordvecError(f"loss must be one of {', '.join(LOSSES)}, not {settings['loss']!r}")
-    if settings["loss"] == "ns" and not _whole(settings["negative"], 1):
+    if settings["loss"] == "ns" and not whole_number(settings["negative"], 1):
         raise WordvecError(f"negative must be at least 1 for negative sampling, not {settings['negative']!r}")
-    if settings["max_vocab"] is not None and not _whole(settings["max_vocab"], 1):
+    if settings["max_vocab"] is not None and not whole_number(settings["max_vocab"], 1):
         raise WordvecError(f"max_vocab must be a whole number of at least 1, not {settings['max_vocab']!r}")
     alpha = settings["alpha"]
     if not (isinstance(alpha, (int, float)) and alpha > 0 and np.isfinite(alpha)):
@@ -51,12 +52,12 @@ def check_settings(settings: dict) -> None:
         raise WordvecError("position weights scale CBOW's context words; they need arch cbow, not "
                            f"{settings['arch']!r}")
     phrases = settings.get("phrases", 0)
-    if not _whole(phrases, 0):
+    if not whole_number(phrases, 0):
         raise WordvecError(f"phrases must be a whole number of passes, 0 or more, not {phrases!r}")
     if phrases and settings.get("phrase_table"):
         raise WordvecError("give phrases (find new ones) or phrase_table (join saved ones), not both")
     every, minutes = settings.get("checkpoint_every"), settings.get("checkpoint_minutes")
-    if every is not None and not _whole(every, 1):
+    if every is not None and not whole_number(every, 1):
         raise WordvecError(f"checkpoint_every must be a whole number of epochs, at least 1, not {every!r}")
     if minutes is not None and not (isinstance(minutes, (int, float)) and minutes > 0):
         raise WordvecError(f"checkpoint_minutes must be above 0, not {minutes!r}")

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .checks import whole_number
 from .errors import WordvecError
 from .keyedvectors import ANALOGY_METHODS, BLOCK_SCORES, KeyedVectors, top_columns
 
@@ -110,6 +111,8 @@ class _Lookup:
     """Words of the first ``restrict_vocab`` rows, matched with or without case."""
 
     def __init__(self, vectors: KeyedVectors, restrict_vocab: int, case_insensitive: bool):
+        if not whole_number(restrict_vocab, 1):
+            raise WordvecError(f"restrict_vocab must be a whole number of at least 1, not {restrict_vocab!r}")
         self.stop = min(restrict_vocab, len(vectors))
         self.fold = str.upper if case_insensitive else (lambda word: word)
         self.keys = [self.fold(w) for w in vectors.words[:self.stop]]
@@ -127,8 +130,6 @@ def evaluate_analogies(vectors: KeyedVectors, path: str | os.PathLike, restrict_
     """Accuracy on an analogy set in the Google ``questions-words.txt`` format."""
     if method not in ANALOGY_METHODS:
         raise WordvecError(f"unknown analogy method '{method}' (use {' or '.join(ANALOGY_METHODS)})")
-    if restrict_vocab < 1:
-        raise WordvecError(f"restrict_vocab must be at least 1, not {restrict_vocab}")
     lookup = _Lookup(vectors, restrict_vocab, case_insensitive)
     scores, questions, owners = [], [], []
     for name, rows in read_analogies(path):

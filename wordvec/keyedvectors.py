@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .checks import whole_number
 from .errors import WordvecError
 
 #: Scores of one query block stay under this many floats (64 MB).
@@ -277,6 +278,8 @@ class KeyedVectors:
     def cosines(self, queries: np.ndarray, restrict_vocab: int | None = None) -> np.ndarray:
         """``cos(W[x], q)`` for every word ``x`` (the first ``restrict_vocab``
         only, if given) and every row ``q`` of ``queries``: shape (len(queries), words)."""
+        if restrict_vocab is not None and not whole_number(restrict_vocab, 1):
+            raise WordvecError(f"restrict_vocab must be a whole number of at least 1, not {restrict_vocab!r}")
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         stop = len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
@@ -307,7 +310,11 @@ class KeyedVectors:
         return results
 
     def _best(self, scores: np.ndarray, topn: int) -> list[list[tuple[str, float]]]:
-        """Per row of ``scores``, the ``topn`` best ``(word, score)`` in order."""
+        """Per row of ``scores``, the ``topn`` best ``(word, score)`` in order (none for 0)."""
+        if not whole_number(topn, 0):
+            raise WordvecError(f"topn must be a whole number, 0 or more, not {topn!r}")
+        if topn == 0:
+            return [[] for _ in range(len(scores))]
         best = top_columns(scores, topn)
         chosen = np.take_along_axis(scores, best, axis=1)
         return [[(self.words[i], float(s)) for i, s in zip(ids, row) if np.isfinite(s)]
