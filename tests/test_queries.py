@@ -26,6 +26,8 @@ def test_similarity_and_neighbours_by_hand(hand):
     # restrict_vocab: only king, queen, man are candidates; pear·man = 0.1, pear·king = 0.1, pear·queen = −0.1
     assert [w for w, _ in hand.most_similar("pear", topn=5, restrict_vocab=3)] == ["man", "king", "queen"]
     assert hand.similar_by_vector(np.array([0, -2, 0]), topn=1)[0] == ("woman", pytest.approx(1.0))
+    with pytest.raises(WordvecError, match="a query vector holds NaN or infinity"):
+        hand.similar_by_vector(np.array([0, np.nan, 1]))
 
 
 def test_analogies_by_hand(hand):

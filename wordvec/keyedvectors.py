@@ -299,6 +299,8 @@ class KeyedVectors:
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if queries.shape[1] != self.dim:
             raise WordvecError(f"a query vector has {queries.shape[1]} dimensions; these vectors have {self.dim}")
+        if not np.isfinite(queries).all():
+            raise WordvecError("a query vector holds NaN or infinity")
         block = max(1, BLOCK_SCORES // max(len(self), 1))
         results = []
         for start in range(0, len(queries), block):
