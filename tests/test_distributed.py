@@ -452,6 +452,10 @@ def test_empty_files_in_a_folder_are_no_blocks(tmp_path, demo_prefix):
     paths, blocks, sizes = driver.text_blocks(folder, workers=2)
     assert len(paths) == 2 and len(blocks) == len(sizes) >= 1
     assert sum(sizes) == pytest.approx(demo_prefix.stat().st_size)
+    (folder / "model.wordvec").write_bytes(b"PK\x03\x04\x00\x00")
+    with pytest.warns(wordvec.errors.NotTextWarning, match="skipped 1 of its 3 files, .*: model.wordvec"):
+        paths, _, sizes = driver.text_blocks(folder, workers=2)
+    assert sorted(os.path.basename(path) for path in paths) == ["a.txt", "b.txt"]
 
 
 #: Changes and moves travel in 16-bit steps of their row's largest element: within 1/65,534 of it each.

@@ -9,7 +9,7 @@ import pytest
 
 from wordvec import corpus, tokenize
 from wordvec.corpus import encode, scan, scan_text
-from wordvec.errors import WordvecError
+from wordvec.errors import NotTextWarning, WordvecError
 from wordvec.tokenize import Tokenizer
 from wordvec.vocab import Vocabulary
 
@@ -63,6 +63,28 @@ def test_compressed_files_folders_and_stdin(tmp_path, monkeypatch):
     assert list(Tokenizer().sentences(tmp_path / "folder")) == [["alpha", "beta"], ["gamma"]]
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"from stdin\n")))
     assert list(Tokenizer().sentences("-")) == [["from", "stdin"]]
+
+
+def test_a_folder_skips_files_that_are_not_text_and_names_them(tmp_path):
+    """A model, a picture or UTF-16 text in a corpus folder (a NUL byte in its first
+    8 KiB, decompressed) is not read as words; a NUL further in is read as a separator."""
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("alpha beta\n")
+    (folder / "sub" / "model.wordvec").write_bytes(b"PK\x03\x04\x00\x00 words inside a zip\n")
+    (folder / "utf16.txt").write_bytes("gamma\n".encode("utf-16"))
+    with gzip.open(folder / "b.bin.gz", "wb") as f:
+        f.write(b"\x89PNG\x00 delta\n")
+    (folder / "late.txt").write_bytes(b"epsilon " * 1100 + b"\x00zeta\n")  # the NUL at byte 8,800
+    with pytest.warns(NotTextWarning, match=r"skipped 3 of its 5 files, which are not UTF-8 text .*: "
+                                            r"b\.bin\.gz, sub/model\.wordvec, utf16\.txt$"):
+        sentences = list(Tokenizer().sentences(folder))
+    assert sentences == [["alpha", "beta"], ["epsilon"] * 1100 + ["zeta"]]
+    (folder / "a.txt").unlink()
+    (folder / "late.txt").unlink()
+    with pytest.warns(NotTextWarning), pytest.raises(WordvecError, match="holds no text files"):
+        list(Tokenizer().sentences(folder))
+    assert list(Tokenizer().sentences(folder / "utf16.txt"))  # a file named on its own is read as it is
 
 
 def test_missing_and_empty_sources_give_clear_errors(tmp_path):

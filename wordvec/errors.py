@@ -15,3 +15,7 @@ class TrainingInterrupted(WordvecError):
 
 class BadVectorsWarning(UserWarning):
     """A vector file held rows that cannot be used (NaN or infinity); they were left out."""
+
+
+class NotTextWarning(UserWarning):
+    """Files found in a corpus folder were not text (a model, a picture); they were not read."""

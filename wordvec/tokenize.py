@@ -22,7 +22,8 @@ space only (still case-folded and NFC-normalised).
 Bad input is survived, and counted in :attr:`Tokenizer.stats`: bytes that are
 not UTF-8 are decoded as U+FFFD (``replaced``); a word longer than
 :data:`MAX_WORD_CHARS` keeps only its first characters (``capped``; the C tool
-keeps 100); NUL and other control characters separate words.  ``\n``,
+keeps 100); NUL and other control characters separate words.  A folder's files
+with a NUL byte near their start are not text, and are skipped with a warning.  ``\n``,
 ``\r\n`` and a lone ``\r`` (old Macs) all end a line.
 """
 from __future__ import annotations
@@ -34,12 +35,13 @@ import os
 import re
 import sys
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .errors import WordvecError
-from .io.files import DECOMPRESSORS, open_decompressed
+from .errors import NotTextWarning, WordvecError
+from .io.files import DECOMPRESSORS, head_bytes, open_decompressed
 
 MAX_SENTENCE_TOKENS = 10_000
 MAX_WORD_CHARS = 1_000
@@ -183,8 +185,8 @@ class Tokenizer:
 
 
 def corpus_files(source: str | os.PathLike | list) -> list[str | Path]:
-    """The files a source names: itself, the files below a folder (sorted, hidden
-    ones skipped), or ``-`` for standard input."""
+    """The files a source names: itself, the text files below a folder (sorted;
+    hidden ones and those that are not text skipped), or ``-`` for standard input."""
     if isinstance(source, (list, tuple)):
         return [f for s in source for f in corpus_files(s)]
     if str(source) == "-":
@@ -197,12 +199,32 @@ def corpus_files(source: str | os.PathLike | list) -> list[str | Path]:
         )
         if not files:
             raise WordvecError(f"folder {path} holds no files to read")
-        return files
+        return text_files_of_folder(path, files, lambda file: head_bytes(file, TEXT_PROBE_BYTES))
     if not path.exists():
         raise WordvecError(f"no such file or folder: {path}")
     if not os.access(path, os.R_OK):
         raise WordvecError(f"cannot read {path}: permission denied")
     return [path]  # a file, or a stream: a pipe, a FIFO, /dev/stdin, <(zcat corpus.gz)
+
+
+#: Bytes read (decompressed) from the start of each file found in a folder: a file with
+#: a NUL byte among them (a model, a picture, a PDF, UTF-16 text) is not read as text.
+TEXT_PROBE_BYTES = 8192
+
+
+def text_files_of_folder(folder, files: list, head) -> list:
+    """``files`` (found in ``folder``) less those whose first bytes, ``head(file)``,
+    hold a NUL byte, as ``grep`` and ``git`` tell binary files; warns naming those."""
+    is_text = [b"\x00" not in head(file) for file in files]
+    text = [file for file, keep in zip(files, is_text) if keep]
+    skipped = [os.path.relpath(file, folder) for file, keep in zip(files, is_text) if not keep]
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5:,} more" if len(skipped) > 5 else "")
+        warnings.warn(NotTextWarning(f"{folder}: skipped {len(skipped):,} of its {len(files):,} files, which are not "
+                                     f"UTF-8 text (a NUL byte in their first {TEXT_PROBE_BYTES:,} bytes): {shown}"))
+    if not text:
+        raise WordvecError(f"folder {folder} holds no text files to read")
+    return text
 
 
 def _open_binary(file: str | Path):

@@ -31,6 +31,8 @@ import numpy as np
 from ..checkpoint import EMPTY_TOTALS, Position, StopSignals
 from ..checks import check_finite
 from ..errors import TrainingInterrupted, WordvecError
+from ..io.files import head_bytes
+from ..tokenize import TEXT_PROBE_BYTES, text_files_of_folder
 from ..trainer import EpochRecord, TrainingRecord, _CurvePoints, _Schedule
 from ..vocab import Vocabulary
 from . import rounds
@@ -198,16 +200,22 @@ def _list_files(source: str):
         raise WordvecError("a cluster's workers read the corpus themselves: give files, folders or URLs they "
                            "can read, not '-' (standard input)")
 
-    if "://" not in source and os.path.isdir(source):
-        source = os.path.join(source, "**")
+    folder = source if "://" not in source and os.path.isdir(source) else None
+    if folder is not None:
+        source = os.path.join(folder, "**")
     try:
         fs, _, found = get_fs_token_paths(source, mode="rb", expand=True)
         found = [path for path in found if not os.path.basename(path).startswith(".") and fs.isfile(path)]
-        sizes = [fs.size(path) for path in found]
     except (OSError, ValueError) as error:
         raise WordvecError(f"cannot list {source}: {error}") from None
     if not found:
         raise WordvecError(f"no such file or folder: {source}")
+    if folder is not None:  # skipped as one machine skips them: no worker reads a model or a picture as text
+        found = text_files_of_folder(folder, found, lambda path: head_bytes(path, TEXT_PROBE_BYTES))
+    try:
+        sizes = [fs.size(path) for path in found]
+    except OSError as error:
+        raise WordvecError(f"cannot list {source}: {error}") from None
     return source, fs, found, sizes
 
 
