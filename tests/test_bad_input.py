@@ -37,6 +37,25 @@ def test_missing_and_empty_sources(tmp_path):
         Trainer().fit(tmp_path / "empty")
 
 
+def test_an_output_that_is_the_corpus_is_refused_and_the_text_kept(tmp_path, monkeypatch):
+    from wordvec.phrases import phrase_text
+
+    text = b"new york is a city and new york is big\n" * 20
+    path = _corpus(tmp_path, text)
+    (tmp_path / "link.txt").symlink_to(path)
+    refused = "is the corpus being read: saving there would replace the text; choose another output file"
+    with pytest.raises(WordvecError, match=refused):
+        Trainer(epochs=1, min_count=1, checkpoint=tmp_path / "link.txt").fit(path)
+    with pytest.raises(WordvecError, match=refused):
+        phrase_text([tmp_path / "other.txt", path], path)
+    monkeypatch.chdir(tmp_path)
+    for command in (["train", "corpus.txt", "-q", "-o", str(path)],
+                    ["phrases", "corpus.txt", "-o", "-", "--save-table", "./corpus.txt"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1 and refused in result.output and "Traceback" not in result.output
+    assert path.read_bytes() == text and sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "link.txt"]
+
+
 def test_bytes_that_are_not_utf8_are_replaced_counted_and_reported(tmp_path):
     path = _corpus(tmp_path, b"caf\xe9 au lait and tea\n" * 50 + b"\xff\xfe the end\n" * 5)
     trainer = Trainer(epochs=1, threads=1, min_count=1).fit(path)

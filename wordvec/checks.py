@@ -74,6 +74,16 @@ def check_output_folder(path: str | os.PathLike) -> None:
         raise WordvecError(f"cannot write to folder {folder}")
 
 
+def check_not_the_corpus(output: str | os.PathLike, corpus) -> None:
+    """``output`` is not a file that ``corpus`` (a path or a list of them) names:
+    the result saved there would replace the text it came from."""
+    for source in corpus if isinstance(corpus, (list, tuple)) else [corpus]:
+        if (isinstance(source, (str, os.PathLike)) and os.path.isfile(source) and os.path.exists(output)
+                and os.path.samefile(source, output)):
+            raise WordvecError(f"{output} is the corpus being read: saving there would replace the text; "
+                               f"choose another output file")
+
+
 def check_disk_room(path: str | os.PathLike, needed: int) -> None:
     """The folder of ``path`` has ``needed`` bytes free."""
     folder = os.path.dirname(os.path.abspath(path))

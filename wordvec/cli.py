@@ -267,12 +267,16 @@ def phrases(corpus, output, passes, threshold, min_count, scoring, delimiter, ma
     import time
 
     from . import phrases as phrase_module
+    from .checks import check_not_the_corpus
     from .tokenize import Tokenizer
 
     started = time.perf_counter()
+    corpus = resolve_data(corpus, True)
+    if save_table:
+        check_not_the_corpus(save_table, corpus)
     table = phrase_module.PhraseTable.load(phrase_table) if phrase_table else None
     table, report = phrase_module.phrase_text(
-        resolve_data(corpus, True), output, passes, scoring, threshold, min_count, delimiter, max_pairs, table,
+        corpus, output, passes, scoring, threshold, min_count, delimiter, max_pairs, table,
         Tokenizer(lowercase=not keep_case, whitespace=whitespace))
     if save_table:
         table.save(save_table)

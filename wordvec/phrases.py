@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .checks import check_not_the_corpus
 from .corpus import NumberedText, ScannedCorpus
 from .errors import WordvecError
 
@@ -387,6 +388,8 @@ def phrase_text(source, output, passes: int = 1, scoring: str = "word2phrase", t
 
     if table is None:
         check_phrase_settings(passes, scoring, threshold, min_count, delimiter, max_pairs)
+    if str(output) != "-":
+        check_not_the_corpus(output, source)
     scanned = scan_text(source, tokenizer or Tokenizer(), keep_lines=True)
     if scanned.tokens == 0:
         raise WordvecError("the corpus holds no words")

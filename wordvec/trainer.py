@@ -341,6 +341,8 @@ class Trainer:
         ``"local:N"``), train on a Dask cluster (see :mod:`wordvec.distributed`)
         in rounds of ``round_words`` words (by default set by the number of workers)."""
         self._on_cluster = cluster is not None
+        if self.checkpoint:
+            checks.check_not_the_corpus(self.checkpoint, corpus)
         if cluster is not None:
             if self.spread:
                 raise WordvecError("--spread trains on one machine's threads or its GPU; on a cluster, each task's "
