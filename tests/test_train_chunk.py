@@ -128,33 +128,62 @@ def _reference_chunk(ids, W_in, W_out, tables, rng, arch, window, negative, mean
     return W_in, W_out, (loss, examples, read, kept), offset_weights
 
 
+#: A sentence of 16 words that subsampling keeps whole: with sentences cut at 16, its
+#: centres have every other word of it in a window of 40 (15: the context's most).
+FULL_SENTENCE = [1, 2, 4, 5, 7] * 3 + [1, -1]
+
+
+@pytest.fixture
+def sentences_of_16_words(monkeypatch):
+    """Sentences cut at 16 words: the scratch arrays sized by the window are then
+    capped by the sentence (a window of 40 gets a context of 15 words, a ring of 16)."""
+    from wordvec import backend
+
+    monkeypatch.setattr(backend, "MAX_SENTENCE_TOKENS", 16)
+
+
 @pytest.mark.parametrize("arch", [kernels.CBOW, kernels.SKIPGRAM])
-@pytest.mark.parametrize("mean", [True, False])
-def test_train_chunk_equals_its_reference_step_for_step(arch, mean):
-    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1]
+@pytest.mark.parametrize("mean, window", [(True, 3), (False, 3), (True, 40)])
+def test_train_chunk_equals_its_reference_step_for_step(arch, mean, window, sentences_of_16_words):
+    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1] + FULL_SENTENCE
     keep = [0.5, 1, 1, 0.7, 1, 1, 0.3, 1]  # words 0, 3 and 6 are thinned out
-    before, after, totals, (tables, rng) = _run(ids, arch=arch, mean=mean, keep=keep)
-    W_in, W_out, expected, _ = _reference_chunk(np.array(ids), *before, tables, rng, arch, 3, 2, mean, 0.05, 0.01)
+    before, after, totals, (tables, rng) = _run(ids, arch=arch, mean=mean, keep=keep, window=window)
+    W_in, W_out, expected, _ = _reference_chunk(np.array(ids), *before, tables, rng, arch, window, 2, mean, 0.05,
+                                                0.01)
     np.testing.assert_allclose(after[0], W_in, atol=2e-6)
     np.testing.assert_allclose(after[1], W_out, atol=2e-6)
     assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)
     assert totals[3] < totals[2]  # some words were dropped
 
 
+def test_scratch_arrays_grow_with_the_window_only_up_to_a_sentence(sentences_of_16_words):
+    """A window of a million (item2vec's "the whole basket") trains with arrays no
+    larger than a sentence needs; the subword ring only where subwords are trained."""
+    plain = make_scratch(np.random.SeedSequence(0), D, 10 ** 6, 3, queue=2)
+    assert plain.inputs.shape == plain.positions.shape == (16,)  # 15 context words, then the centre
+    assert plain.queue_inputs.shape == plain.queue_positions.shape == (2, 15)
+    assert plain.window_overlap.shape == (1, 1) and plain.window_sums.shape == (1, D)
+    with_rows = make_scratch(np.random.SeedSequence(0), D, 10 ** 6, 3, row_starts=np.array([0, 2, 5]))
+    assert with_rows.window_overlap.shape == (16, 16) and with_rows.window_sums.shape == (16, D)
+    small = make_scratch(np.random.SeedSequence(0), D, 3, 3, row_starts=np.array([0, 2, 5]))
+    assert small.inputs.shape == (7,) and small.window_overlap.shape == (7, 7)
+
+
 SUBWORD_ROWS = [[0, 8, 9], [1, 10], [2, 9, 9, 11], [3], [4, 12, 8], [5, 13], [6, 11, 12], [7, 13, 10, 8]]
 
 
-@pytest.mark.parametrize("windowed", [True, False])
+@pytest.mark.parametrize("windowed, window", [(True, 3), (False, 3), (True, 40)])
 @pytest.mark.parametrize("arch", [kernels.CBOW, kernels.SKIPGRAM])
-def test_train_chunk_with_subwords_equals_its_reference_step_for_step(arch, windowed):
+def test_train_chunk_with_subwords_equals_its_reference_step_for_step(arch, windowed, window, sentences_of_16_words):
     """Words stand for their rows (own row, then n-gram rows 8..13, shared and
     repeated); skip-gram goes fastText's way, the centre's rows to each context
     word; a window at a time or example by example, the same steps."""
-    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1] * 3
+    ids = [0, 1, 2, 3, 4, 5, -1, 6, -1, 2, 7, 0, 0, 3, -1, 4, 4, 1, 5, 6, 7, 2, -1] * 3 + FULL_SENTENCE
     keep = [0.5, 1, 1, 0.7, 1, 1, 0.3, 1]
-    before, after, totals, (tables, rng) = _run(ids, arch=arch, keep=keep, rows=SUBWORD_ROWS, windowed=windowed)
-    W_in, W_out, expected, _ = _reference_chunk(np.array(ids), *before, tables, rng, arch, 3, 2, True, 0.05, 0.01,
-                                                word_rows=SUBWORD_ROWS)
+    before, after, totals, (tables, rng) = _run(ids, arch=arch, keep=keep, rows=SUBWORD_ROWS, windowed=windowed,
+                                                window=window)
+    W_in, W_out, expected, _ = _reference_chunk(np.array(ids), *before, tables, rng, arch, window, 2, True, 0.05,
+                                                0.01, word_rows=SUBWORD_ROWS)
     np.testing.assert_allclose(after[0], W_in, atol=2e-6)
     np.testing.assert_allclose(after[1], W_out, atol=2e-6)
     assert totals[1:] == expected[1:] and totals[0] == pytest.approx(expected[0], rel=1e-5)

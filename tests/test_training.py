@@ -30,6 +30,14 @@ def test_loss_falls_from_first_to_last_epoch_on_the_demo_corpus(arch, loss, demo
     assert history[-1] < history[0]
 
 
+@pytest.mark.parametrize("settings", [{}])
+def test_a_window_wider_than_any_sentence_trains_every_pair_of_a_sentence(demo_prefix, settings):
+    """item2vec's way (a window of 100,000: every other word of the sentence is
+    context) trains in the memory of a sentence-wide window."""
+    trainer = Trainer(window=100_000, epochs=2, threads=2, seed=1, **settings).fit(demo_prefix)
+    assert all(np.isfinite(trainer.loss_history_)) and trainer.loss_history_[-1] < trainer.loss_history_[0]
+
+
 ANALOGIES = [
     ("man", "king", "woman", "queen"), ("boy", "prince", "girl", "princess"),
     ("king", "queen", "prince", "princess"), ("father", "mother", "son", "daughter"),

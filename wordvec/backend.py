@@ -50,15 +50,16 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
     """One thread's scratch space; ``layer_rows`` is the most output rows one
     example scores (``negative + 1``, or the depth of the Huffman tree);
     ``queue`` the full softmax's examples one chunk can queue; ``row_starts``
-    the subword row table's :attr:`kernels.Tables.row_starts` (None: one row a word);
+    the subword row table's :attr:`kernels.Tables.row_starts` (None: one row a word,
+    and the subword kernels' arrays left out);
     ``hot`` the output rows the thread trains in its own copy, rows ``hot_copy ..``
     of ``W_out`` (see :func:`wordvec.kernels.exchange_hot_rows`; :func:`hot_output_rows`).
     Its arrays lie in one block of their own (:func:`on_own_cache_lines`)."""
     return kernels.Scratch(**on_own_cache_lines(dict(
         rng=seed.generate_state(1, np.uint64),
         sentence=np.zeros(MAX_SENTENCE_TOKENS, dtype=np.int32),
-        inputs=np.zeros(2 * window + 1, dtype=np.int32),  # the context, then the centre
-        positions=np.zeros(2 * window + 1, dtype=np.int32),
+        inputs=np.zeros(context_capacity(window) + 1, dtype=np.int32),  # the context, then the centre
+        positions=np.zeros(context_capacity(window) + 1, dtype=np.int32),
         context_mean=np.zeros(dim, dtype=np.float32),
         position_steps=np.zeros((2 * window, dim), dtype=np.float32),
         noise=np.zeros(layer_rows, dtype=np.int64),
@@ -66,7 +67,8 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         hidden=np.zeros(dim, dtype=np.float32),
         grad_hidden=np.zeros(dim, dtype=np.float32),
         **queue_arrays(queue, window),
-        **window_arrays(dim, window, 1 if row_starts is None else int(np.diff(row_starts).max(initial=1))),
+        **(window_arrays(dim, window, int(np.diff(row_starts).max(initial=1))) if row_starts is not None
+           else window_arrays(dim, 0, 1)),  # one row a word: the subword kernels' ring is never used
         hot_start=np.zeros((len(hot), dim), dtype=np.float32),
         hot_state=np.array([hot.start, len(hot), hot_copy, 0], dtype=np.int64),  # 0: examples since an exchange
     )))
@@ -116,15 +118,29 @@ def on_own_cache_lines(arrays: dict) -> dict:
     return placed
 
 
+def context_capacity(window: int) -> int:
+    """The most context words an example has: both sides of the window, and no more
+    than the rest of a sentence (:data:`MAX_SENTENCE_TOKENS` words at most), so that
+    a window of 100,000 (every other word of the sentence, as item2vec asks) needs
+    no larger arrays than one of 10,000."""
+    return min(2 * window, MAX_SENTENCE_TOKENS - 1)
+
+
+def window_ring(window: int) -> int:
+    """Positions the subword kernels' ring holds: the window's ``2·window + 1``, or a
+    whole sentence's, whichever is fewer (no window reaches past its sentence)."""
+    return min(2 * window + 1, MAX_SENTENCE_TOKENS)
+
+
 def window_arrays(dim: int, window: int, word_rows: int) -> dict:
     """The scratch fields for training subword rows a window at a time (see
-    :func:`wordvec.kernels.train_sentence_by_window`): the ring of ``2·window + 1``
-    positions (their row sums, owed steps and shared rows) and the hash table of
+    :func:`wordvec.kernels.train_sentence_by_window`): the ring of
+    :func:`window_ring` positions (their row sums, owed steps and shared rows) and the hash table of
     their row occurrences, with room for four times the most the ring can hold
     (``word_rows``: the most rows one word has), since it is rebuilt when half
     full; ``table_state`` holds its number of entries and the count of positions
     in the sentences before."""
-    ring = 2 * window + 1
+    ring = window_ring(window)
     entries = 1 << int(4 * ring * max(word_rows, 1) - 1).bit_length()
     return dict(window_sums=np.zeros((ring, dim), dtype=np.float32),
                 window_owed=np.zeros((ring, dim), dtype=np.float32),
@@ -137,8 +153,8 @@ def window_arrays(dim: int, window: int, word_rows: int) -> dict:
 def queue_arrays(queue: int, window: int) -> dict:
     """The scratch fields of the full softmax's queue, room for ``queue`` examples."""
     queue = max(queue, 1)
-    return dict(queue_inputs=np.zeros((queue, 2 * window), dtype=np.int32),
-                queue_positions=np.zeros((queue, 2 * window), dtype=np.int32),
+    return dict(queue_inputs=np.zeros((queue, context_capacity(window)), dtype=np.int32),
+                queue_positions=np.zeros((queue, context_capacity(window)), dtype=np.int32),
                 queue_counts=np.zeros(queue, dtype=np.int32),
                 queue_targets=np.zeros(queue, dtype=np.int32),
                 queue_rates=np.zeros(queue, dtype=np.float32),
@@ -306,7 +322,8 @@ class CpuBackend:
         #: ``W_out`` with each thread's copy of the hot rows below the vocabulary's rows.
         self._output_rows = with_spare_rows(output_weights, threads * len(hot)) if hot else output_weights
         self.output_weights = self._output_rows[:len(output_weights)]
-        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows, row_starts=self.tables.row_starts,
+        self.scratch = [make_scratch(s, vectors.shape[1], window, layer_rows,
+                                     row_starts=self.tables.row_starts if subwords else None,
                                      hot=hot, hot_copy=len(output_weights) + slot * len(hot))
                         for slot, s in enumerate(seeds)]
         self._span = SubsampledSpan(self.tables.keep_prob)  # the span trained in spread order now

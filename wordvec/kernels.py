@@ -1035,8 +1035,13 @@ def subsample_span(ids, start, stop, keep_prob, keep_seed, sentence_end, kept):
 @njit(**HOT)
 def _prefetch_block(kept, first, last, window, W_in, W_out, sentence_end):
     """Start loading the rows the centres ``kept[first:last]`` will read: the input rows
-    of the ids up to ``window`` away and their output rows."""
-    for j in range(max(first - window, 0), min(last + window, kept.shape[0])):
+    of the ids up to ``window`` away within their sentences, and their output rows."""
+    low, high = first, last
+    while low > max(first - window, 0) and kept[low - 1] != sentence_end:
+        low -= 1
+    while high < min(last + window, kept.shape[0]) and kept[high] != sentence_end:
+        high += 1
+    for j in range(low, high):
         if kept[j] != sentence_end:
             _prefetch_row(W_in, kept[j])
             if first <= j < last:
