@@ -30,7 +30,7 @@ def test_loss_falls_from_first_to_last_epoch_on_the_demo_corpus(arch, loss, demo
     assert history[-1] < history[0]
 
 
-@pytest.mark.parametrize("settings", [{}])
+@pytest.mark.parametrize("settings", [{}, {"arch": "skipgram", "subwords": True}, {"subwords": True}])
 def test_a_window_wider_than_any_sentence_trains_every_pair_of_a_sentence(demo_prefix, settings):
     """item2vec's way (a window of 100,000: every other word of the sentence is
     context) trains in the memory of a sentence-wide window."""

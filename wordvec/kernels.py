@@ -734,7 +734,7 @@ def _read_sentence(ids, position, stop, keep_prob, rng, sentence, sentence_end):
 # every row of every word in its bag (CBOW: about 110 rows), and the next
 # example, one word along, mostly the same rows again.  So for each position t
 # of the sentence in the window around the centre (a ring of 2·window + 1
-# positions) the kernels keep its word's row sum S_t = Σ_{r ∈ R(w_t)} W_in[r]
+# positions, or of a whole sentence's if fewer) the kernels keep its word's row sum S_t = Σ_{r ∈ R(w_t)} W_in[r]
 # and the step P_t its rows are still owed:
 #
 #   enter     S_t = Σ_{r ∈ R(w_t)} W_in[r] + Σ_j O_jt P_j over the positions j in
@@ -795,7 +795,9 @@ def _rebuild_table(sentence, low, high, row_starts, row_ids, table_rows, table_s
 def _enter_window(W_in, sentence, position, low, row_starts, row_ids, sums, owed, overlap, table_rows, table_stamps,
                   table_state):
     """Position ``position`` of the sentence enters the ring (positions ``low..``
-    are there): its ``S``, ``P = 0`` and ``O`` as above."""
+    are there): its ``S``, ``P = 0`` and ``O`` as above.  Only the ``O`` of
+    positions in the ring are set and read (a window wider than its sentence
+    costs the sentence's positions, not the ring's)."""
     ring, mask = sums.shape[0], table_rows.shape[0] - 1
     if 2 * table_state[0] > table_rows.shape[0]:
         _rebuild_table(sentence, low, position, row_starts, row_ids, table_rows, table_stamps, table_state)
@@ -804,9 +806,11 @@ def _enter_window(W_in, sentence, position, low, row_starts, row_ids, sums, owed
     for i in range(sums.shape[1]):
         sums[slot, i] = 0.0
         owed[slot, i] = 0.0
-    for t in range(ring):
+    t = low % ring
+    for _ in range(low, position + 1):
         overlap[slot, t] = 0
         overlap[t, slot] = 0
+        t = t + 1 if t + 1 < ring else 0
     for k in range(row_starts[word], row_starts[word + 1]):
         row = row_ids[k]
         for i in range(sums.shape[1]):
@@ -826,11 +830,13 @@ def _enter_window(W_in, sentence, position, low, row_starts, row_ids, sums, owed
         overlap[slot, slot] += 1
         table_rows[index], table_stamps[index] = row, stamp
         table_state[0] += 1
-    for t in range(ring):
+    t = low % ring
+    for _ in range(low, position):
         if t != slot and overlap[slot, t]:
             shared = np.float32(overlap[slot, t])
             for i in range(sums.shape[1]):
                 sums[slot, i] += shared * owed[t, i]
+        t = t + 1 if t + 1 < ring else 0
 
 
 @njit(**HOT)
@@ -845,11 +851,12 @@ def _leave_window(W_in, word, slot, row_starts, row_ids, owed):
 
 @njit(**HOT)
 def _window_example(W_out, bag, n_bag, n_rows, target, lr, settings, hidden, grad_hidden, rng, noise, scores,
-                    noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, sums, owed, overlap, hot_start,
-                    hot_state):
+                    noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, sums, owed, overlap, low, high,
+                    hot_start, hot_state):
     """One example whose bag is the ring positions ``bag[:n_bag]`` (``n_rows`` rows in
     all) → ``target``: forward, loss and backward as :func:`train_example`, the
-    steps of the input rows kept in ``owed`` and ``sums`` (see above); returns the loss."""
+    steps of the input rows kept in ``owed`` and ``sums`` (see above) for the
+    sentence's positions ``low..high−1`` in the ring; returns the loss."""
     for i in range(hidden.shape[0]):
         hidden[i] = 0.0
     for j in range(n_bag):
@@ -862,12 +869,15 @@ def _window_example(W_out, bag, n_bag, n_rows, target, lr, settings, hidden, gra
                         hs_points, hs_codes, hs_lengths, hot_start, hot_state)
     for j in range(n_bag):
         _add_to_row(np.float32(1.0), grad_hidden, owed, bag[j])
-    for t in range(overlap.shape[0]):
+    ring = overlap.shape[0]
+    t = low % ring
+    for _ in range(low, high):
         shared = 0
         for j in range(n_bag):
             shared += overlap[bag[j], t]
         if shared:
             _add_to_row(np.float32(shared), grad_hidden, sums, t)
+        t = t + 1 if t + 1 < ring else 0
     return loss
 
 
@@ -916,7 +926,7 @@ def train_sentence_by_window(sentence, length, W_in, W_out, lr, settings, rng, b
             examples += 1
             loss += _window_example(W_out, bag, n_bag, n_rows, centre_word, lr, settings, hidden, grad_hidden, rng,
                                     noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths, sums,
-                                    owed, overlap, hot_start, hot_state)
+                                    owed, overlap, low, high, hot_start, hot_state)
             continue
         bag[0] = centre % ring
         _enter_window(W_in, sentence, centre, centre, row_starts, row_ids, sums, owed, overlap, table_rows,
@@ -927,7 +937,7 @@ def train_sentence_by_window(sentence, length, W_in, W_out, lr, settings, rng, b
                 examples += 1
                 loss += _window_example(W_out, bag, 1, n_rows, sentence[j], lr, settings, hidden, grad_hidden, rng,
                                         noise, scores, noise_prob, noise_alias, hs_points, hs_codes, hs_lengths,
-                                        sums, owed, overlap, hot_start, hot_state)
+                                        sums, owed, overlap, centre, centre + 1, hot_start, hot_state)
         _leave_window(W_in, centre_word, centre % ring, row_starts, row_ids, owed)
     while low < high:
         _leave_window(W_in, sentence[low], low % ring, row_starts, row_ids, owed)
