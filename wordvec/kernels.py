@@ -734,8 +734,8 @@ def _read_sentence(ids, position, stop, keep_prob, rng, sentence, sentence_end):
 # every row of every word in its bag (CBOW: about 110 rows), and the next
 # example, one word along, mostly the same rows again.  So for each position t
 # of the sentence in the window around the centre (a ring of 2·window + 1
-# positions, or of a whole sentence's if fewer) the kernels keep its word's row sum S_t = Σ_{r ∈ R(w_t)} W_in[r]
-# and the step P_t its rows are still owed:
+# positions, or of a whole sentence's if fewer) the kernels keep its word's
+# row sum S_t = Σ_{r ∈ R(w_t)} W_in[r] and the step P_t its rows are still owed:
 #
 #   enter     S_t = Σ_{r ∈ R(w_t)} W_in[r] + Σ_j O_jt P_j over the positions j in
 #             the window, and P_t = 0, where O_jt = Σ_r m_r(w_j) m_r(w_t) counts
