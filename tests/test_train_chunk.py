@@ -169,6 +169,19 @@ def test_scratch_arrays_grow_with_the_window_only_up_to_a_sentence(sentences_of_
     assert small.inputs.shape == (7,) and small.window_overlap.shape == (7, 7)
 
 
+def test_a_sentence_wide_subword_ring_stays_off_the_resident_set():
+    """A window of a million with subwords: the ring's shared-row counts are 10,000 x
+    10,000 (400 MB) of zeros, made resident only where a sentence's positions touch them."""
+    def resident_mb():
+        with open("/proc/self/status") as status:
+            return int(status.read().split("VmRSS:")[1].split()[0]) / 1024
+
+    before = resident_mb()
+    scratch = make_scratch(np.random.SeedSequence(0), D, 10 ** 6, 3, row_starts=np.array([0, 2, 5]))
+    assert scratch.window_overlap.shape == (10_000, 10_000)
+    assert resident_mb() - before < 64
+
+
 SUBWORD_ROWS = [[0, 8, 9], [1, 10], [2, 9, 9, 11], [3], [4, 12, 8], [5, 13], [6, 11, 12], [7, 13, 10, 8]]
 
 

@@ -114,7 +114,8 @@ def on_own_cache_lines(arrays: dict) -> dict:
     for name, array in arrays.items():
         first = start + offsets[name]
         placed[name] = block[first:first + array.nbytes].view(array.dtype).reshape(array.shape)
-        placed[name][...] = array
+        if array.any():  # the block is zeros already: copying zeros would make a big array's pages resident
+            placed[name][...] = array
     return placed
 
 
