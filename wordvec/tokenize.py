@@ -199,7 +199,7 @@ def corpus_files(source: str | os.PathLike | list) -> list[str | Path]:
         )
         if not files:
             raise WordvecError(f"folder {path} holds no files to read")
-        return text_files_of_folder(path, files, lambda file: head_bytes(file, TEXT_PROBE_BYTES))
+        return text_files_of_folder(path, files)
     if not path.exists():
         raise WordvecError(f"no such file or folder: {path}")
     if not os.access(path, os.R_OK):
@@ -212,10 +212,10 @@ def corpus_files(source: str | os.PathLike | list) -> list[str | Path]:
 TEXT_PROBE_BYTES = 8192
 
 
-def text_files_of_folder(folder, files: list, head) -> list:
-    """``files`` (found in ``folder``) less those whose first bytes, ``head(file)``,
-    hold a NUL byte, as ``grep`` and ``git`` tell binary files; warns naming those."""
-    is_text = [b"\x00" not in head(file) for file in files]
+def text_files_of_folder(folder, files: list) -> list:
+    """``files`` (found in ``folder``) less those whose first :data:`TEXT_PROBE_BYTES`
+    bytes hold a NUL, as ``grep`` and ``git`` tell binary files; warns naming those."""
+    is_text = [b"\x00" not in head_bytes(file, TEXT_PROBE_BYTES) for file in files]
     text = [file for file, keep in zip(files, is_text) if keep]
     skipped = [os.path.relpath(file, folder) for file, keep in zip(files, is_text) if not keep]
     if skipped:

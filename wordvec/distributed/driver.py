@@ -31,8 +31,7 @@ import numpy as np
 from ..checkpoint import EMPTY_TOTALS, Position, StopSignals
 from ..checks import check_finite
 from ..errors import TrainingInterrupted, WordvecError
-from ..io.files import head_bytes
-from ..tokenize import TEXT_PROBE_BYTES, text_files_of_folder
+from ..tokenize import text_files_of_folder
 from ..trainer import EpochRecord, TrainingRecord, _CurvePoints, _Schedule
 from ..vocab import Vocabulary
 from . import rounds
@@ -211,7 +210,7 @@ def _list_files(source: str):
     if not found:
         raise WordvecError(f"no such file or folder: {source}")
     if folder is not None:  # skipped as one machine skips them: no worker reads a model or a picture as text
-        found = text_files_of_folder(folder, found, lambda path: head_bytes(path, TEXT_PROBE_BYTES))
+        found = text_files_of_folder(folder, found)
     try:
         sizes = [fs.size(path) for path in found]
     except OSError as error:
