@@ -453,6 +453,8 @@ def test_empty_files_in_a_folder_are_no_blocks(tmp_path, demo_prefix):
     assert len(paths) == 2 and len(blocks) == len(sizes) >= 1
     assert sum(sizes) == pytest.approx(demo_prefix.stat().st_size)
     (folder / "model.wordvec").write_bytes(b"PK\x03\x04\x00\x00")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")  # hidden, as on one machine: never read
     with pytest.warns(wordvec.errors.NotTextWarning, match="skipped 1 of its 3 files, .*: model.wordvec"):
         paths, _, sizes = driver.text_blocks(folder, workers=2)
     assert sorted(os.path.basename(path) for path in paths) == ["a.txt", "b.txt"]

@@ -204,7 +204,7 @@ def _list_files(source: str):
         source = os.path.join(folder, "**")
     try:
         fs, _, found = get_fs_token_paths(source, mode="rb", expand=True)
-        found = [path for path in found if not os.path.basename(path).startswith(".") and fs.isfile(path)]
+        found = [path for path in found if not _hidden(path, folder) and fs.isfile(path)]
     except (OSError, ValueError) as error:
         raise WordvecError(f"cannot list {source}: {error}") from None
     if not found:
@@ -216,6 +216,12 @@ def _list_files(source: str):
     except OSError as error:
         raise WordvecError(f"cannot list {source}: {error}") from None
     return source, fs, found, sizes
+
+
+def _hidden(path: str, folder: str | None) -> bool:
+    """A hidden file, or in a folder's listing one below a hidden folder (``.git``), as one machine skips them."""
+    parts = os.path.relpath(path, folder).split(os.sep) if folder is not None else [os.path.basename(path)]
+    return any(part.startswith(".") for part in parts)
 
 
 def block_places(block_sizes: list[float], workers: int) -> list[int]:
