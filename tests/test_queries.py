@@ -65,6 +65,28 @@ def test_doesnt_match_rank_and_lookup(hand):
     assert "king" in hand and "kong" not in hand and len(hand) == 6 and hand.words[0] == "king"
 
 
+def test_row_numbers_and_vectors_stand_for_words_as_in_gensim(hand):
+    np.testing.assert_array_equal(hand[1], [1, -1, 0])
+    np.testing.assert_array_equal(hand[np.int64(-1)], hand["pear"])  # counted from the end, as a list
+    np.testing.assert_array_equal(hand[[2, "apple"]], [[0, 1, 0], [0, 0, 1]])
+    assert hand.id(3) == 3 and hand.has_vector(5) and not hand.has_vector(6)
+    # most_similar(0) is king's query, king left out; a vector is a query of its own, nothing left out
+    assert hand.most_similar(0, topn=1) == hand.most_similar("king", topn=1)
+    assert hand.most_similar(positive=[np.array([0, 3, 0.0]), "apple"], topn=1)[0] == \
+        ("pear", pytest.approx(2.1 / np.sqrt(2 * 4.01)))
+    assert hand.most_similar(np.array([2, 2, 0.0]), topn=1)[0] == ("king", pytest.approx(1.0))
+    for row in (6, -7):
+        with pytest.raises(WordvecError, match=f"row {row} is outside the vocabulary's 6 rows"):
+            hand[row]
+    for key in (True, 2.0, None):
+        with pytest.raises(WordvecError, match=f"by its text or its row number, not {key!r}"):
+            hand[key]
+    with pytest.raises(WordvecError, match=r"3 finite numbers; this one has shape \(2,\)$"):
+        hand.most_similar(np.array([1.0, 2.0]))
+    with pytest.raises(WordvecError, match="shape \\(3,\\) and holds NaN or infinity"):
+        hand.most_similar(["king", np.array([1.0, np.inf, 0])])
+
+
 def test_unknown_words_name_close_spellings(hand):
     with pytest.raises(UnknownWordError, match="'kingg' is not in the vocabulary; did you mean king") as error:
         hand.most_similar("kingg")

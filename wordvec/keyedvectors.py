@@ -94,8 +94,15 @@ def top_columns(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(best, np.argsort(-chosen, axis=1, kind="stable"), axis=1)
 
 
-def _as_list(words: Iterable[str] | str) -> list[str]:
-    return [words] if isinstance(words, str) else list(words)
+#: What names a row besides a word: its number, as in gensim's ``wv[0]``.
+ROW_NUMBER_TYPES = (int, np.integer)
+
+
+def _as_list(keys) -> list:
+    """One query key (a word, a row number or a vector) as a list of one; a list as itself."""
+    if isinstance(keys, (str, *ROW_NUMBER_TYPES)) or (isinstance(keys, np.ndarray) and keys.ndim == 1):
+        return [keys]
+    return list(keys)
 
 
 class KeyedVectors:
@@ -182,13 +189,13 @@ class KeyedVectors:
         folded), or the model has subwords and one of its n-grams was trained."""
         try:
             found = self._id_or_none(word)
-        except UnknownWordError:
+        except WordvecError:  # not in the vocabulary, or a row number outside it
             return False
         return found is not None or self.subwords.has_ngrams(word)
 
-    def __getitem__(self, words: str | Sequence[str]) -> np.ndarray:
-        """The vector of a word, or the matrix of vectors of a list of words."""
-        if isinstance(words, str):
+    def __getitem__(self, words: str | int | Sequence[str | int]) -> np.ndarray:
+        """The vector of a word or row number, or the matrix of vectors of a list of them."""
+        if isinstance(words, (str, *ROW_NUMBER_TYPES)) or not isinstance(words, Iterable):
             return self._vectors_of([words])[0]
         return self._vectors_of(list(words))
 
@@ -228,9 +235,16 @@ class KeyedVectors:
     def dim(self) -> int:
         return self.vectors.shape[1]
 
-    def id(self, word: str) -> int:
+    def id(self, word: str | int) -> int:
         """The row of ``word``, or of its folded form (see the class); raises
-        :class:`UnknownWordError` with suggestions."""
+        :class:`UnknownWordError` with suggestions.  A row number stands for its
+        row (gensim's ``get_index``), counted from the end when negative."""
+        if isinstance(word, ROW_NUMBER_TYPES) and not isinstance(word, bool):
+            if not -len(self) <= word < len(self):
+                raise WordvecError(f"row {word} is outside the vocabulary's {len(self):,} rows")
+            return int(word) % len(self)
+        if not isinstance(word, str):
+            raise WordvecError(f"a word is asked for by its text or its row number, not {word!r}")
         found = self._find(word)
         if found is None:
             from .tokenize import normalise
@@ -262,13 +276,19 @@ class KeyedVectors:
             self._norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
         return self._norms
 
-    def unit(self, word: str) -> np.ndarray:
-        """The vector of ``word`` scaled to length 1."""
-        return _normalise(np.asarray(self.vector(word), dtype=np.float32))
+    def unit(self, word) -> np.ndarray:
+        """The vector of ``word`` (a word, a row number, or a vector given as is) scaled to length 1."""
+        if not isinstance(word, np.ndarray):
+            return _normalise(np.asarray(self.vector(word), dtype=np.float32))
+        if word.shape != (self.dim,) or not np.isfinite(word).all():
+            raise WordvecError(f"a query vector must hold {self.dim} finite numbers; this one has shape {word.shape}"
+                               + ("" if word.shape != (self.dim,) else " and holds NaN or infinity"))
+        return _normalise(word.astype(np.float32))
 
-    def _ids_of(self, words: Iterable[str]) -> list[int]:
-        """The vocabulary ids of the query words that have one (to leave out of answers)."""
-        return [i for i in map(self._id_or_none, words) if i is not None]
+    def _ids_of(self, words: Iterable) -> list[int]:
+        """The vocabulary ids of the query keys that have one (to leave out of answers)."""
+        ids = (self._id_or_none(w) for w in words if not isinstance(w, np.ndarray))
+        return [i for i in ids if i is not None]
 
     # -- similarity ---------------------------------------------------------------
     def similarity(self, first: str, second: str) -> float:
@@ -327,7 +347,8 @@ class KeyedVectors:
         """Words closest by cosine to the sum of the unit vectors of ``positive``
         minus those of ``negative`` (as gensim and the C tool's ``distance``),
         the query words left out; only the ``restrict_vocab`` most frequent
-        words are candidates, if given."""
+        words are candidates, if given.  As in gensim, a row number or a vector
+        may stand in for a word."""
         positive, negative = _as_list(positive), _as_list(negative)
         if not positive and not negative:
             raise WordvecError("give at least one word")
