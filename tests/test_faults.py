@@ -98,6 +98,15 @@ def test_divergence_stops_training_and_saves_nothing(demo_prefix, tmp_path):
     assert not path.exists()
 
 
+def test_a_diverging_run_with_many_noise_words_names_them(demo_prefix):
+    """Each noise word steps the context's rows, so many of them are a cause besides the rate."""
+    with pytest.raises(WordvecError, match=r"alpha=1e\+30 is probably too high for 26 noise words an example "
+                                           r"\(--negative; 5 to 20 is usual\)$"):
+        Trainer(alpha=1e30, negative=26, **SETTINGS).fit(demo_prefix)
+    with pytest.raises(WordvecError, match=r"too high$"):
+        Trainer(alpha=1e30, negative=25, **SETTINGS).fit(demo_prefix)
+
+
 def test_a_diverging_subword_run_names_a_word_that_repeats_one_ngram(demo_prefix, tmp_path):
     """With subwords every repeat of a row takes a full step, so a word like
     ``aaaa…`` is a likely cause of divergence besides the rate: the error names it."""

@@ -45,6 +45,10 @@ REPEATED_ROW_HINT = 16
 #: has diverged, even while the loss is finite (alpha 0.2 with subwords on the bench
 #: corpus reached 4.6e15): see :meth:`Trainer._diverged_loss`.
 DIVERGED_LOSS_FACTOR = 100
+#: More noise words an example than this (word2vec's papers use 5 – 20) are named
+#: when training diverges: their steps on the context's rows add up (on 57 k tokens of
+#: the demo corpus, CBOW at alpha 0.05 trained with --negative 600 and diverged with 1,000).
+MANY_NEGATIVES = 25
 ARCHS, LOSSES = checks.ARCHS, checks.LOSSES
 #: Settings a resumed run may change: how many threads, and the order of the epochs
 #: still to come (an epoch stopped inside keeps its saved order, :meth:`Trainer._resumed_layout`).
@@ -745,10 +749,18 @@ class Trainer:
         return DIVERGED_LOSS_FACTOR * start
 
     def _divergence_hint(self) -> str:
-        """With subwords, a word that repeats one n-gram many times (``xxxx…``) is
-        another cause: every occurrence of a row takes a full step (fastText's
-        rule, under which fastText's own vectors blow up on such a word too).
-        It sorts every word's rows, so it is called only once training has diverged."""
+        """What else may have made a run diverge.  Many noise words an example
+        (:data:`MANY_NEGATIVES`): each takes a step on the context's rows, so the
+        rate that suits 5 is too high for 1,000.  With subwords, a word that
+        repeats one n-gram many times (``xxxx…``): every occurrence of a row takes
+        a full step (fastText's rule, under which fastText's own vectors blow up
+        on such a word too).  It sorts every word's rows, so it is called only
+        once training has diverged."""
+        many = (f" for {self.negative:,} noise words an example (--negative; 5 to 20 is usual)"
+                if self.loss == "ns" and self.negative > MANY_NEGATIVES else "")
+        return many + self._repeated_row_hint()
+
+    def _repeated_row_hint(self) -> str:
         if self._rows is None:
             return ""
         from .subwords import most_repeated_row
