@@ -50,6 +50,12 @@ def test_similar_prints_an_aligned_table_and_subtracts_dash_words(runner, hand_m
     flagged = runner.invoke(main, ["similar", "king", "--negative", "man", "-m", str(hand_model), "-n", "1"])
     assert dashed.exit_code == 0, dashed.output
     assert _table(dashed.output) == _table(flagged.output) == [("queen", pytest.approx(0.9239, abs=1e-4))]
+    # after --, words are words already: -man still subtracts man, −unit(man) = (0, −1, 0) is woman's direction
+    after_dashes = runner.invoke(main, ["similar", "-m", str(hand_model), "-n", "1", "--", "-man"])
+    assert after_dashes.exit_code == 0, after_dashes.output
+    assert _table(after_dashes.output) == [("woman", pytest.approx(1.0))]
+    cancelled = runner.invoke(main, ["similar", "king", "-king", "-m", str(hand_model)])
+    assert cancelled.exit_code == 1 and "error: the query is the zero vector (its words cancel out" in cancelled.output
 
 
 def test_json_output(runner, hand_model):

@@ -100,6 +100,9 @@ def test_unknown_words_name_close_spellings(hand):
 def test_zero_vectors_and_duplicates():
     kv = KeyedVectors(["a", "b", "c"], np.array([[1, 0], [0, 0], [1, 1]], np.float32))
     assert [w for w, _ in kv.most_similar("a", topn=2)] == ["c", "b"]  # zero vector: cosine 0, no NaN
+    for positive, negative in (("b", ()), (["a", "c"], ["c", "a"])):  # a query of zeros ranks nothing
+        with pytest.raises(WordvecError, match="the query is the zero vector"):
+            kv.most_similar(positive, negative)
     twice = KeyedVectors(["a", "b", "a"], np.zeros((3, 2), np.float32))
     with pytest.raises(WordvecError, match="'a' appears more than once"):
         "b" in twice  # the index is built on first need, and checked then

@@ -353,11 +353,15 @@ def _answer_lines(prompt: str, answer) -> None:
 
 
 class _WordsCommand(click.Command):
-    """Reads ``-WORD`` (a word to subtract) as a word, not as a bundle of flags."""
+    """Reads ``-WORD`` (a word to subtract) as a word, not as a bundle of flags;
+    after ``--`` every argument is a word already."""
 
     def parse_args(self, ctx, args):
         words = []
-        for arg in args:
+        for place, arg in enumerate(args):
+            if arg == "--":
+                words += args[place:]
+                break
             if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and not (
                     arg[:2] == "-n" and arg[2:].isdigit()):
                 words += ["--negative", arg[1:]]

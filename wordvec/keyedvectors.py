@@ -22,6 +22,8 @@ ANALOGY_METHODS = ("3cosadd", "3cosmul")
 #: ε of 3CosMul, as gensim's ``most_similar_cosmul``.
 COSMUL_EPSILON = 1e-6
 _SCANS_BEFORE_INDEX = 4
+#: A sum of unit vectors with no coordinate above this is the zero vector (``king − king``, up to rounding).
+ZERO_QUERY = 1e-6
 
 
 class UnknownWordError(WordvecError, KeyError):
@@ -353,6 +355,9 @@ class KeyedVectors:
         if not positive and not negative:
             raise WordvecError("give at least one word")
         query = sum(self.unit(w) for w in positive) - sum(self.unit(w) for w in negative)
+        if not np.any(np.abs(query) > ZERO_QUERY):
+            raise WordvecError("the query is the zero vector (its words cancel out, or have vectors of zeros): "
+                               "no word is closer to it than another")
         return self.nearest(query, topn, [self._ids_of(positive + negative)], restrict_vocab)[0]
 
     def most_similar_batch(self, words: Sequence[str], topn: int = 10,
