@@ -78,6 +78,29 @@ def test_saved_files_get_the_permissions_a_plain_write_gives(small_model, tmp_pa
     assert permissions(model_path) == 0o640
 
 
+def test_a_save_through_a_link_or_into_a_pipe_keeps_the_link_or_pipe(small_model, tmp_path):
+    """A link keeps pointing at its file, which gets the new model; a named pipe (as
+    /dev/stdout or /dev/null are streams) is written in place, not renamed over."""
+    import threading
+
+    from wordvec.io import write_vectors
+
+    target, link = tmp_path / "target.wordvec", tmp_path / "link.wordvec"
+    target.write_bytes(b"old")
+    link.symlink_to(target)
+    small_model.save(link)
+    assert link.is_symlink() and wordvec.load(target).words == small_model.words
+    pipe, received = tmp_path / "pipe", []
+    os.mkfifo(pipe)
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    write_vectors(pipe, small_model.words, small_model.vectors, format="word2vec-txt")
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and received[0].decode().splitlines()[:2] == ["5 3", "king 1 1 0"]
+    with pytest.raises(WordvecError, match=f"{tmp_path} is a folder: give the name of a file in it"):
+        small_model.save(tmp_path)
+
+
 def test_a_save_over_the_file_while_it_loads_leaves_the_load_whole(small_model, tmp_path, monkeypatch):
     """A checkpoint renamed over the path between reading the zip directory and mapping the matrices
     (a reader racing a training run) must not mix the two files."""

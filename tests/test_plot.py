@@ -79,6 +79,21 @@ def test_pictures_are_pngs_of_the_expected_size_with_content(hand, tmp_path):
     assert not (tmp_path / "none.png").exists()
 
 
+def test_a_picture_can_be_written_into_a_pipe(hand, tmp_path):
+    """matplotlib seeks in the file it writes, which a pipe (-o /dev/stdout) cannot."""
+    import os
+    import threading
+
+    pipe, received = tmp_path / "pipe", []
+    os.mkfifo(pipe)
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    plot_words(hand, list(HAND), pipe)
+    reader.join(timeout=10)
+    (tmp_path / "piped.png").write_bytes(received[0])
+    assert _image(tmp_path / "piped.png")[0][:2] == (800, 1000)
+
+
 def test_plot_commands(hand, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     vectors = np.array(list(HAND.values()), np.float32)

@@ -99,8 +99,9 @@ class StopSignals:
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     """Delete the temporary files that saves to ``path`` left behind when their
     process was killed mid-write (``.NAME.PID.*.tmp`` whose process is gone);
-    returns what was removed."""
-    path = Path(path)
+    returns what was removed.  Saves through a link write beside its file, so
+    that is where they are looked for."""
+    path = Path(os.path.realpath(path))
     removed = []
     for temporary in path.parent.glob(f".{path.name}.*.tmp"):
         pid = temporary.name[len(path.name) + 2:].split(".", 1)[0]

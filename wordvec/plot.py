@@ -8,6 +8,7 @@ needed) and saved atomically.
 """
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -23,9 +24,13 @@ DPI = 100  # so a picture is 1000 x 800 pixels
 
 
 def _save(figure: Figure, path: str | os.PathLike) -> None:
+    """Draw the PNG in memory (matplotlib seeks in what it writes, which a pipe
+    such as ``-o /dev/stdout`` cannot), then write it atomically."""
+    drawn = io.BytesIO()
+    figure.savefig(drawn, format="png", dpi=DPI)
     try:
-        with atomic_write(path) as temporary:
-            figure.savefig(temporary, format="png", dpi=DPI)
+        with atomic_write(path) as temporary, open(temporary, "wb") as out:
+            out.write(drawn.getbuffer())
     except OSError as error:
         raise WordvecError(f"cannot write {path}: {error.strerror or error}") from None
 

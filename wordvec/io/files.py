@@ -36,11 +36,21 @@ def open_decompressed(stream: BinaryIO) -> BinaryIO:
 @contextmanager
 def atomic_write(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; on success fsync it and rename it
-    over ``path``, so readers see the old file or the new one, never a torn one."""
+    over ``path``, so readers see the old file or the new one, never a torn one.
+
+    A symbolic link keeps pointing at its file, which is the one replaced.  A path
+    that is not a file but a stream (``/dev/stdout``, ``/dev/null``, a named pipe)
+    is yielded itself and written in place: renaming over it would put a file
+    where the device or pipe was."""
     import tempfile
 
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    if os.path.isdir(path):
+        raise WordvecError(f"{path} is a folder: give the name of a file in it")
+    if os.path.exists(path) and not os.path.isfile(path):
+        yield os.fspath(path)
+        return
+    path = Path(os.path.realpath(path))
+    folder = path.parent
     if not folder.is_dir():
         raise WordvecError(f"folder {folder} does not exist")
     # The process id in the name lets a later run tell a killed save's leftover from a live one.
