@@ -1,5 +1,7 @@
 """The command line: train, then ask, with clear errors and exit codes."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -102,6 +104,24 @@ def test_info_export_and_import(runner, hand_model, tmp_path):
     # any command reads any format
     result = runner.invoke(main, ["similar", "king", "-m", "v.bin", "-n", "1"])
     assert _table(result.output) == [("man", 0.7071)]
+
+
+def test_export_and_import_never_write_over_what_they_read_and_can_write_to_a_pipe(runner, hand_model, tmp_path):
+    before = hand_model.read_bytes()
+    for command in (["export", str(hand_model), str(hand_model)], ["export", "-m", str(hand_model), "./hand.wordvec"],
+                    ["import", str(hand_model), str(hand_model)]):
+        refused = runner.invoke(main, command)
+        assert refused.exit_code == 1 and "is the vector file being read: saving there would replace" in refused.output
+    assert hand_model.read_bytes() == before  # the output layer and record are still there
+    # to standard output: the vectors alone there, the note on stderr
+    piped = subprocess.run([sys.executable, "-m", "wordvec.cli", "export", "-m", str(hand_model), "/dev/stdout",
+                            "--format", "word2vec-txt"], capture_output=True, text=True, cwd=tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    header, *rows = [line.split() for line in piped.stdout.splitlines()]
+    assert header == ["6", "3"] and [row[0] for row in rows] == list(HAND)
+    np.testing.assert_array_equal(np.array([row[1:] for row in rows], np.float32),
+                                  np.array(list(HAND.values()), np.float32))
+    assert piped.stderr == "wrote 6 vectors of 3 dims to /dev/stdout\n"
 
 
 def test_errors_are_one_line_and_non_zero(runner, hand_model, tmp_path):

@@ -74,13 +74,15 @@ def check_output_folder(path: str | os.PathLike) -> None:
         raise WordvecError(f"cannot write to folder {folder}")
 
 
-def check_not_the_corpus(output: str | os.PathLike, corpus) -> None:
+def check_not_the_corpus(output: str | os.PathLike, corpus, what: str = "the corpus",
+                         held: str = "the text") -> None:
     """``output`` is not a file that ``corpus`` (a path or a list of them) names:
-    the result saved there would replace the text it came from."""
+    the result saved there would replace the text it came from (or ``what`` is
+    read, holding ``held``: the vector file that ``wordvec export`` reads)."""
     for source in corpus if isinstance(corpus, (list, tuple)) else [corpus]:
         if (isinstance(source, (str, os.PathLike)) and os.path.isfile(source) and os.path.exists(output)
                 and os.path.samefile(source, output)):
-            raise WordvecError(f"{output} is the corpus being read: saving there would replace the text; "
+            raise WordvecError(f"{output} is {what} being read: saving there would replace {held}; "
                                f"choose another output file")
 
 

@@ -509,9 +509,10 @@ def export(arguments, out_format, model, **source):
     to OUT in word2vec binary or text (or native) format.  `wordvec export
     MODEL OUT` works too."""
     model, (out,) = _model_first(model, arguments, 1, "wordvec export OUT [-m MODEL]")
+    _check_not_the_vectors(out, _resolve_path(model))
     vectors = _load(model, **source)
     vectors.save(out, out_format)
-    click.echo(f"wrote {len(vectors):,} vectors of {vectors.dim} dims to {out}")
+    click.echo(f"wrote {len(vectors):,} vectors of {vectors.dim} dims to {out}", err=True)
 
 
 @main.command(name="import")
@@ -523,9 +524,18 @@ def import_(vectors_file, out, **source):
     n-grams are kept) and save them as a native model OUT."""
     from .keyedvectors import load_vectors
 
+    _check_not_the_vectors(out, vectors_file)
     vectors = load_vectors(vectors_file, source["format"], source["limit"], unicode_errors=source["unicode_errors"])
     vectors.save(out, "native")
-    click.echo(f"wrote {len(vectors):,} vectors of {vectors.dim} dims to {out}")
+    click.echo(f"wrote {len(vectors):,} vectors of {vectors.dim} dims to {out}", err=True)
+
+
+def _check_not_the_vectors(out: str, source: str) -> None:
+    """Refuse to write over the file the vectors come from: a model exported in place
+    would lose its output layer and record, a text file read with --limit its other words."""
+    from .checks import check_not_the_corpus
+
+    check_not_the_corpus(out, source, "the vector file", "what it holds with what was read")
 
 
 
@@ -660,7 +670,7 @@ def plot(words, words_flag, top, method, output, seed, model, **source):
     vectors = _load(model, **source)
     chosen = list(words) + [w for w in vectors.words[:top or (0 if words else 50)] if w not in words]
     plot_words(vectors, chosen, output, method, seed)
-    click.echo(f"wrote {output} ({len(chosen)} words, {method})")
+    click.echo(f"wrote {output} ({len(chosen)} words, {method})", err=True)
 
 
 @main.command(name="plot-analogy")
@@ -675,7 +685,7 @@ def plot_analogy(words, method, output, model, **source):
 
     model, (a, b, c) = _model_first(model, words, 3, "wordvec plot-analogy A B C [-m MODEL]")
     predicted = draw(_load(model, **source), a, b, c, output, method)
-    click.echo(f"{a} : {b} :: {c} : {predicted}; wrote {output}")
+    click.echo(f"{a} : {b} :: {c} : {predicted}; wrote {output}", err=True)
 
 
 @main.command(name="plot-loss")
@@ -689,7 +699,7 @@ def plot_loss(model_file, model, output):
 
     _, _, _, header = load_native(_resolve_path(model or model_file))
     draw(header.get("record", {}), output)
-    click.echo(f"wrote {output}")
+    click.echo(f"wrote {output}", err=True)
 
 
 
