@@ -29,6 +29,31 @@ def test_corpora_that_cannot_train(tmp_path, content, message):
         Trainer(epochs=1, threads=1).fit(_corpus(tmp_path, content))
 
 
+@pytest.mark.parametrize("sentences, message", [
+    ([[1, 2, 3]] * 9, r"the token 1 is of type int, not a string: sentences are lists of strings$"),
+    ([["a", None]] * 9, r"the token None is of type NoneType"),
+    ([[["a", "b"]]] * 9, r"the token \['a', 'b'\] is of type list"),  # nested a level too deep
+    ([[b"a", b"b"]] * 9, r"the token b'\w' is of type bytes"),
+    ([["new york", "is", "big"]] * 9, r"the token 'new york' is empty or holds white space: .* new_york"),
+    ([["a\u00a0b", "c"]] * 9, r"the token 'a\\xa0b'"),  # no-break space is white space too
+    ([["", "a", "b"]] * 9, r"the token '' is empty"),
+    ([["a", "\n", "b"]] * 9, r"the token '\\n' is empty or holds white space"),  # not a sentence end
+    (({"the cat": 1}), r"sentence 1 is of type str, not a list of tokens: split it first \(line.split\(\)\)"),
+    ((line for line in ["a b", "c d"]), r"sentence 1 is of type str"),
+    ([7, 8], r"sentence 1 is of type int, not a list of tokens$"),
+    (["the cat sat", "on the mat"], r"no such file or folder: the cat sat \(a string, or a list of them, names files; "
+                                    r"give sentences as lists of tokens: line.split\(\)\)"),
+])
+def test_sentences_given_as_lists_hold_words_as_the_tokenizer_writes_them(sentences, message):
+    with pytest.raises(WordvecError, match=message):
+        wordvec.train(sentences, min_count=1, sample=0, epochs=1, threads=1, dim=4)
+
+
+def test_tokens_from_numpy_and_generators_train_as_strings():
+    model = wordvec.train((row for row in np.array([["a", "b", "c"]] * 20)), min_count=1, epochs=1, threads=1, dim=4)
+    assert model.words == ["a", "b", "c"] and all(type(word) is str for word in model.words)
+
+
 def test_missing_and_empty_sources(tmp_path):
     with pytest.raises(WordvecError, match="no such file or folder"):
         Trainer().fit(tmp_path / "nope.txt")

@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+import re
 import tempfile
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Collection, Iterable, Iterator
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from .vocab import Vocabulary
 SENTENCE_END = -1
 _OUT_OF_VOCABULARY = -2
 _END_TOKEN = "\n"  # never a token: tokens hold no white space
+_WHITE_SPACE = re.compile(r"\s")
 _ENCODE_BATCH = 1 << 16
 #: Bytes of text numbered per call of the numba kernel.
 _TEXT_BATCH = 1 << 20
@@ -97,21 +99,58 @@ def scan(sentences: Iterable[list[str]], dedup: bool = False) -> ScannedCorpus:
     id_of = {_END_TOKEN: 0}
     numbers = NumberedText(dedup)
     batch: list[str] = []
+    ends = 0
 
     def flush():
-        new = set(batch).difference(id_of)
-        id_of.update(zip(sorted(new), range(len(id_of), len(id_of) + len(new))))
-        numbers.add(np.fromiter(map(id_of.__getitem__, batch), dtype=np.int32, count=len(batch)), len(id_of))
+        try:
+            new = set(batch).difference(id_of)
+        except TypeError:  # an unhashable token, as a list when sentences are nested a level too deep
+            new = batch
+        check_tokens(new)
+        id_of.update(zip(sorted(map(str, new)), range(len(id_of), len(id_of) + len(new))))
+        ids = np.fromiter(map(id_of.__getitem__, batch), dtype=np.int32, count=len(batch))
+        if np.count_nonzero(ids == 0) != ends:
+            _check_token(_END_TOKEN)
+        numbers.add(ids, len(id_of))
         batch.clear()
 
-    for sentence in sentences:
+    for number, sentence in enumerate(sentences, 1):
+        if isinstance(sentence, (str, bytes)) or not hasattr(sentence, "__iter__"):
+            raise WordvecError(f"sentence {number} is of type {type(sentence).__name__}, not a list of tokens" + (
+                ": split it first (line.split()), or give the path of the file to read"
+                if isinstance(sentence, str) else ""))
         batch.extend(sentence)
         batch.append(_END_TOKEN)
+        ends += 1
         if len(batch) >= _ENCODE_BATCH:
             flush()
+            ends = 0
     if batch:
         flush()
     return numbers.finish(id_of)
+
+
+def check_tokens(tokens: Collection) -> None:
+    """Every token of sentences given as lists is a word as the tokenizer would
+    write one: a non-empty string without white space (which would end it in
+    every file format, and which ends sentences here).  One regex search over
+    them all joined; only a failing batch is looked at token by token."""
+    try:
+        fine = "" not in tokens and not _WHITE_SPACE.search("\0".join(tokens))
+    except TypeError:  # a token that is not a string
+        fine = False
+    if not fine:
+        for token in tokens:
+            _check_token(token)
+
+
+def _check_token(token) -> None:
+    if not isinstance(token, str):
+        raise WordvecError(f"the token {token!r} is of type {type(token).__name__}, not a string: "
+                           "sentences are lists of strings")
+    if not token or any(ch.isspace() for ch in token):
+        raise WordvecError(f"the token {token!r} is empty or holds white space: a word may hold neither "
+                           "(write a phrase's words joined, new_york, as wordvec phrases does)")
 
 
 def scan_text(source, tokenizer: Tokenizer, keep_lines: bool = False, dedup: bool = False) -> ScannedCorpus:

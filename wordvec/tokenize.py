@@ -201,7 +201,10 @@ def corpus_files(source: str | os.PathLike | list) -> list[str | Path]:
             raise WordvecError(f"folder {path} holds no files to read")
         return text_files_of_folder(path, files)
     if not path.exists():
-        raise WordvecError(f"no such file or folder: {path}")
+        looks_like_text = any(ch.isspace() for ch in str(source)) and not os.path.dirname(str(source))
+        raise WordvecError(f"no such file or folder: {path}" + (
+            " (a string, or a list of them, names files; give sentences as lists of tokens: line.split())"
+            if looks_like_text else ""))
     if not os.access(path, os.R_OK):
         raise WordvecError(f"cannot read {path}: permission denied")
     return [path]  # a file, or a stream: a pipe, a FIFO, /dev/stdin, <(zcat corpus.gz)
