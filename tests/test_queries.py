@@ -43,7 +43,7 @@ def test_analogies_by_hand(hand):
         hand.analogy("man", "king", "woman", method="3cosmax")
 
 
-def test_topn_and_restrict_vocab_out_of_range_are_clear_errors(hand):
+def test_topn_and_restrict_vocab_out_of_range_are_clear_errors(hand, monkeypatch):
     assert hand.most_similar("king", topn=0) == [] and hand.analogy("man", "king", "woman", topn=0) == []
     assert hand.most_similar_batch(["king", "queen"], topn=0) == [[], []]
     for topn in (-1, 2.5, True, None):
@@ -54,6 +54,11 @@ def test_topn_and_restrict_vocab_out_of_range_are_clear_errors(hand):
             hand.most_similar("king", restrict_vocab=restrict)
         with pytest.raises(WordvecError, match="restrict_vocab must be"):
             hand.analogy("man", "king", "woman", restrict_vocab=restrict)
+    # a bad topn is refused before any word is scored (a scan of every vector)
+    monkeypatch.setattr(hand, "cosines", lambda *args, **kwargs: pytest.fail("scored before checking topn"))
+    for ask in (lambda: hand.most_similar("king", topn=-1), lambda: hand.analogy("man", "king", "woman", topn=-1)):
+        with pytest.raises(WordvecError, match="topn must be a whole number"):
+            ask()
 
 
 def test_doesnt_match_rank_and_lookup(hand):

@@ -318,6 +318,7 @@ class KeyedVectors:
         All queries go through one matrix product per block of queries (blocks
         keep the score matrix under 64 MB).
         """
+        _check_topn(topn)
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if queries.shape[1] != self.dim:
             raise WordvecError(f"a query vector has {queries.shape[1]} dimensions; these vectors have {self.dim}")
@@ -335,8 +336,6 @@ class KeyedVectors:
 
     def _best(self, scores: np.ndarray, topn: int) -> list[list[tuple[str, float]]]:
         """Per row of ``scores``, the ``topn`` best ``(word, score)`` in order (none for 0)."""
-        if not whole_number(topn, 0):
-            raise WordvecError(f"topn must be a whole number, 0 or more, not {topn!r}")
         if topn == 0:
             return [[] for _ in range(len(scores))]
         best = top_columns(scores, topn)
@@ -381,6 +380,7 @@ class KeyedVectors:
         with ``cos' = (cos + 1) / 2`` and ε = ``epsilon`` (1e-6, gensim's
         ``most_similar_cosmul``; Levy & Goldberg used 0.001).
         """
+        _check_topn(topn)
         units = [self.unit(w)[None, :] for w in (a, b, c)]
         scores = self._analogy_from_units(*units, method, restrict_vocab, epsilon)
         scores[0, [i for i in self._ids_of((a, b, c)) if i < scores.shape[1]]] = -np.inf
@@ -452,6 +452,12 @@ class KeyedVectors:
         known = self._id_or_none(second)
         reached = scores[known] if known is not None else float(self.unit(first) @ self.unit(second))
         return int(np.count_nonzero(scores > reached)) + 1
+
+
+def _check_topn(topn) -> None:
+    """Checked before any score is computed, so a bad value costs nothing."""
+    if not whole_number(topn, 0):
+        raise WordvecError(f"topn must be a whole number, 0 or more, not {topn!r}")
 
 
 def _normalise(vector: np.ndarray) -> np.ndarray:
