@@ -108,6 +108,7 @@ def _damaged(tmp_path, damage: str):
         "text with a word for a number": b"2 3\na 1 2 3\nb 1 two 3\n",
         "empty": b"",
         "header only": b"5 3\n",
+        "no words": b"0 3\n",
     }
     path = tmp_path / "damaged.vec"
     path.write_bytes(files[damage])
@@ -117,12 +118,21 @@ def _damaged(tmp_path, damage: str):
 @pytest.mark.parametrize("damage", ["truncated binary", "header claims 10^12 words", "dimension 0", "duplicate word",
                                     "binary record with a word too long", "binary records that do not tile",
                                     "random bytes", "text with a short vector", "text with a word for a number",
-                                    "empty", "header only"])
+                                    "empty", "header only", "no words"])
 def test_damaged_vector_files_raise_the_projects_error(tmp_path, damage):
     path = _damaged(tmp_path, damage)
     with pytest.raises(WordvecError) as error:
         wordvec.load_vectors(path)
     assert str(path) in str(error.value) or "appears more than once" in str(error.value)
+
+
+@pytest.mark.parametrize("format", SUFFIXES)
+def test_vectors_given_as_float64_are_written_as_float32(vectors, tmp_path, format):
+    path = tmp_path / f"v{SUFFIXES[format]}"
+    KeyedVectors(WORDS, vectors.vectors.astype(np.float64)).save(path)
+    loaded = wordvec.load_vectors(path)
+    assert loaded.vectors.dtype == np.float32
+    np.testing.assert_array_equal(loaded.vectors, vectors.vectors)
 
 
 def test_a_missing_file_and_an_unknown_format(tmp_path):

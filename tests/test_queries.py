@@ -108,6 +108,7 @@ def test_zero_vectors_and_duplicates():
     for positive, negative in (("b", ()), (["a", "c"], ["c", "a"])):  # a query of zeros ranks nothing
         with pytest.raises(WordvecError, match="the query is the zero vector"):
             kv.most_similar(positive, negative)
+    assert KeyedVectors([], np.zeros((0, 2), np.float32)).similar_by_vector(np.ones(2)) == []  # no candidates
     twice = KeyedVectors(["a", "b", "a"], np.zeros((3, 2), np.float32))
     with pytest.raises(WordvecError, match="'a' appears more than once"):
         "b" in twice  # the index is built on first need, and checked then

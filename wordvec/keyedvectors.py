@@ -335,8 +335,8 @@ class KeyedVectors:
         return results
 
     def _best(self, scores: np.ndarray, topn: int) -> list[list[tuple[str, float]]]:
-        """Per row of ``scores``, the ``topn`` best ``(word, score)`` in order (none for 0)."""
-        if topn == 0:
+        """Per row of ``scores``, the ``topn`` best ``(word, score)`` in order (none for 0, or of no words)."""
+        if topn == 0 or scores.shape[1] == 0:
             return [[] for _ in range(len(scores))]
         best = top_columns(scores, topn)
         chosen = np.take_along_axis(scores, best, axis=1)

@@ -44,12 +44,16 @@ _ROWS_PER_WRITE = 65_536
 
 
 def _write_array(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
-    """Store ``array`` as ``name`` in numpy's .npy format, its data aligned to
-    :data:`_ALIGN` bytes in the file (padding in the local header's extra field),
-    written in blocks of rows so that no copy of the whole array is made."""
+    """Store ``array`` as ``name`` in numpy's .npy format, as the type the format
+    reads (little-endian float32, or int64 for :data:`INDEX_ARRAYS`: vectors given
+    as float64 are cast), its data aligned to :data:`_ALIGN` bytes in the file
+    (padding in the local header's extra field), written in blocks of rows so that
+    no copy of the whole array is made."""
+    stored = np.dtype("<i8") if name[:-4] in INDEX_ARRAYS else np.dtype("<f4")
     header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
-    size = header.tell() + array.nbytes
+    np.lib.format.write_array_header_1_0(header, {"descr": stored.str, "fortran_order": False,
+                                                  "shape": np.shape(array)})
+    size = header.tell() + np.size(array) * stored.itemsize
     zip64 = size * 1.05 > zipfile.ZIP64_LIMIT  # the rule zipfile uses to add its zip64 extra field
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     info.compress_type, info.file_size = zipfile.ZIP_STORED, size
@@ -59,7 +63,7 @@ def _write_array(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None
     with archive.open(info, "w", force_zip64=zip64) as member:
         member.write(header.getvalue())
         for start in range(0, len(array), _ROWS_PER_WRITE):
-            member.write(np.ascontiguousarray(array[start:start + _ROWS_PER_WRITE]).data)
+            member.write(np.ascontiguousarray(array[start:start + _ROWS_PER_WRITE], dtype=stored).data)
 
 
 def save_native(path, words, counts, arrays: dict, config: dict) -> None:

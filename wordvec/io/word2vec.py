@@ -91,6 +91,8 @@ def read_binary(path, limit: int | None = None, encoding: str = "utf-8",
     count, dim, position = _read_header(head_bytes(path, _HEADER_BYTES), path)
     record = 4 * dim
     count = count if limit is None else min(count, limit)
+    if count == 0:
+        raise WordvecError(f"{path} holds no vectors")
     check_memory(count * record, f"reading {count:,} vectors of {dim} dimensions from {path}", "use --limit")
     most = position + count * (record + 2 + MAX_WORD_BYTES)  # a compressed file is read no further
     with file_bytes(path, populate=limit is None, most_bytes=most) as data:
