@@ -1,6 +1,7 @@
 """Bad input: one clear error or a documented behaviour, never a traceback."""
 import io
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -125,10 +126,17 @@ def test_bad_flag_values_are_refused_before_any_work(tmp_path, flag, value):
 @pytest.mark.parametrize("setting", [dict(dim=-3), dict(window=0), dict(alpha=0.0), dict(alpha=-1.0),
                                      dict(sample=-0.1), dict(epochs=0), dict(threads=0), dict(min_alpha=1.0),
                                      dict(loss="nce"), dict(arch="glove"), dict(checkpoint_minutes=0),
-                                     dict(seed=-1), dict(seed=1.5), dict(alpha=float("nan"))])
+                                     dict(seed=-1), dict(seed=1.5), dict(alpha=float("nan")),
+                                     dict(sample=float("inf")), dict(lowercase="yes"), dict(subwords=2),
+                                     dict(spread="x"), dict(callbacks=[1]), dict(callbacks=print)])
 def test_bad_settings_are_refused_from_python_too(tmp_path, setting):
-    with pytest.raises(WordvecError):
+    (name, value), = setting.items()
+    with pytest.raises(WordvecError, match=rf"{name} must be .*{re.escape(repr(value))}"):
         Trainer(**setting).fit(tmp_path / "not-even-read.txt")
+
+
+def test_flags_take_gensims_zero_and_one(demo_prefix):
+    assert Trainer(cbow_mean=0, shuffle=np.bool_(True), epochs=1, threads=1).fit(demo_prefix).settings()["cbow_mean"] == 0
 
 
 def _native_with(tmp_path, member: str, data: bytes):

@@ -23,8 +23,22 @@ def whole_number(value, least: int) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= least
 
 
+#: Settings that are on or off (``None`` also for :data:`OPTIONAL_FLAGS`: decided by the other settings).
+FLAGS = ("cbow_mean", "lowercase", "whitespace", "dedup", "position_weights", "subwords", "shuffle")
+OPTIONAL_FLAGS = ("spread", "add_output")
+
+
+def is_flag(value) -> bool:
+    """Whether ``value`` is on or off: a bool, or 0 or 1 as gensim writes its flags."""
+    return isinstance(value, (bool, np.bool_)) or (whole_number(value, 0) and value <= 1)
+
+
 def check_settings(settings: dict) -> None:
     """Reject bad values of a :meth:`Trainer.settings` dict (plus the checkpoint keys)."""
+    for name in FLAGS + OPTIONAL_FLAGS:
+        value = settings.get(name, False)
+        if not (is_flag(value) or (value is None and name in OPTIONAL_FLAGS)):
+            raise WordvecError(f"{name} must be True or False, not {value!r}")
     for name in ("dim", "window", "min_count", "epochs", "threads"):
         if not whole_number(settings[name], 1):
             raise WordvecError(f"{name} must be a whole number of at least 1, not {settings[name]!r}")
@@ -43,8 +57,8 @@ def check_settings(settings: dict) -> None:
         raise WordvecError(f"alpha must be a number above 0, not {alpha!r}")
     if not (isinstance(settings["min_alpha"], (int, float)) and 0 <= settings["min_alpha"] <= alpha):
         raise WordvecError(f"min_alpha must be between 0 and alpha ({alpha}), not {settings['min_alpha']!r}")
-    if not (isinstance(settings["sample"], (int, float)) and settings["sample"] >= 0):
-        raise WordvecError(f"sample must be 0 or more, not {settings['sample']!r}")
+    if not (isinstance(settings["sample"], (int, float)) and 0 <= settings["sample"] < np.inf):
+        raise WordvecError(f"sample must be a number, 0 or more, not {settings['sample']!r}")
     exponent = settings.get("ns_exponent", 0.75)
     if not (isinstance(exponent, (int, float)) and not isinstance(exponent, bool) and np.isfinite(exponent)):
         raise WordvecError(f"ns_exponent must be a number, not {exponent!r}")

@@ -305,6 +305,9 @@ class Trainer:
         checks.check_settings({**self.settings(), "checkpoint": self.checkpoint,
                                "checkpoint_every": self.checkpoint_every,
                                "checkpoint_minutes": self.checkpoint_minutes})
+        if isinstance(self.callbacks, (str, bytes)) or not hasattr(self.callbacks, "__iter__") or not all(
+                map(callable, self.callbacks)):
+            raise WordvecError(f"callbacks must be a list of functions f(trainer, epoch), not {self.callbacks!r}")
         if self.phrases:
             from .phrases import DEFAULT_MAX_PAIRS, check_phrase_settings
 
