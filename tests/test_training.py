@@ -8,7 +8,7 @@ import pytest
 import wordvec
 from wordvec import Trainer, WordvecError
 from wordvec.corpus import scan
-from wordvec.tokenize import Tokenizer
+from wordvec.tokenize import MAX_SENTENCE_TOKENS, Tokenizer
 
 
 
@@ -30,12 +30,28 @@ def test_loss_falls_from_first_to_last_epoch_on_the_demo_corpus(arch, loss, demo
     assert history[-1] < history[0]
 
 
-@pytest.mark.parametrize("settings", [{}, {"arch": "skipgram", "subwords": True}, {"subwords": True}])
+@pytest.mark.parametrize("settings", [{}, {"arch": "skipgram", "subwords": True}, {"subwords": True},
+                                      {"position_weights": True}])
 def test_a_window_wider_than_any_sentence_trains_every_pair_of_a_sentence(demo_prefix, settings):
     """item2vec's way (a window of 100,000: every other word of the sentence is
-    context) trains in the memory of a sentence-wide window."""
+    context) trains in the memory of a sentence-wide window; CBOW's position weights
+    have a row for each offset within a sentence (the model file 8 MB, not 80)."""
     trainer = Trainer(window=100_000, epochs=2, threads=2, seed=1, **settings).fit(demo_prefix)
     assert all(np.isfinite(trainer.loss_history_)) and trainer.loss_history_[-1] < trainer.loss_history_[0]
+    if settings.get("position_weights"):
+        assert trainer.model_.position_weights.shape == (2 * (MAX_SENTENCE_TOKENS - 1), 100)
+
+
+def test_position_weights_saved_for_every_offset_of_a_wide_window_resume_with_those_a_sentence_reaches():
+    """Models saved before the rows stopped at a sentence had one for every offset
+    of the window: their middle rows are the offsets a sentence reaches."""
+    from wordvec.trainer import _offsets_within
+
+    window, reach = 12, 5
+    offsets = np.r_[-window:0, 1:window + 1].astype(np.float32)
+    saved = np.repeat(offsets[:, None], 3, axis=1)
+    np.testing.assert_array_equal(_offsets_within(saved, reach)[:, 0], np.r_[-reach:0, 1:reach + 1])
+    assert _offsets_within(saved, window) is saved
 
 
 ANALOGIES = [

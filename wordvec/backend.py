@@ -61,7 +61,7 @@ def make_scratch(seed: np.random.SeedSequence, dim: int, window: int, layer_rows
         inputs=np.zeros(context_capacity(window) + 1, dtype=np.int32),  # the context, then the centre
         positions=np.zeros(context_capacity(window) + 1, dtype=np.int32),
         context_mean=np.zeros(dim, dtype=np.float32),
-        position_steps=np.zeros((2 * window, dim), dtype=np.float32),
+        position_steps=np.zeros((2 * position_reach(window), dim), dtype=np.float32),
         noise=np.zeros(layer_rows, dtype=np.int64),
         scores=np.zeros(layer_rows, dtype=np.float32),
         hidden=np.zeros(dim, dtype=np.float32),
@@ -125,6 +125,14 @@ def context_capacity(window: int) -> int:
     a window of 100,000 (every other word of the sentence, as item2vec asks) needs
     no larger arrays than one of 10,000."""
     return min(2 * window, MAX_SENTENCE_TOKENS - 1)
+
+
+def position_reach(window: int) -> int:
+    """How far a context word can sit from its centre: the window, or the rest of a
+    sentence if that is nearer.  CBOW's position weights ``D`` have one row per
+    offset ``−reach..−1, 1..reach``, so a window of 100,000 needs no more rows
+    than one of 10,000."""
+    return min(window, MAX_SENTENCE_TOKENS - 1)
 
 
 def window_ring(window: int) -> int:

@@ -658,6 +658,7 @@ def train_run(kept, length, first_centre, last_centre, lr, examples, W_in, W_out
     position weights' steps reach ``D`` every :data:`POSITION_FLUSH`).  Returns
     ``(loss sum, examples)``, the examples counted on from ``examples``."""
     window, sentence_end = settings.window, settings.sentence_end
+    farthest = weighting[0].shape[0] // 2  # D's rows: offsets −farthest..−1, 1..farthest (backend.position_reach)
     loss = 0.0
     for centre in range(first_centre, last_centre):
         if centre + window < length:  # the word about to enter the window: its input rows and output row
@@ -678,7 +679,7 @@ def train_run(kept, length, first_centre, last_centre, lr, examples, W_in, W_out
                 if kept[j] == sentence_end:
                     break
                 context[n_context] = kept[j]
-                positions[n_context] = j - centre + window - (1 if j > centre else 0)  # −w..−1, 1..w → 0..2w−1
+                positions[n_context] = j - centre + farthest - (1 if j > centre else 0)  # −f..−1, 1..f → 0..2f−1
                 n_context += 1
         if n_context == 0:
             continue

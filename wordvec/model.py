@@ -19,7 +19,9 @@ class Model:
     ``config["add_output"]``) are the stable public face.
     ``output_weights`` is ``W_out``, ``config`` the settings it was trained with
     and ``record`` what happened during training (loss per epoch, speed).
-    ``position_weights`` is CBOW's ``D`` (2·window x d) when it was learned, and
+    ``position_weights`` is CBOW's ``D`` when it was learned (2·window x d; a window
+    wider than a sentence has rows for the offsets within one only, see
+    :func:`wordvec.backend.position_reach`), and
     ``phrases`` the phrase table the corpus was joined with (a dict, see
     :class:`wordvec.phrases.PhraseTable`).  ``subwords`` is the n-gram table of a
     subword model (:class:`wordvec.subwords.Subwords`); then each row of

@@ -556,10 +556,12 @@ class Trainer:
         """Fail before allocating anything, not after, when training in this process
         (or on a cluster's driver, which trains nothing but holds ``driver_copies``
         copies of the weights) will not fit in memory or the model will not fit on the disk."""
-        from .backend import CpuBackend, hot_output_rows
+        from .backend import CpuBackend, hot_output_rows, position_reach
 
         threads = self._workers() if driver_copies is None else 1
         needed = vocab.training_memory(self.dim, self.loss, threads, CpuBackend.SOFTMAX_BATCH)
+        if self.position_weights:  # D, and each thread's sum of its steps
+            needed += (1 + threads) * 2 * position_reach(self.window) * self.dim * 4
         hot = hot_output_rows(self.loss, len(vocab), threads) if self._device()[0] == "cpu" else range(0)
         if hot:  # the CPU backend's copy of W_out with the threads' rows (backend.with_spare_rows)
             needed += (len(vocab) + threads * len(hot)) * self.dim * 4
@@ -645,16 +647,19 @@ class Trainer:
         fastText's range: a word's input is the mean of its rows, so it starts
         smaller than one row.  On the bench corpus fastText's range gave +0.33 and
         +0.56 analogy points for skip-gram and +0.40 and +0.32 for CBOW (seeds 1, 2)."""
+        from .backend import position_reach
+
+        reach = position_reach(self.window)
         if saved is not None:
             return (self._saved_input(vocab, saved), np.ascontiguousarray(saved.output_weights, dtype=np.float32),
                     None if saved.position_weights is None
-                    else np.ascontiguousarray(saved.position_weights, dtype=np.float32))
+                    else np.ascontiguousarray(_offsets_within(saved.position_weights, reach), dtype=np.float32))
         init = np.random.default_rng(self.seed)
         rows = len(vocab) + (len(self._rows[2]) if self._rows is not None else 0)
         vectors = init.random((rows, self.dim), dtype=np.float32)
         vectors -= 0.5  # in place: no temporary copies of a |V| x d matrix
         vectors *= (2.0 if self._rows is not None else 1.0) / self.dim
-        position_weights = np.ones((2 * self.window, self.dim), np.float32) if self.position_weights else None
+        position_weights = np.ones((2 * reach, self.dim), np.float32) if self.position_weights else None
         return vectors, np.zeros((len(vocab), self.dim), dtype=np.float32), position_weights
 
     def _saved_input(self, vocab: Vocabulary, saved: Model) -> np.ndarray:
@@ -803,6 +808,14 @@ class Trainer:
         self._model(vocab, *self._split_input(vocab, vectors), output_weights, position_weights,
                     position.as_dict()).save(self.checkpoint)
         self._last_save = time.monotonic()
+
+
+def _offsets_within(position_weights: np.ndarray, reach: int) -> np.ndarray:
+    """The rows of ``D`` for the offsets ``−reach..−1, 1..reach``: all of them, or
+    the middle ones of a model saved when ``D`` had a row for every offset of a
+    window wider than a sentence (rows no context word ever reached)."""
+    half = len(position_weights) // 2
+    return position_weights[half - reach:half + reach] if half > reach else position_weights
 
 
 class _CurvePoints:
