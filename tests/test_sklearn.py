@@ -53,6 +53,13 @@ def test_weighted_means_by_hand():
     assert list(sif.get_feature_names_out()) == ["wordvectorizer0", "wordvectorizer1", "wordvectorizer2"]
 
 
+@pytest.mark.parametrize("X, message", [("king queen", "not one string"), (None, "not None"), (7, "not int"),
+                                        ([7], "a document must be a string or a list of tokens, not int")])
+def test_what_is_not_a_list_of_documents_is_named(X, message):
+    with pytest.raises(wordvec.WordvecError, match=message):
+        WordVectorizer(HAND).fit(["king"]).transform(X)
+
+
 def test_a_model_from_a_path_and_from_training(tmp_path):
     path = tmp_path / "hand.txt"
     HAND.save(path)

@@ -160,7 +160,8 @@ class WordVectorizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     # -- documents to word ids ----------------------------------------------------------
     def _token_lists(self, X, lowercase: bool) -> list[list[str]]:
         if isinstance(X, (str, bytes)) or not hasattr(X, "__iter__"):
-            raise WordvecError("X must be a list of documents (strings or lists of tokens), not one string")
+            given = "one string" if isinstance(X, (str, bytes)) else repr(X) if X is None else type(X).__name__
+            raise WordvecError(f"X must be a list of documents (strings or lists of tokens), not {given}")
         tokenizer = Tokenizer(lowercase=lowercase)
         documents = []
         for document in X:
