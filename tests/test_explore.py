@@ -49,6 +49,26 @@ def test_similar_analogy_complete_map_and_info(client):
     assert client.get("/api/info").json() == {"words": 6, "dim": 3}
 
 
+def test_a_port_another_program_holds_is_a_clear_error_before_the_server_says_it_runs(tmp_path):
+    from click.testing import CliRunner
+
+    from wordvec.cli import main
+    from wordvec.explore import listen
+
+    HAND.save(tmp_path / "hand.wordvec")
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        with pytest.raises(wordvec.WordvecError, match=f"cannot listen on 127.0.0.1 port {port}: .*another program holds it"):
+            listen("127.0.0.1", port)
+        result = CliRunner().invoke(main, ["explore", "--no-browser", "--port", str(port), "-m", str(tmp_path / "hand.wordvec")])
+        assert result.exit_code == 1 and "explorer on" not in result.output
+    with listen("127.0.0.1", port) as bound:  # free again
+        assert bound.getsockname() == ("127.0.0.1", port)
+
+
 def test_the_page_and_its_plotting_library_are_served(client):
     page = client.get("/")
     assert page.status_code == 200 and "wordvec explorer" in page.text

@@ -239,13 +239,33 @@ def serve(vectors: KeyedVectors, facts: dict, host: str = "127.0.0.1", port: int
     import uvicorn
 
     plotly_script()  # a missing plotting library is said now, not in the browser
+    listening = listen(host, port)
     address = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     if not is_loopback(host):
         say(f"warning: listening on {host}: anyone who can reach this machine on port {port} can query the model")
     say(f"wordvec explorer on {address} ({len(vectors):,} words); Ctrl-C to stop")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, (address,)).start()
-    uvicorn.run(create_app(vectors, facts), host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(create_app(vectors, facts), log_level="warning")).run(sockets=[listening])
+
+
+def listen(host: str, port: int):
+    """A socket bound to ``host:port`` for the server to take, or a clear error
+    before anything is said to be running (a port another program holds, an
+    address that is not this machine's)."""
+    import errno
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        bound = socket.socket(family, socket.SOCK_STREAM)
+        bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart need not wait
+        bound.bind((host, port))
+    except OSError as error:
+        taken = error.errno == errno.EADDRINUSE
+        raise WordvecError(f"cannot listen on {host} port {port}: {error.strerror or error}"
+                           + ("; another program holds it: give another with --port" if taken else "")) from None
+    return bound
 
 
 __all__ = ["create_app", "serve", "model_facts", "Explorer"]
