@@ -409,6 +409,8 @@ def test_bad_setups_are_one_line_errors(client, monkeypatch, tmp_path):
         Trainer().fit(tmp_path / "missing-*.txt", cluster=client)
     with pytest.raises(WordvecError, match="not '-' \\(standard input\\)"):
         Trainer().fit("-", cluster=client)
+    with pytest.raises(WordvecError, match="not sentences held in this process"):
+        Trainer().fit([["a", "b"]] * 10, cluster=client)
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(WordvecError, match="the corpus holds no words"):
         Trainer().fit(tmp_path / "empty.txt", cluster=client)

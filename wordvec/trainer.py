@@ -355,6 +355,12 @@ class Trainer:
                 raise WordvecError("--spread trains on one machine's threads or its GPU; on a cluster, each task's "
                                    "chunks in spread order gave no better vectors, at 0.7x the speed: drop --spread "
                                    "or --cluster")
+            from .corpus import is_text_source
+
+            if not is_text_source(corpus):
+                raise WordvecError("a cluster's workers read the corpus themselves: give files, folders or URLs "
+                                   "they can read, not sentences held in this process (write them to a file, "
+                                   "one sentence a line, or train here)")
             from .distributed.driver import fit_on_cluster
 
             return fit_on_cluster(self, corpus, cluster, resume, round_words)
