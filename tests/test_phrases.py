@@ -130,9 +130,15 @@ def test_table_round_trip_and_apply_to_new_text(tmp_path):
     applied = phrases.apply(scanned_lines(["we saw new york today", "york is here"]), loaded)
     assert text_of(applied) == "we saw new_york today\nyork_is here\n"
     assert loaded.join_words("new york is new york".split()) == ["new_york", "is", "new_york"]
+    with pytest.raises(WordvecError, match="a list of words, not a string: split it first"):
+        loaded.join_words("new york")  # it was joined character by character
     (tmp_path / "bad.tsv").write_text("not a table\n")
     with pytest.raises(WordvecError, match="not a wordvec phrase table"):
         phrases.PhraseTable.load(tmp_path / "bad.tsv")
+    # phrase_text takes a saved table's path as well as the table
+    (tmp_path / "new.txt").write_text("we saw new york today\n")
+    phrases.phrase_text(tmp_path / "new.txt", tmp_path / "joined.txt", table=path)
+    assert (tmp_path / "joined.txt").read_text() == "we saw new_york today\n"
 
 
 def test_cli_keeps_the_layout_and_reads_back_as_words(tmp_path):

@@ -211,6 +211,8 @@ class PhraseTable:
 
     def join_words(self, words: list[str]) -> list[str]:
         """``words`` with this table's phrases joined, pass by pass (for a query or a short text)."""
+        if isinstance(words, (str, bytes)):
+            raise WordvecError("join_words takes a list of words, not a string: split it first (text.split())")
         for pairs in self.passes:
             known = {(a, b) for a, b, _, _ in pairs}
             joined: list[str] = []
@@ -375,10 +377,12 @@ def write_text(scanned: ScannedCorpus, stream) -> None:
 
 def phrase_text(source, output, passes: int = 1, scoring: str = "word2phrase", threshold: float | None = None,
                 min_count: int = 5, delimiter: str = "_", max_pairs: int = DEFAULT_MAX_PAIRS,
-                table: PhraseTable | None = None, tokenizer=None) -> tuple[PhraseTable, PhraseReport | None]:
+                table: PhraseTable | str | os.PathLike | None = None,
+                tokenizer=None) -> tuple[PhraseTable, PhraseReport | None]:
     """Read ``source`` (anything the trainer reads), join its phrases and write the
     text to ``output`` (a path, written atomically, or ``-`` for stdout) line for
-    line.  With ``table``, join that table's phrases instead of finding new ones.
+    line.  With ``table`` (a :class:`PhraseTable` or the path of a saved one), join
+    that table's phrases instead of finding new ones.
     Returns the table and the report (``None`` with a given table)."""
     import sys
 
@@ -386,6 +390,8 @@ def phrase_text(source, output, passes: int = 1, scoring: str = "word2phrase", t
     from .io.files import atomic_write
     from .tokenize import Tokenizer
 
+    if isinstance(table, (str, os.PathLike)):
+        table = PhraseTable.load(table)
     if table is None:
         check_phrase_settings(passes, scoring, threshold, min_count, delimiter, max_pairs)
     if str(output) != "-":
