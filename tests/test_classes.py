@@ -32,6 +32,9 @@ def test_top_and_bad_k():
     np.testing.assert_array_equal(vectors.classes(3, top=9), truth[:9])
     with pytest.raises(WordvecError, match="between 1 and the 9 words"):
         vectors.classes(10, top=9)
+    for top in (0, 2.5):
+        with pytest.raises(WordvecError, match=f"top must be a whole number of at least 1, not {top}"):
+            vectors.classes(1, top=top)
 
 
 def test_the_command_writes_word_tab_class_in_class_order(runner, tmp_path):

@@ -142,6 +142,18 @@ def test_a_missing_file_and_an_unknown_format(tmp_path):
         read_vectors(_damaged(tmp_path, "empty").with_name("x"), format="fasttext")
 
 
+@pytest.mark.parametrize("option, message", [
+    ({"limit": 2.5}, "limit must be a whole number of at least 1, not 2.5"),
+    ({"limit": "5"}, "limit must be a whole number of at least 1, not '5'"),
+    ({"unicode_errors": "bogus"}, "unknown error handler name 'bogus'"),  # a file that decodes never used it
+    ({"encoding": "bogus"}, "unknown encoding: bogus"),
+])
+def test_bad_read_options_are_refused_before_reading(vectors, tmp_path, option, message):
+    vectors.save(tmp_path / "v.txt")
+    with pytest.raises(WordvecError, match=message):
+        wordvec.load_vectors(tmp_path / "v.txt", **option)
+
+
 def test_words_with_spaces_cannot_be_written_to_word2vec_files(tmp_path):
     with pytest.raises(WordvecError, match="white space"):
         KeyedVectors(["new york"], np.ones((1, 2), np.float32)).save(tmp_path / "v.bin")

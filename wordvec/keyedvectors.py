@@ -419,6 +419,8 @@ class KeyedVectors:
         the same seed gives the same numbers.  scikit-learn's ``KMeans`` runs up
         to 20,000 words, ``MiniBatchKMeans`` beyond.
         """
+        if top is not None and not whole_number(top, 1):
+            raise WordvecError(f"top must be a whole number of at least 1, not {top!r}")
         stop = len(self) if top is None else min(top, len(self))
         if not isinstance(k, (int, np.integer)) or not 1 <= k <= stop:
             raise WordvecError(f"the number of classes must be between 1 and the {stop:,} words clustered, not {k!r}")

@@ -5,12 +5,14 @@ the format is found from the file's first bytes unless it is given.
 """
 from __future__ import annotations
 
+import codecs
 import os
 import warnings
 from collections import namedtuple
 
 import numpy as np
 
+from ..checks import whole_number
 from ..errors import BadVectorsWarning, WordvecError
 from . import fasttext, native, word2vec
 from .files import atomic_write, head_bytes
@@ -45,8 +47,12 @@ def read_vectors(path: str | os.PathLike, format: str | None = None, limit: int 
     word's own row averaged with its n-grams' rows, as fastText's ``.vec``.  Rows holding NaN or infinity are left out, with a
     :class:`~wordvec.errors.BadVectorsWarning` that counts them and names the first few.
     """
-    if limit is not None and limit < 1:
-        raise WordvecError(f"limit must be at least 1, not {limit}")
+    if limit is not None and not whole_number(limit, 1):
+        raise WordvecError(f"limit must be a whole number of at least 1, not {limit!r}")
+    try:
+        codecs.lookup(encoding), codecs.lookup_error(unicode_errors)
+    except LookupError as error:
+        raise WordvecError(f"unknown encoding or unicode_errors handler: {error}") from None
     format = format or sniff(path)
     counts, settings, subwords = None, {}, None
     stop = limit
