@@ -86,6 +86,8 @@ def test_row_numbers_and_vectors_stand_for_words_as_in_gensim(hand):
     for key in (True, 2.0, None):
         with pytest.raises(WordvecError, match=f"by its text or its row number, not {key!r}"):
             hand[key]
+        with pytest.raises(WordvecError, match=f"by its text or its row number, not {key!r}"):
+            hand.most_similar(key)
     with pytest.raises(WordvecError, match=r"3 finite numbers; this one has shape \(2,\)$"):
         hand.most_similar(np.array([1.0, 2.0]))
     with pytest.raises(WordvecError, match="shape \\(3,\\) and holds NaN or infinity"):

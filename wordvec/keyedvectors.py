@@ -102,8 +102,9 @@ ROW_NUMBER_TYPES = (int, np.integer)
 
 def _as_list(keys) -> list:
     """One query key (a word, a row number or a vector) as a list of one; a list as itself."""
-    if isinstance(keys, (str, *ROW_NUMBER_TYPES)) or (isinstance(keys, np.ndarray) and keys.ndim == 1):
-        return [keys]
+    if isinstance(keys, (str, *ROW_NUMBER_TYPES)) or (isinstance(keys, np.ndarray) and keys.ndim == 1) or not \
+            isinstance(keys, Iterable):
+        return [keys]  # a key of no known type is refused by the look-up, by name
     return list(keys)
 
 
