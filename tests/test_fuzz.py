@@ -96,3 +96,37 @@ def test_loaders_take_mutated_files(tmp_path, name, edits):
     except WordvecError:
         return
     assert len(model.words) == len(model.vectors)
+
+
+_KEY = st.one_of(st.text(max_size=5), st.integers(-5, 5), st.none(), st.floats(), st.booleans(),
+                 st.builds(np.array, st.lists(st.floats(-2, 2), min_size=1, max_size=3)))
+_HAND = KeyedVectors(["king", "queen", "man"], np.array([[1, 0], [0, 1], [1, 1]], np.float32))
+
+
+@FUZZ
+@given(st.one_of(_KEY, st.lists(_KEY, max_size=3)), st.lists(_KEY, max_size=2), st.integers(-2, 5))
+def test_queries_take_any_keys(positive, negative, topn):
+    """Words, row numbers, vectors, or anything else: an answer or WordvecError."""
+    for ask in (lambda: _HAND[positive], lambda: _HAND.most_similar(positive, negative, topn=topn),
+                lambda: _HAND.doesnt_match(positive if isinstance(positive, list) else [positive])):
+        try:
+            ask()
+        except WordvecError:
+            pass
+
+
+_TOKEN = st.one_of(st.text(max_size=6), st.integers(), st.none(), st.binary(max_size=3),
+                   st.lists(st.text(max_size=2), max_size=2))
+
+
+@FUZZ
+@given(st.lists(st.one_of(st.lists(_TOKEN, max_size=6), st.text(max_size=8), st.integers(), st.none()), max_size=6))
+def test_sentences_in_memory_take_anything(sentences):
+    """Token lists become words as the tokenizer writes them, or WordvecError."""
+    from wordvec.corpus import scan
+
+    try:
+        words = list(scan(iter(sentences)).word_counts())
+    except WordvecError:
+        return
+    assert all(type(word) is str and word and not any(ch.isspace() for ch in word) for word in words)
