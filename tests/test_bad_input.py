@@ -82,6 +82,18 @@ def test_an_output_that_is_the_corpus_is_refused_and_the_text_kept(tmp_path, mon
     assert path.read_bytes() == text and sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "link.txt"]
 
 
+def test_a_run_saves_to_a_file_not_into_a_pipe(tmp_path):
+    """Checkpoints are saved there and read back to resume: a device or pipe holds neither."""
+    import os
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(WordvecError, match=f"{pipe} is not a file: a run saves its model there and reads it back"):
+        Trainer(epochs=1, checkpoint=pipe).fit(_corpus(tmp_path, b"a b c\n"))
+    result = CliRunner().invoke(main, ["train", str(_corpus(tmp_path, b"a b c\n")), "-q", "-o", str(pipe)])
+    assert result.exit_code == 1 and "is not a file" in result.output
+
+
 def test_bytes_that_are_not_utf8_are_replaced_counted_and_reported(tmp_path):
     path = _corpus(tmp_path, b"caf\xe9 au lait and tea\n" * 50 + b"\xff\xfe the end\n" * 5)
     trainer = Trainer(epochs=1, threads=1, min_count=1).fit(path)

@@ -80,7 +80,12 @@ def check_settings(settings: dict) -> None:
 
 
 def check_output_folder(path: str | os.PathLike) -> None:
-    """The folder that will hold ``path`` exists and can be written."""
+    """The folder that will hold ``path`` exists and can be written, and ``path``
+    names a file: a training run saves its model (and its checkpoints, which a
+    resumed run reads back) there, which a device or a pipe cannot hold."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise WordvecError(f"{path} is not a file: a run saves its model there and reads it back to resume; "
+                           "save to a file, then export it (wordvec export -m MODEL OUT)")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise WordvecError(f"folder {folder} does not exist")
