@@ -7,6 +7,7 @@ before it allocates the weights (disk, memory), never half-way.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from typing import Callable
 
@@ -16,6 +17,13 @@ from .errors import WordvecError
 
 ARCHS = ("cbow", "skipgram")
 LOSSES = ("ns", "hs", "softmax")
+#: White space as ``str.isspace`` sees it: it ends a word in the tokenizer and in every file format.
+WHITE_SPACE = re.compile(r"\s")
+
+
+def is_word(text) -> bool:
+    """Whether ``text`` can be a word: a non-empty string without white space."""
+    return isinstance(text, str) and bool(text) and not WHITE_SPACE.search(text)
 
 
 def whole_number(value, least: int) -> bool:

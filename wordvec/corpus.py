@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from typing import BinaryIO, Collection, Iterable, Iterator
 
 import numpy as np
 
+from .checks import WHITE_SPACE, is_word
 from .errors import WordvecError
 from .tokenize import MAX_SENTENCE_TOKENS, MAX_WORD_CHARS, Tokenizer
 from .vocab import Vocabulary
@@ -30,7 +30,6 @@ from .vocab import Vocabulary
 SENTENCE_END = -1
 _OUT_OF_VOCABULARY = -2
 _END_TOKEN = "\n"  # never a token: tokens hold no white space
-_WHITE_SPACE = re.compile(r"\s")
 _ENCODE_BATCH = 1 << 16
 #: Bytes of text numbered per call of the numba kernel.
 _TEXT_BATCH = 1 << 20
@@ -136,7 +135,7 @@ def check_tokens(tokens: Collection) -> None:
     every file format, and which ends sentences here).  One regex search over
     them all joined; only a failing batch is looked at token by token."""
     try:
-        fine = "" not in tokens and not _WHITE_SPACE.search("\0".join(tokens))
+        fine = "" not in tokens and not WHITE_SPACE.search("\0".join(tokens))
     except TypeError:  # a token that is not a string
         fine = False
     if not fine:
@@ -148,7 +147,7 @@ def _check_token(token) -> None:
     if not isinstance(token, str):
         raise WordvecError(f"the token {token!r} is of type {type(token).__name__}, not a string: "
                            "sentences are lists of strings")
-    if not token or any(ch.isspace() for ch in token):
+    if not is_word(token):
         raise WordvecError(f"the token {token!r} is empty or holds white space: a word may hold neither "
                            "(write a phrase's words joined, new_york, as wordvec phrases does)")
 

@@ -100,11 +100,16 @@ def top_columns(scores: np.ndarray, k: int) -> np.ndarray:
 ROW_NUMBER_TYPES = (int, np.integer)
 
 
+def _is_one_key(keys) -> bool:
+    """Whether ``keys`` is one word or row number, or something that is no list of them
+    (refused by the look-up, by name), rather than a list of keys."""
+    return isinstance(keys, (str, *ROW_NUMBER_TYPES)) or not isinstance(keys, Iterable)
+
+
 def _as_list(keys) -> list:
     """One query key (a word, a row number or a vector) as a list of one; a list as itself."""
-    if isinstance(keys, (str, *ROW_NUMBER_TYPES)) or (isinstance(keys, np.ndarray) and keys.ndim == 1) or not \
-            isinstance(keys, Iterable):
-        return [keys]  # a key of no known type is refused by the look-up, by name
+    if _is_one_key(keys) or (isinstance(keys, np.ndarray) and keys.ndim == 1):
+        return [keys]
     return list(keys)
 
 
@@ -198,7 +203,7 @@ class KeyedVectors:
 
     def __getitem__(self, words: str | int | Sequence[str | int]) -> np.ndarray:
         """The vector of a word or row number, or the matrix of vectors of a list of them."""
-        if isinstance(words, (str, *ROW_NUMBER_TYPES)) or not isinstance(words, Iterable):
+        if _is_one_key(words):
             return self._vectors_of([words])[0]
         return self._vectors_of(list(words))
 

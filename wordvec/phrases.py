@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import check_not_the_corpus
+from .checks import check_not_the_corpus, is_word
 from .corpus import NumberedText, ScannedCorpus
 from .errors import WordvecError
 
@@ -256,7 +256,7 @@ def check_phrase_settings(passes: int, scoring: str, threshold: float | None, mi
         raise WordvecError(f"the phrase threshold must be a number, not {threshold!r}")
     if not isinstance(min_count, int) or min_count < 1:
         raise WordvecError(f"phrase min_count must be a whole number of at least 1, not {min_count!r}")
-    if not delimiter or any(character.isspace() for character in delimiter):
+    if not is_word(delimiter):
         raise WordvecError(f"the phrase delimiter must be one or more characters that are not white space, "
                            f"not {delimiter!r}")
     if not isinstance(max_pairs, int) or max_pairs < 1000:

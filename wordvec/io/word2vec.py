@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..checks import check_memory
+from ..checks import check_memory, is_word
 from ..errors import WordvecError
 from .files import atomic_write, file_bytes, head_bytes
 
@@ -200,7 +200,7 @@ def write_text(path, words: list[str], vectors: np.ndarray) -> None:
 def _write(path, words, vectors, binary: bool) -> None:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     for word in words:
-        if not word or any(ch.isspace() for ch in word):
+        if not is_word(word):
             raise WordvecError(f"cannot write the word {word!r} to a word2vec file: words may not be empty "
                                "or hold white space")
     try:
